@@ -1,0 +1,60 @@
+"""Steward: governance policies, workflows and approvals. create_app() builds the Flask app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from governance.config import PROJECT_ROOT, Config, instance_dir
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(instance_dir()),
+    )
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from governance.extensions import csrf, db, login_manager, login_throttle, migrate
+    from governance.web import security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_throttle.init_app(app)
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from governance.admin.views import bp as admin_bp
+    from governance.audit.views import bp as audit_bp
+    from governance.auth.views import bp as auth_bp
+    from governance.policies.views import bp as policies_bp
+    from governance.web.views import bp as web_bp
+
+    for blueprint in (web_bp, auth_bp, admin_bp, policies_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from governance.web.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from governance.cli import register
+
+    register(app)

@@ -1,0 +1,72 @@
+"""Login, password and account administration forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from governance.auth.models import ROLE_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField("Log in")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=10, max=200)]
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
+    )
+    submit = SubmitField("Change password")
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return list(ROLE_LABELS.items())
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    roles = MultiCheckboxField("Roles", choices=_role_choices(), validate_choice=True)
+    groups = MultiCheckboxField("Groups", coerce=int, validate_choice=True)
+    submit = SubmitField("Save")
+
+
+class UserCreateForm(UserEditForm):
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
+    password = PasswordField(
+        "Initial password", validators=[DataRequired(), Length(min=10, max=200)]
+    )
+    submit = SubmitField("Create user")
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    members = MultiCheckboxField("Members", coerce=int, validate_choice=True)
+    submit = SubmitField("Save")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its only job is to carry the CSRF token of a one-button action."""
+
+    submit = SubmitField("Confirm")

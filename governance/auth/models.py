@@ -1,0 +1,103 @@
+"""Users with roles and groups, and the server-side record of their login sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from governance.extensions import db
+from governance.timeutil import UTCDateTime, utcnow
+
+ROLES = ("admin", "owner", "approver", "viewer")
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "owner": "Policy owner",
+    "approver": "Approver",
+    "viewer": "Viewer",
+}
+
+group_members = sa.Table(
+    "group_members",
+    db.metadata,
+    sa.Column("group_id", sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLES), name="known_role"),)
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    is_enabled: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    deactivated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    role_rows: so.Mapped[list[UserRole]] = so.relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    groups: so.Mapped[list[Group]] = so.relationship(
+        secondary=group_members, back_populates="members", lazy="selectin", order_by="Group.name"
+    )
+
+    @property
+    def roles(self) -> set[str]:
+        return {row.role for row in self.role_rows}
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.is_enabled
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    members: so.Mapped[list[User]] = so.relationship(
+        secondary=group_members, back_populates="groups", order_by="User.name"
+    )
+
+
+class UserSession(db.Model):
+    """One row per login. Revoking it ends that session, even for a copied cookie."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # Only a hash of the token is stored: a database leak does not hand out live sessions.
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(255))

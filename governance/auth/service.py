@@ -1,0 +1,315 @@
+"""Accounts: passwords, login sessions, users, roles and groups. Every change is audited."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from governance.audit.service import diff_fields, record_event
+from governance.auth.models import ROLES, Group, User, UserRole, UserSession
+from governance.errors import DomainError, NotAllowed, NotFound
+from governance.extensions import db
+from governance.timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+# Checked when the email is unknown, so a miss costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("steward-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="password"
+        )
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None whatever was wrong (unknown, wrong, deactivated)."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_enabled:
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, ip_address: str | None, user_agent: str | None) -> str:
+    """Record a new login session and return its secret token (kept in the signed cookie)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            ip_address=(ip_address or "")[:64],
+            user_agent=(user_agent or "")[:255],
+        )
+    )
+    record_event(
+        actor_id=user.id,
+        action="user.login",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.email} logged in",
+    )
+    db.session.commit()
+    return token
+
+
+def load_session_user(user_id: str, token: str | None) -> User | None:
+    """The user behind a live session, or None if the session ended or the user is deactivated."""
+    if not token or not user_id.isdigit():
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            User.is_enabled.is_(True),
+            UserSession.token_hash == _token_hash(token),
+            UserSession.revoked_at.is_(None),
+        )
+    )
+
+
+def end_session(token: str | None, actor: User | None = None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if actor is not None:
+        record_event(
+            actor_id=actor.id,
+            action="user.logout",
+            object_type="user",
+            object_id=actor.id,
+            summary=f"{actor.email} logged out",
+        )
+    db.session.commit()
+
+
+def _end_all_sessions(user_id: int) -> None:
+    """Revoke every session of a user (no commit: part of the caller's change)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change a user's own password; every existing session of theirs ends."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise DomainError("The current password is not correct.", field="current_password")
+    check_password_strength(new_password)
+    user.password_hash = hash_password(new_password)
+    _end_all_sessions(user.id)
+    record_event(
+        actor_id=user.id,
+        action="user.password_changed",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.email} changed their password; all sessions ended",
+    )
+    db.session.commit()
+
+
+def _checked_roles(roles: Iterable[str]) -> list[str]:
+    roles = sorted(set(roles))
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise DomainError(f"Unknown role: {', '.join(unknown)}.", field="roles")
+    if not roles:
+        raise DomainError("Give the user at least one role.", field="roles")
+    return roles
+
+
+def _checked_groups(group_ids: Iterable[int]) -> list[Group]:
+    ids = sorted(set(group_ids))
+    groups = list(db.session.scalars(sa.select(Group).where(Group.id.in_(ids)))) if ids else []
+    if len(groups) != len(ids):
+        raise DomainError("One of the chosen groups does not exist.", field="groups")
+    return groups
+
+
+def _user_snapshot(user: User) -> dict:
+    return {
+        "name": user.name,
+        "email": user.email,
+        "roles": sorted(user.roles),
+        "groups": sorted(group.name for group in user.groups),
+    }
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: Iterable[str],
+    group_ids: Iterable[int] = (),
+    actor: User | None,
+) -> int:
+    email = normalise_email(email)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise DomainError("A user with this email already exists.", field="email")
+    check_password_strength(password)
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+    user.role_rows = [UserRole(role=role) for role in _checked_roles(roles)]
+    user.groups = _checked_groups(group_ids)
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        actor_id=actor.id if actor else None,
+        action="user.created",
+        object_type="user",
+        object_id=user.id,
+        summary=f"User {email} created",
+        changes=diff_fields({}, _user_snapshot(user)),
+    )
+    db.session.commit()
+    return user.id
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def update_user(
+    user_id: int, *, name: str, roles: Iterable[str], group_ids: Iterable[int], actor: User
+) -> None:
+    user = get_user(user_id)
+    roles = _checked_roles(roles)
+    if user.id == actor.id and "admin" not in roles:
+        raise NotAllowed("You cannot remove your own admin role.", field="roles")
+    before = _user_snapshot(user)
+    user.name = name.strip()
+    kept = {row.role: row for row in user.role_rows}
+    user.role_rows = [kept.get(role) or UserRole(role=role) for role in roles]
+    user.groups = _checked_groups(group_ids)
+    record_event(
+        actor_id=actor.id,
+        action="user.updated",
+        object_type="user",
+        object_id=user.id,
+        summary=f"User {user.email} updated",
+        changes=diff_fields(before, _user_snapshot(user)),
+    )
+    db.session.commit()
+
+
+def set_user_enabled(user_id: int, enabled: bool, *, actor: User) -> None:
+    """Deactivate (ending every session) or reactivate a user; nothing they did is deleted."""
+    user = get_user(user_id)
+    if user.id == actor.id and not enabled:
+        raise NotAllowed("You cannot deactivate your own account.")
+    if user.is_enabled == enabled:
+        return
+    user.is_enabled = enabled
+    user.deactivated_at = None if enabled else utcnow()
+    if not enabled:
+        _end_all_sessions(user.id)
+    record_event(
+        actor_id=actor.id,
+        action="user.reactivated" if enabled else "user.deactivated",
+        object_type="user",
+        object_id=user.id,
+        summary=f"User {user.email} {'reactivated' if enabled else 'deactivated'}",
+    )
+    db.session.commit()
+
+
+def _check_group_name(name: str, exclude_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the group a name.", field="name")
+    query = sa.select(Group.id).where(sa.func.lower(Group.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Group.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise DomainError("A group with this name already exists.", field="name")
+    return name
+
+
+def create_group(name: str, *, actor: User) -> int:
+    group = Group(name=_check_group_name(name))
+    db.session.add(group)
+    db.session.flush()
+    record_event(
+        actor_id=actor.id,
+        action="group.created",
+        object_type="group",
+        object_id=group.id,
+        summary=f"Group {group.name} created",
+    )
+    db.session.commit()
+    return group.id
+
+
+def get_group(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise NotFound("No such group.")
+    return group
+
+
+def update_group(group_id: int, *, name: str, member_ids: Iterable[int], actor: User) -> None:
+    group = get_group(group_id)
+    before = {"name": group.name, "members": sorted(member.email for member in group.members)}
+    group.name = _check_group_name(name, exclude_id=group.id)
+    ids = sorted(set(member_ids))
+    members = list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
+    if len(members) != len(ids):
+        raise DomainError("One of the chosen members does not exist.", field="members")
+    group.members = members
+    after = {"name": group.name, "members": sorted(member.email for member in members)}
+    record_event(
+        actor_id=actor.id,
+        action="group.updated",
+        object_type="group",
+        object_id=group.id,
+        summary=f"Group {group.name} updated",
+        changes=diff_fields(before, after),
+    )
+    db.session.commit()
+
+
+def users_with_role(role: str) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(UserRole)
+            .where(UserRole.role == role, User.is_enabled.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.is_enabled.desc(), User.name)))
+
+
+def list_groups() -> list[Group]:
+    return list(db.session.scalars(sa.select(Group).order_by(Group.name)))

@@ -1,0 +1,71 @@
+"""Flask commands: seed-demo, create-user, worker."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from governance.auth import service as accounts
+from governance.auth.models import ROLES, User
+from governance.errors import DomainError
+from governance.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--name", default="", help="Display name (defaults to the part before @).")
+    @click.option(
+        "--role",
+        "roles",
+        multiple=True,
+        type=click.Choice(ROLES),
+        default=["viewer"],
+        show_default=True,
+        help="Repeat for several roles.",
+    )
+    @click.password_option(help="Asked for when not given.")
+    def create_user(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+        """Create a user, e.g. the first admin: flask create-user you@example.org --role admin"""
+        try:
+            accounts.create_user(
+                email=email,
+                name=name or email.split("@")[0],
+                password=password,
+                roles=roles,
+                actor=None,
+            )
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Created {email} with roles: {', '.join(sorted(roles))}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Create the demo users, groups and policies (only once: safe to run again)."""
+        from governance.demo import seed
+
+        if db.session.scalar(sa.select(User.id).limit(1)) is not None:
+            click.echo("Demo data already present (the database has users); nothing to do.")
+            return
+        for line in seed():
+            click.echo(line)
+
+    @app.cli.command("worker")
+    @click.option("--workers", "-w", default=2, show_default=True)
+    @click.option(
+        "--worker-type",
+        "-k",
+        default="thread",
+        show_default=True,
+        type=click.Choice(["thread", "process", "greenlet"]),
+    )
+    def worker(workers: int, worker_type: str) -> None:
+        """Run a Huey consumer (the same as: huey_consumer governance.worker.huey)."""
+        from huey.consumer_options import ConsumerConfig
+
+        from governance.worker import huey
+
+        config = ConsumerConfig(workers=workers, worker_type=worker_type, periodic=True)
+        config.setup_logger()
+        huey.create_consumer(**config.values).run()

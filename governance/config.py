@@ -1,0 +1,116 @@
+"""Settings from the environment, with safe defaults. The only place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    """Where the development database, Huey file and generated secret key live."""
+    return Path(os.environ.get("STEWARD_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the environment cannot give a safe configuration."""
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_production() -> bool:
+    return os.environ.get("STEWARD_ENV", "development").strip().lower() == "production"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; in development a random key kept under instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if is_production():
+        raise ConfigError(
+            "SECRET_KEY is not set. In production (STEWARD_ENV=production) Steward refuses "
+            "to start without it: set SECRET_KEY to a long random string, for example the "
+            'output of: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    key_file = instance_dir() / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Created with 0600 so other local users cannot read it.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the old driver; Steward ships psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    instance_dir().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance_dir() / 'steward.db'}"
+
+
+def redis_url() -> str | None:
+    return os.environ.get("REDIS_URL") or None
+
+
+def huey_settings() -> dict:
+    """How the Huey transport is built: Redis when REDIS_URL is set, a SQLite file otherwise."""
+    url = redis_url()
+    if url:
+        return {"kind": "redis", "url": url, "name": os.environ.get("HUEY_NAME", "steward")}
+    path = os.environ.get("HUEY_SQLITE_PATH", str(instance_dir() / "huey.db"))
+    return {"kind": "sqlite", "path": path, "name": os.environ.get("HUEY_NAME", "steward")}
+
+
+class Config:
+    """Read once per create_app() call, so tests can change the environment first."""
+
+    def __init__(self) -> None:
+        production = is_production()
+        self.STEWARD_ENV = "production" if production else "development"
+        self.SECRET_KEY = _secret_key()
+        self.SQLALCHEMY_DATABASE_URI = database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = redis_url()
+        # Login throttle counts live in Redis when there is one, so every web process shares them.
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per minute")
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", production)
+        self.SESSION_COOKIE_NAME = "steward_session"
+        self.PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600))
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.WTF_CSRF_SSL_STRICT = True
+
+        self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+        self.POLICY_BODY_MAX_CHARS = int(os.environ.get("POLICY_BODY_MAX_CHARS", 200_000))
+        self.POLICIES_PER_PAGE = 25
+
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "steward@localhost")
+
+        self.HUEY = huey_settings()

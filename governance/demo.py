@@ -1,0 +1,168 @@
+"""The demo organisation `flask seed-demo` creates, through the same services as the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from governance.auth import service as accounts
+from governance.extensions import db
+from governance.policies import lifecycle
+from governance.policies import service as policies
+from governance.timeutil import utcnow
+
+DEMO_PASSWORD = "steward-demo"  # noqa: S105 - published demo password
+
+USERS = [
+    # email, name, roles, groups
+    ("admin@example.org", "Ada Admin", ["admin"], []),
+    ("olivia@example.org", "Olivia Owner", ["owner"], ["Compliance"]),
+    ("omar@example.org", "Omar Owner", ["owner"], []),
+    ("lena@example.org", "Lena Legal", ["approver"], ["Legal"]),
+    ("sam@example.org", "Sam Security", ["approver"], ["Security"]),
+    ("priya@example.org", "Priya Partner", ["approver"], ["Legal", "Security"]),
+    ("victor@example.org", "Victor Viewer", ["viewer"], []),
+]
+
+GROUPS = ["Legal", "Security", "Compliance"]
+
+# title, category, owner email, tags, final status, review interval (days)
+POLICIES = [
+    ("Acceptable Use of IT Systems", "Security", "olivia", "it, conduct", "published", 365),
+    ("Information Security Policy", "Security", "omar", "iso27001, isms", "published", 365),
+    ("Data Retention Schedule", "Privacy", "olivia", "gdpr, records", "published", 182),
+    ("Anti-Bribery and Corruption", "Ethics", "omar", "ukba, fcpa", "approved", 365),
+    ("Supplier Due Diligence", "Procurement", "olivia", "vendors, third parties", "in_review", 365),
+    ("Remote Working", "People", "omar", "hr, home office", "in_review", 730),
+    ("Incident Response Plan", "Security", "olivia", "incidents, on-call", "draft", 182),
+    ("Password and Authentication Standard", "Security", "omar", "identity, mfa", "draft", 365),
+    ("Whistleblowing Procedure", "Ethics", "olivia", "speak up", "published", 730),
+    ("Clean Desk Policy", "Security", "omar", "physical security", "retired", 365),
+    ("Expenses and Travel", "Finance", "olivia", "travel, expenses", "draft", 365),
+    ("Privacy Notice for Employees", "Privacy", "omar", "gdpr, hr", "published", 365),
+]
+
+EDITS = [
+    ("Clarified scope", "Applies to all employees, contractors and temporary staff."),
+    ("Added exceptions section", "Exceptions must be approved in writing by the policy owner."),
+]
+
+
+def _body(title: str, category: str, extra: list[str]) -> str:
+    lines = [
+        f"# {title}",
+        "",
+        "## Purpose",
+        "",
+        f"This policy sets out how the organisation manages **{category.lower()}** risk "
+        f"related to {title.lower()}.",
+        "",
+        "## Scope",
+        "",
+        "Applies to all employees.",
+        "",
+        "## Requirements",
+        "",
+        "1. Read this policy when you join and whenever it changes.",
+        "2. Report suspected breaches to the policy owner without delay.",
+        "3. Keep records for the period in the [retention schedule](https://example.org/retention).",
+        "",
+        "## Responsibilities",
+        "",
+        "| Role | Responsibility |",
+        "| --- | --- |",
+        "| Policy owner | Keeps this policy current and answers questions |",
+        "| Managers | Make sure their teams follow it |",
+        "",
+    ]
+    if extra:
+        lines += ["## Notes", "", *[f"- {item}" for item in extra], ""]
+    return "\n".join(lines)
+
+
+def seed() -> Iterator[str]:
+    admin_id = accounts.create_user(
+        email=USERS[0][0], name=USERS[0][1], password=DEMO_PASSWORD, roles=USERS[0][2], actor=None
+    )
+    admin = accounts.get_user(admin_id)
+    groups = {name: accounts.create_group(name, actor=admin) for name in GROUPS}
+    users = {"admin": admin}
+    for email, name, roles, group_names in USERS[1:]:
+        user_id = accounts.create_user(
+            email=email,
+            name=name,
+            password=DEMO_PASSWORD,
+            roles=roles,
+            group_ids=[groups[group] for group in group_names],
+            actor=admin,
+        )
+        users[email.split("@")[0]] = accounts.get_user(user_id)
+    yield f"Created {len(USERS)} demo users (password for all: {DEMO_PASSWORD}):"
+    for email, _name, roles, group_names in USERS:
+        yield f"  {email:<22} {', '.join(roles):<9} {', '.join(group_names)}"
+
+    max_body = 200_000
+    for index, (title, category, owner, tags, status, interval) in enumerate(POLICIES):
+        author = users[owner]
+        policy_id = policies.create_policy(
+            policies.PolicyInput(
+                title=title,
+                body=_body(title, category, []),
+                category=category,
+                owner_id=author.id,
+                tags=tags,
+                review_interval_days=interval,
+            ),
+            actor=author,
+            max_body=max_body,
+            summary="First draft",
+        )
+        for number, (summary, _note) in enumerate(EDITS[: 1 + index % 2], start=1):
+            policy = policies.get_policy(policy_id)
+            policies.update_policy(
+                policy_id,
+                policies.PolicyInput(
+                    title=title,
+                    body=_body(title, category, [n for _, n in EDITS[:number]]),
+                    category=category,
+                    owner_id=author.id,
+                    tags=tags,
+                    review_interval_days=interval,
+                    next_review_on=policy.next_review_on,
+                ),
+                actor=author,
+                expected_version=policy.version,
+                max_body=max_body,
+                summary=summary,
+            )
+        _move_to(policy_id, status, owner=author, admin=admin)
+        if title == "Acceptable Use of IT Systems":
+            # One published policy whose review date has passed, to show the badge.
+            policy = policies.get_policy(policy_id)
+            policy.next_review_on = utcnow().date() - timedelta(days=12)
+            db.session.commit()
+    yield f"Created {len(POLICIES)} demo policies across every status."
+
+
+def _move_to(policy_id: int, status: str, *, owner, admin) -> None:
+    path = {
+        lifecycle.DRAFT: [],
+        lifecycle.IN_REVIEW: [(lifecycle.IN_REVIEW, owner)],
+        lifecycle.APPROVED: [(lifecycle.IN_REVIEW, owner), (lifecycle.APPROVED, admin)],
+        lifecycle.PUBLISHED: [
+            (lifecycle.IN_REVIEW, owner),
+            (lifecycle.APPROVED, admin),
+            (lifecycle.PUBLISHED, owner),
+        ],
+        lifecycle.RETIRED: [
+            (lifecycle.IN_REVIEW, owner),
+            (lifecycle.APPROVED, admin),
+            (lifecycle.PUBLISHED, owner),
+            (lifecycle.RETIRED, owner),
+        ],
+    }[status]
+    for target, actor in path:
+        reason = (
+            "Replaced by the Information Security Policy." if target == lifecycle.RETIRED else ""
+        )
+        policies.transition_policy(policy_id, target, actor=actor, reason=reason)

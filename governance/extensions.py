@@ -1,0 +1,86 @@
+"""Unbound extensions and the Huey transport: a leaf module that feature code imports."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from huey import RedisHuey, SqliteHuey
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from governance.config import huey_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(so.DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class LoginThrottle:
+    """Failed logins per account and per address, in Redis when configured.
+
+    Only failures are counted, so a successful login costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._limit = parse("5 per minute")
+
+    def init_app(self, app: Flask) -> None:
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._limit = parse(app.config["LOGIN_FAILURE_LIMIT"])
+        app.extensions["login_throttle"] = self
+
+    def _keys(self, email: str, address: str) -> list[tuple[str, str]]:
+        return [("login-account", email.strip().lower()), ("login-address", address)]
+
+    def is_blocked(self, email: str, address: str) -> bool:
+        assert self._limiter is not None, "LoginThrottle.init_app was not called"
+        return any(not self._limiter.test(self._limit, *key) for key in self._keys(email, address))
+
+    def record_failure(self, email: str, address: str) -> None:
+        assert self._limiter is not None, "LoginThrottle.init_app was not called"
+        for key in self._keys(email, address):
+            self._limiter.hit(self._limit, *key)
+
+    def reset(self) -> None:
+        """Forget every count (tests and `flask` maintenance)."""
+        assert self._limiter is not None
+        self._limiter.storage.reset()
+
+
+login_throttle = LoginThrottle()
+
+
+def _build_huey():
+    settings = huey_settings()
+    if settings["kind"] == "redis":
+        return RedisHuey(settings["name"], url=settings["url"], utc=True)
+    from pathlib import Path
+
+    Path(settings["path"]).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(settings["name"], filename=settings["path"], utc=True)
+
+
+# Built at import because task decorators bind to it; the consumer imports governance.worker.
+huey = _build_huey()

@@ -1,0 +1,32 @@
+"""Housekeeping tasks the consumer runs on a schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from huey import crontab
+
+from governance.auth.models import UserSession
+from governance.extensions import db
+from governance.queue import periodic_task
+from governance.timeutil import utcnow
+
+SESSION_RETENTION = timedelta(days=30)
+
+
+def prune_ended_sessions() -> int:
+    """Delete session rows that ended or expired long ago; returns how many went."""
+    cutoff = utcnow() - SESSION_RETENTION
+    result = db.session.execute(
+        sa.delete(UserSession).where(
+            sa.or_(UserSession.revoked_at < cutoff, UserSession.created_at < cutoff)
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+@periodic_task(crontab(minute="17", hour="3"))
+def prune_ended_sessions_nightly() -> int:
+    return prune_ended_sessions()

@@ -1,0 +1,1 @@
+"""Governance policies: their lifecycle, revisions and pages."""

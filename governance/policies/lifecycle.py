@@ -1,0 +1,73 @@
+"""The policy lifecycle as a pure transition table: no database, no Flask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DRAFT = "draft"
+IN_REVIEW = "in_review"
+APPROVED = "approved"
+PUBLISHED = "published"
+RETIRED = "retired"
+
+STATUSES = (DRAFT, IN_REVIEW, APPROVED, PUBLISHED, RETIRED)
+STATUS_LABELS = {
+    DRAFT: "Draft",
+    IN_REVIEW: "In review",
+    APPROVED: "Approved",
+    PUBLISHED: "Published",
+    RETIRED: "Retired",
+}
+EDITABLE_STATUSES = frozenset({DRAFT})
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    action: str  # the verb shown on the button
+    roles: frozenset[str]  # any of these roles may take it...
+    owner_may: bool  # ...and so may the policy's owner, if True
+    needs_reason: bool = False
+    four_eyes: bool = False  # the person who submitted the change may not take it
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(DRAFT, IN_REVIEW, "Submit for review", frozenset({"admin"}), owner_may=True),
+    Transition(
+        IN_REVIEW,
+        DRAFT,
+        "Request changes",
+        frozenset({"admin"}),
+        owner_may=False,
+        needs_reason=True,
+    ),
+    Transition(
+        IN_REVIEW, APPROVED, "Approve", frozenset({"admin"}), owner_may=False, four_eyes=True
+    ),
+    Transition(APPROVED, PUBLISHED, "Publish", frozenset({"admin"}), owner_may=True),
+    Transition(
+        PUBLISHED, RETIRED, "Retire", frozenset({"admin"}), owner_may=True, needs_reason=True
+    ),
+)
+
+
+def find_transition(source: str, target: str) -> Transition | None:
+    return next((t for t in TRANSITIONS if t.source == source and t.target == target), None)
+
+
+def allowed_targets(source: str) -> list[str]:
+    return [t.target for t in TRANSITIONS if t.source == source]
+
+
+def may_take(
+    transition: Transition,
+    *,
+    actor_roles: set[str],
+    is_owner: bool,
+    is_submitter: bool,
+) -> bool:
+    """Whether an actor with these roles and relation to the policy may take the transition."""
+    if transition.four_eyes and is_submitter:
+        return False
+    return bool(actor_roles & transition.roles) or (transition.owner_may and is_owner)

@@ -1,0 +1,434 @@
+"""Policy rules: who may see, create, edit and move a policy, each change in one transaction
+with its revision, its audit event and its domain event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.orm.exc import StaleDataError
+
+from governance import events
+from governance.audit.service import diff_fields, record_event
+from governance.auth.models import User, UserRole
+from governance.errors import Conflict, DomainError, NotAllowed, NotFound
+from governance.extensions import db
+from governance.policies import lifecycle
+from governance.policies.models import Policy, PolicyRevision
+from governance.timeutil import utcnow
+
+READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
+WRITE_ROLES = frozenset({"admin", "owner"})
+MAX_TAGS = 20
+
+
+@dataclass
+class PolicyInput:
+    """The editable content of a policy, as plain values."""
+
+    title: str
+    body: str
+    category: str
+    owner_id: int
+    tags: list[str] = field(default_factory=list)
+    review_interval_days: int | None = None
+    next_review_on: date | None = None
+
+
+def normalise_tags(raw: str | list[str]) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    tags = sorted({" ".join(item.split()).lower() for item in items if item.strip()})
+    if len(tags) > MAX_TAGS:
+        raise DomainError(f"Use at most {MAX_TAGS} tags.", field="tags")
+    if any(len(tag) > 40 for tag in tags):
+        raise DomainError("Each tag must be at most 40 characters.", field="tags")
+    return tags
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def can_view(user: User, policy: Policy) -> bool:
+    return user.has_role(*READ_ALL_ROLES) or policy.status == lifecycle.PUBLISHED
+
+
+def can_create(user: User) -> bool:
+    return user.has_role(*WRITE_ROLES)
+
+
+def can_edit(user: User, policy: Policy) -> bool:
+    """Only the owner (holding the owner role) or an admin edits, and only while it is a draft."""
+    if policy.status not in lifecycle.EDITABLE_STATUSES:
+        return False
+    return user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))
+
+
+def can_choose_owner(user: User) -> bool:
+    return user.is_admin
+
+
+def available_transitions(user: User, policy: Policy) -> list[lifecycle.Transition]:
+    return [
+        transition
+        for transition in lifecycle.TRANSITIONS
+        if transition.source == policy.status
+        and lifecycle.may_take(
+            transition,
+            actor_roles=user.roles,
+            is_owner=policy.owner_id == user.id and user.has_role("owner"),
+            is_submitter=policy.submitted_by_id == user.id,
+        )
+    ]
+
+
+def get_policy(policy_id: int) -> Policy:
+    policy = db.session.get(Policy, policy_id)
+    if policy is None:
+        raise NotFound("No such policy.")
+    return policy
+
+
+def get_visible_policy(policy_id: int, user: User) -> Policy:
+    """The policy if it exists and this user may read it; otherwise 404 (never reveal drafts)."""
+    policy = get_policy(policy_id)
+    if not can_view(user, policy):
+        raise NotFound("No such policy.")
+    return policy
+
+
+def eligible_owners() -> list[User]:
+    """Active users who can own a policy: owners and admins."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.is_enabled.is_(True),
+                User.id.in_(
+                    sa.select(UserRole.user_id).where(UserRole.role.in_(("owner", "admin")))
+                ),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+# ---------------------------------------------------------------- changes
+
+
+def _validated(data: PolicyInput, max_body: int) -> PolicyInput:
+    title = " ".join(data.title.split())
+    if not title:
+        raise DomainError("Give the policy a title.", field="title")
+    if len(title) > 200:
+        raise DomainError("The title must be at most 200 characters.", field="title")
+    category = " ".join(data.category.split())
+    if not category:
+        raise DomainError("Choose or type a category.", field="category")
+    if len(category) > 80:
+        raise DomainError("The category must be at most 80 characters.", field="category")
+    if len(data.body) > max_body:
+        raise DomainError(
+            f"The text is too long ({len(data.body):,} characters; the limit is {max_body:,}).",
+            field="body",
+        )
+    owner = db.session.get(User, data.owner_id) if data.owner_id else None
+    if owner is None or not owner.is_enabled or not owner.has_role("owner", "admin"):
+        raise DomainError(
+            "Choose an owner from the list of active policy owners.", field="owner_id"
+        )
+    if data.review_interval_days is not None and not 1 <= data.review_interval_days <= 3660:
+        raise DomainError("The review interval must be between 1 and 3660 days.", field="review")
+    next_review = data.next_review_on
+    if next_review is None and data.review_interval_days:
+        next_review = utcnow().date() + timedelta(days=data.review_interval_days)
+    return PolicyInput(
+        title=title,
+        body=data.body.replace("\r\n", "\n"),
+        category=category,
+        owner_id=owner.id,
+        tags=normalise_tags(data.tags),
+        review_interval_days=data.review_interval_days,
+        next_review_on=next_review,
+    )
+
+
+def _content(policy: Policy) -> dict:
+    return {
+        "title": policy.title,
+        "body": policy.body,
+        "category": policy.category,
+        "tags": policy.tags,
+        "owner_id": policy.owner_id,
+        "review_interval_days": policy.review_interval_days,
+        "next_review_on": policy.next_review_on.isoformat() if policy.next_review_on else None,
+    }
+
+
+def _apply(policy: Policy, data: PolicyInput) -> None:
+    policy.title = data.title
+    policy.body = data.body
+    policy.category = data.category
+    policy.owner_id = data.owner_id
+    policy.tags = ",".join(data.tags)
+    policy.review_interval_days = data.review_interval_days
+    policy.next_review_on = data.next_review_on
+
+
+def _add_revision(policy: Policy, author: User, summary: str) -> PolicyRevision:
+    revision = PolicyRevision(
+        policy_id=policy.id,
+        number=policy.current_revision,
+        author_id=author.id,
+        summary=summary.strip()[:200],
+        title=policy.title,
+        body=policy.body,
+        category=policy.category,
+        tags=policy.tags,
+        owner_id=policy.owner_id,
+        review_interval_days=policy.review_interval_days,
+        next_review_on=policy.next_review_on,
+    )
+    db.session.add(revision)
+    return revision
+
+
+def _event_payload(policy: Policy, actor: User, **extra) -> dict:
+    return {
+        "policy_id": policy.id,
+        "actor_id": actor.id,
+        "revision": policy.current_revision,
+        "status": policy.status,
+        **extra,
+    }
+
+
+def create_policy(data: PolicyInput, *, actor: User, max_body: int, summary: str = "") -> int:
+    if not can_create(actor):
+        raise NotAllowed("Only policy owners and admins create policies.")
+    if not can_choose_owner(actor):
+        data.owner_id = actor.id
+    data = _validated(data, max_body)
+    policy = Policy(status=lifecycle.DRAFT, current_revision=1)
+    _apply(policy, data)
+    db.session.add(policy)
+    db.session.flush()
+    _add_revision(policy, actor, summary or "First version")
+    record_event(
+        actor_id=actor.id,
+        action="policy.created",
+        object_type="policy",
+        object_id=policy.id,
+        summary=f"Created policy “{policy.title}”",
+        changes=diff_fields({}, _content(policy)),
+    )
+    events.publish(events.POLICY_CREATED, _event_payload(policy, actor))
+    db.session.commit()
+    return policy.id
+
+
+def update_policy(
+    policy_id: int,
+    data: PolicyInput,
+    *,
+    actor: User,
+    expected_version: int,
+    max_body: int,
+    summary: str = "",
+) -> int:
+    """Save an edit as a new revision; a form opened before someone else's save is refused."""
+    policy = get_policy(policy_id)
+    if not can_edit(actor, policy):
+        if policy.status not in lifecycle.EDITABLE_STATUSES:
+            raise NotAllowed(
+                f"This policy is {policy.status_label.lower()}; only drafts can be edited."
+            )
+        raise NotAllowed("Only the policy's owner or an admin can edit it.")
+    if policy.version != expected_version:
+        raise Conflict(_stale_message(policy))
+    if not can_choose_owner(actor):
+        data.owner_id = policy.owner_id
+    data = _validated(data, max_body)
+    before = _content(policy)
+    _apply(policy, data)
+    changes = diff_fields(before, _content(policy))
+    if not changes:
+        db.session.rollback()
+        raise DomainError("Nothing changed, so no new revision was saved.")
+    policy.current_revision += 1
+    policy.updated_at = utcnow()
+    _add_revision(policy, actor, summary or "Edited")
+    record_event(
+        actor_id=actor.id,
+        action="policy.updated",
+        object_type="policy",
+        object_id=policy.id,
+        summary=f"Edited policy “{policy.title}” (revision {policy.current_revision})",
+        changes=changes,
+    )
+    events.publish(events.POLICY_UPDATED, _event_payload(policy, actor, changed=sorted(changes)))
+    _commit_or_conflict(policy)
+    return policy.current_revision
+
+
+def transition_policy(
+    policy_id: int,
+    target: str,
+    *,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> None:
+    """The only way a policy's status changes."""
+    policy = get_policy(policy_id)
+    if target not in lifecycle.STATUSES:
+        raise DomainError(f"“{target}” is not a policy status.")
+    transition = lifecycle.find_transition(policy.status, target)
+    if transition is None:
+        allowed = ", ".join(
+            lifecycle.STATUS_LABELS[t] for t in lifecycle.allowed_targets(policy.status)
+        )
+        raise DomainError(
+            f"A {policy.status_label.lower()} policy cannot become "
+            f"{lifecycle.STATUS_LABELS[target].lower()}."
+            + (f" Allowed next: {allowed}." if allowed else " It is final.")
+        )
+    if expected_version is not None and policy.version != expected_version:
+        raise Conflict(_stale_message(policy))
+    if transition.four_eyes and policy.submitted_by_id == actor.id:
+        raise NotAllowed(
+            "You submitted this change, so someone else must approve it (four-eyes rule)."
+        )
+    if transition not in available_transitions(actor, policy):
+        raise NotAllowed(f"You are not allowed to {transition.action.lower()} this policy.")
+    reason = reason.strip()
+    if transition.needs_reason and not reason:
+        raise DomainError(f"Give a reason to {transition.action.lower()}.", field="reason")
+    if len(reason) > 500:
+        raise DomainError("The reason must be at most 500 characters.", field="reason")
+
+    old_status = policy.status
+    policy.status = target
+    policy.status_changed_at = utcnow()
+    policy.updated_at = policy.status_changed_at
+    if target == lifecycle.IN_REVIEW:
+        policy.submitted_by_id = actor.id
+    if target == lifecycle.RETIRED:
+        policy.retired_reason = reason
+    record_event(
+        actor_id=actor.id,
+        action="policy.status_changed",
+        object_type="policy",
+        object_id=policy.id,
+        summary=f"“{policy.title}”: {lifecycle.STATUS_LABELS[old_status]} → "
+        f"{lifecycle.STATUS_LABELS[target]}" + (f" ({reason})" if reason else ""),
+        changes={"status": {"before": old_status, "after": target}}
+        | ({"reason": {"before": None, "after": reason}} if reason else {}),
+    )
+    events.publish(
+        events.POLICY_STATUS_CHANGED,
+        _event_payload(policy, actor, old_status=old_status, new_status=target, reason=reason),
+    )
+    _commit_or_conflict(policy)
+
+
+def _stale_message(policy: Policy) -> str:
+    return (
+        f"“{policy.title}” was changed by someone else after you opened it "
+        f"(it is now at revision {policy.current_revision}, {policy.status_label.lower()}). "
+        "Your changes were not saved. Reload the policy and apply them again."
+    )
+
+
+def _commit_or_conflict(policy: Policy) -> None:
+    try:
+        db.session.commit()
+    except StaleDataError as error:
+        # Two saves raced past the version check; the database's version column decided.
+        db.session.rollback()
+        raise Conflict(
+            "Someone else saved this policy at the same moment. Your changes were not saved; "
+            "reload the policy and apply them again."
+        ) from error
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class PolicyQuery:
+    text: str = ""
+    status: str = ""
+    owner_id: int | None = None
+    category: str = ""
+    review_due: bool = False
+    sort: str = "updated"
+    page: int = 1
+
+
+SORTS = {
+    "updated": (Policy.updated_at.desc(), Policy.id.desc()),
+    "title": (Policy.title.asc(), Policy.id.asc()),
+    "review": (Policy.next_review_on.asc().nulls_last(), Policy.id.asc()),
+    "status": (Policy.status.asc(), Policy.updated_at.desc(), Policy.id.desc()),
+}
+SORT_LABELS = {
+    "updated": "Recently updated",
+    "title": "Title A–Z",
+    "review": "Next review",
+    "status": "Status",
+}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
+    statement = sa.select(Policy).options(so.joinedload(Policy.owner))
+    if not user.has_role(*READ_ALL_ROLES):
+        statement = statement.where(Policy.status == lifecycle.PUBLISHED)
+    if query.text:
+        pattern = f"%{_escape_like(query.text.strip())}%"
+        statement = statement.where(
+            sa.or_(
+                Policy.title.ilike(pattern, escape="\\"), Policy.body.ilike(pattern, escape="\\")
+            )
+        )
+    if query.status in lifecycle.STATUSES:
+        statement = statement.where(Policy.status == query.status)
+    if query.owner_id:
+        statement = statement.where(Policy.owner_id == query.owner_id)
+    if query.category:
+        statement = statement.where(Policy.category == query.category)
+    if query.review_due:
+        statement = statement.where(
+            Policy.status == lifecycle.PUBLISHED, Policy.next_review_on <= utcnow().date()
+        )
+    return statement.order_by(*SORTS.get(query.sort, SORTS["updated"]))
+
+
+def list_categories() -> list[str]:
+    return list(db.session.scalars(sa.select(Policy.category).distinct().order_by(Policy.category)))
+
+
+def list_revisions(policy_id: int) -> list[PolicyRevision]:
+    return list(
+        db.session.scalars(
+            sa.select(PolicyRevision)
+            .where(PolicyRevision.policy_id == policy_id)
+            .order_by(PolicyRevision.number.desc())
+        )
+    )
+
+
+def get_revision(policy_id: int, number: int) -> PolicyRevision:
+    revision = db.session.scalar(
+        sa.select(PolicyRevision).where(
+            PolicyRevision.policy_id == policy_id, PolicyRevision.number == number
+        )
+    )
+    if revision is None:
+        raise NotFound(f"This policy has no revision {number}.")
+    return revision

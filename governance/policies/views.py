@@ -1,0 +1,269 @@
+"""Policy pages: list and search, read, create, edit, lifecycle, revisions and comparison."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from governance.auth.access import require_role
+from governance.errors import Conflict, DomainError
+from governance.extensions import db
+from governance.policies import lifecycle, service
+from governance.policies.diffing import changed_count, side_by_side
+from governance.policies.forms import PolicyForm, TransitionForm
+from governance.policies.rendering import render_markdown
+from governance.web.htmx import page_or_partial
+
+bp = Blueprint("policies", __name__, url_prefix="/policies")
+
+
+def _query_from_args() -> service.PolicyQuery:
+    args = request.args
+    return service.PolicyQuery(
+        text=args.get("q", "")[:200],
+        status=args.get("status", ""),
+        owner_id=args.get("owner", type=int),
+        category=args.get("category", "")[:80],
+        review_due=args.get("review_due") == "1",
+        sort=args.get("sort", "updated") if args.get("sort") in service.SORTS else "updated",
+        page=max(1, min(args.get("page", 1, type=int) or 1, 100_000)),
+    )
+
+
+@bp.route("")
+@login_required
+def index():
+    query = _query_from_args()
+    pagination = db.paginate(
+        service.policy_list_statement(query, current_user),
+        page=query.page,
+        per_page=current_app.config["POLICIES_PER_PAGE"],
+        error_out=False,
+    )
+    return page_or_partial(
+        "policies/index.html",
+        "policies/_results.html",
+        query=query,
+        pagination=pagination,
+        statuses=lifecycle.STATUS_LABELS,
+        sorts=service.SORT_LABELS,
+        owners=service.eligible_owners() if current_user.has_role(*service.READ_ALL_ROLES) else [],
+        categories=service.list_categories(),
+        can_create=service.can_create(current_user),
+    )
+
+
+def _owner_choices(form: PolicyForm) -> None:
+    form.owner_id.choices = [
+        (user.id, f"{user.name} <{user.email}>") for user in service.eligible_owners()
+    ]
+
+
+def _input_from(form: PolicyForm) -> service.PolicyInput:
+    return service.PolicyInput(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        category=form.category.data or "",
+        owner_id=form.owner_id.data if service.can_choose_owner(current_user) else current_user.id,
+        tags=form.tags.data or "",
+        review_interval_days=form.interval(),
+        next_review_on=form.next_review_on.data,
+    )
+
+
+def _show_error(form: PolicyForm, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and field.name != "version":
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _form_page(template: str, form: PolicyForm, status: int = 200, **context):
+    return (
+        render_template(
+            template,
+            form=form,
+            categories=service.list_categories(),
+            can_choose_owner=service.can_choose_owner(current_user),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_role("owner", "admin")
+def new():
+    form = PolicyForm()
+    _owner_choices(form)
+    if request.method == "GET":
+        form.owner_id.data = current_user.id
+    if not service.can_choose_owner(current_user):
+        # Owners always own what they create; the field is not even read.
+        del form.owner_id
+    if form.validate_on_submit():
+        try:
+            policy_id = service.create_policy(
+                _input_from(form),
+                actor=current_user,
+                max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
+                summary=form.summary.data or "",
+            )
+        except DomainError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            flash("Policy created as a draft.", "success")
+            return redirect(url_for("policies.show", policy_id=policy_id))
+    return _form_page("policies/form.html", form, policy=None)
+
+
+@bp.route("/<int:policy_id>")
+@login_required
+def show(policy_id: int):
+    policy = service.get_visible_policy(policy_id, current_user)
+    return render_template(
+        "policies/show.html",
+        policy=policy,
+        body_html=render_markdown(policy.body),
+        can_edit=service.can_edit(current_user, policy),
+        transitions=service.available_transitions(current_user, policy),
+        transition_form=TransitionForm(),
+        revisions=service.list_revisions(policy.id)[:5],
+        is_review_due=policy.is_review_due(),
+    )
+
+
+@bp.route("/<int:policy_id>/edit", methods=["GET", "POST"])
+@require_role("owner", "admin")
+def edit(policy_id: int):
+    policy = service.get_policy(policy_id)
+    if not service.can_edit(current_user, policy):
+        if policy.status not in lifecycle.EDITABLE_STATUSES and service.can_view(
+            current_user, policy
+        ):
+            flash(
+                f"This policy is {policy.status_label.lower()}; only drafts can be edited.", "error"
+            )
+            return redirect(url_for("policies.show", policy_id=policy.id))
+        abort(403, description="Only the policy's owner or an admin can edit it.")
+    form = PolicyForm(obj=policy if request.method == "GET" else None)
+    _owner_choices(form)
+    if request.method == "GET":
+        form.tags.data = ", ".join(policy.tag_list)
+        form.review_interval_days.data = str(policy.review_interval_days or "")
+        form.version.data = policy.version
+        form.summary.data = ""
+    if not service.can_choose_owner(current_user):
+        del form.owner_id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            number = service.update_policy(
+                policy.id,
+                _input_from(form),
+                actor=current_user,
+                expected_version=form.version.data or 0,
+                max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
+                summary=form.summary.data or "",
+            )
+        except Conflict as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            status = 409
+        except DomainError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            flash(f"Saved as revision {number}.", "success")
+            return redirect(url_for("policies.show", policy_id=policy.id))
+    return _form_page("policies/form.html", form, status, policy=service.get_policy(policy_id))
+
+
+@bp.route("/<int:policy_id>/transition", methods=["POST"])
+@require_role("owner", "admin")
+def transition(policy_id: int):
+    policy = service.get_visible_policy(policy_id, current_user)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        flash("Choose what to do with the policy.", "error")
+        return redirect(url_for("policies.show", policy_id=policy.id))
+    try:
+        service.transition_policy(
+            policy.id,
+            form.target.data,
+            actor=current_user,
+            reason=form.reason.data or "",
+            expected_version=form.version.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("policies.show", policy_id=policy.id)), 303
+    flash(f"“{policy.title}” is now {policy.status_label.lower()}.", "success")
+    return redirect(url_for("policies.show", policy_id=policy.id)), 303
+
+
+@bp.route("/<int:policy_id>/revisions")
+@login_required
+def revisions(policy_id: int):
+    policy = service.get_visible_policy(policy_id, current_user)
+    return render_template(
+        "policies/revisions.html", policy=policy, revisions=service.list_revisions(policy.id)
+    )
+
+
+@bp.route("/<int:policy_id>/revisions/<int:number>")
+@login_required
+def revision(policy_id: int, number: int):
+    policy = service.get_visible_policy(policy_id, current_user)
+    revision = service.get_revision(policy.id, number)
+    return render_template(
+        "policies/revision.html",
+        policy=policy,
+        revision=revision,
+        body_html=render_markdown(revision.body),
+    )
+
+
+@bp.route("/<int:policy_id>/compare")
+@login_required
+def compare(policy_id: int):
+    policy = service.get_visible_policy(policy_id, current_user)
+    newest = policy.current_revision
+    old_number = request.args.get("from", max(1, newest - 1), type=int)
+    new_number = request.args.get("to", newest, type=int)
+    if old_number > new_number:
+        old_number, new_number = new_number, old_number
+    old, new = (
+        service.get_revision(policy.id, old_number),
+        service.get_revision(policy.id, new_number),
+    )
+    rows = side_by_side(old.body, new.body)
+    fields = [
+        (label, getattr(old, name), getattr(new, name))
+        for label, name in (("Title", "title"), ("Category", "category"), ("Tags", "tags"))
+        if getattr(old, name) != getattr(new, name)
+    ]
+    return render_template(
+        "policies/compare.html",
+        policy=policy,
+        old=old,
+        new=new,
+        rows=rows,
+        changed=changed_count(rows),
+        fields=fields,
+        revisions=service.list_revisions(policy.id),
+    )

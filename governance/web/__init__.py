@@ -1,0 +1,1 @@
+"""Web plumbing shared by every feature: htmx helpers, security headers, error pages."""

@@ -1,0 +1,70 @@
+"""Friendly error pages; a user never sees a stack trace (the log has it)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from governance.errors import DomainError
+from governance.web.htmx import is_htmx
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Changed by someone else",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to do that.",
+    404: "There is nothing here. It may have been removed, or the address is wrong.",
+    405: "That action is not available here.",
+    413: "What you sent is too large.",
+    429: "Too many requests. Please wait a moment and try again later.",
+    500: "Steward hit an unexpected error. It has been logged; please try again.",
+}
+
+
+def render_error(status: int, message: str | None = None):
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    context = {
+        "status": status,
+        "title": TITLES.get(status, "Error"),
+        "message": message or MESSAGES.get(status, "The request failed."),
+    }
+    return render_template(template, **context), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400,
+            "The form expired or was not sent from Steward (missing or invalid CSRF token). "
+            "Reload the page and try again.",
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        return render_error(error.status_code, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        # A description given to abort() is meant for the user; werkzeug's stock text is not.
+        custom = error.description if error.description != type(error).description else None
+        return render_error(status, custom)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("Unhandled error")
+        from governance.extensions import db
+
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,11 @@
+"""The consumer's entry point: `huey_consumer governance.worker.huey` (or `flask worker`).
+
+Importing this module registers every task with the huey instance.
+"""
+
+from __future__ import annotations
+
+from governance import maintenance  # noqa: F401  (registers its tasks)
+from governance.extensions import huey
+
+__all__ = ["huey"]

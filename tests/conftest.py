@@ -1,0 +1,196 @@
+"""Fixtures: an app on a fresh database built by the Alembic migrations, clients logged in
+through the real login form, and a statement counter.
+
+The database is the default SQLite file unless DATABASE_URL is set (CI's second pass uses
+PostgreSQL and Redis). STEWARD_REQUIRE_SERVICES=1 turns "service missing, skipped" into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# The environment must be settled before governance is imported: the Huey transport is
+# built at import time from it.
+_TEST_DIR = Path(tempfile.mkdtemp(prefix="steward-tests-"))
+os.environ["STEWARD_INSTANCE_DIR"] = str(_TEST_DIR)
+os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
+os.environ["HUEY_NAME"] = "steward-test"
+os.environ.pop("STEWARD_ENV", None)
+
+import sqlalchemy as sa  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from governance import create_app  # noqa: E402
+from governance.extensions import db as _db  # noqa: E402
+from governance.extensions import login_throttle  # noqa: E402
+from tests import factories  # noqa: E402
+
+REQUIRE_SERVICES = os.environ.get("STEWARD_REQUIRE_SERVICES") == "1"
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip when a service is missing, unless CI demands every service (then fail)."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (STEWARD_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{_TEST_DIR / 'test.db'}"
+    from governance.config import database_url
+
+    return database_url()
+
+
+def _reset_schema(engine: sa.Engine) -> None:
+    """Start every run from an empty database, so the migrations build all of it."""
+    if engine.dialect.name == "postgresql":
+        name = engine.url.database or ""
+        if "test" not in name and "ci" not in name:
+            raise RuntimeError(
+                f"Refusing to wipe database {name!r}: point DATABASE_URL at a test database."
+            )
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": _database_url()})
+    with app.app_context():
+        _reset_schema(_db.engine)
+        upgrade()
+        _db.session.remove()
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    """Each test starts with empty tables and no login-failure counts."""
+    yield
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+        login_throttle.reset()
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+class WebClient(FlaskClient):
+    """A test client that posts forms like a browser: with the page's CSRF token."""
+
+    def csrf_token(self, page: str = "/account") -> str:
+        html = self.get(page).get_data(as_text=True)
+        match = CSRF_PATTERN.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1) or match.group(2)
+
+    def submit(
+        self, url: str, data: dict | None = None, *, token_from: str | None = None, **kwargs
+    ):
+        """POST `data` with a valid CSRF token taken from `token_from` (default: the same URL)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(token_from or url))
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = factories.PASSWORD):
+        return self.submit("/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def client(app) -> WebClient:
+    app.test_client_class = WebClient
+    return app.test_client()
+
+
+@pytest.fixture
+def login(app):
+    """login(user) -> a fresh client logged in as that user through the real login form."""
+
+    def _login(user) -> WebClient:
+        app.test_client_class = WebClient
+        client = app.test_client()
+        response = client.login(user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def users(db):
+    """One user per role, plus a second owner, in groups Legal and Security."""
+    legal = factories.make_group("Legal")
+    security = factories.make_group("Security")
+    return {
+        "admin": factories.make_user("admin", email="admin@example.test"),
+        "owner": factories.make_user("owner", email="owner@example.test"),
+        "other_owner": factories.make_user("owner", email="owner2@example.test"),
+        "approver": factories.make_user("approver", email="approver@example.test", groups=[legal]),
+        "security": factories.make_user(
+            "approver", email="security@example.test", groups=[security]
+        ),
+        "viewer": factories.make_user("viewer", email="viewer@example.test"),
+    }
+
+
+@pytest.fixture
+def as_role(users, login):
+    """as_role('owner') -> a client logged in as that role's user."""
+    return lambda role: login(users[role])
+
+
+@pytest.fixture
+def count_statements(app):
+    """with count_statements() as counter: ... ; counter.count is the number of SQL statements."""
+
+    @contextmanager
+    def _count():
+        class Counter:
+            def __init__(self) -> None:
+                self.count = 0
+                self.statements: list[str] = []
+
+        counter = Counter()
+
+        def before_execute(conn, cursor, statement, parameters, context, executemany):
+            counter.count += 1
+            counter.statements.append(statement)
+
+        with app.app_context():
+            engine = _db.engine
+        sa.event.listen(engine, "before_cursor_execute", before_execute)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before_execute)
+
+    return _count

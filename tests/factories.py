@@ -1,0 +1,65 @@
+"""Builders for test data: make_user, make_group, make_policy. Each writes through the real
+services, except that users share one precomputed password hash (scrypt is slow on purpose)."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+from governance.auth import service as accounts
+from governance.auth.models import Group, User, UserRole
+from governance.extensions import db
+from governance.policies import lifecycle
+from governance.policies import service as policies
+
+PASSWORD = "correct horse battery"
+_sequence = itertools.count(1)
+
+
+@functools.cache
+def _password_hash() -> str:
+    return accounts.hash_password(PASSWORD)
+
+
+def make_group(name: str | None = None) -> Group:
+    group = Group(name=name or f"Group {next(_sequence)}")
+    db.session.add(group)
+    db.session.commit()
+    return group
+
+
+def make_user(
+    *roles: str, email: str | None = None, name: str | None = None, groups=(), enabled=True
+) -> User:
+    number = next(_sequence)
+    user = User(
+        email=email or f"user{number}@example.test",
+        name=name or f"User {number}",
+        password_hash=_password_hash(),
+        is_enabled=enabled,
+    )
+    user.role_rows = [UserRole(role=role) for role in (roles or ("viewer",))]
+    user.groups = list(groups)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_policy(owner: User, status: str = lifecycle.DRAFT, admin: User | None = None, **overrides):
+    """A policy created by `owner` through the service, then moved along to `status`."""
+    fields = {
+        "title": f"Policy {next(_sequence)}",
+        "body": "# Purpose\n\nKeep things safe.\n",
+        "category": "Security",
+        "owner_id": owner.id,
+        "tags": "",
+    } | overrides
+    policy_id = policies.create_policy(
+        policies.PolicyInput(**fields), actor=owner, max_body=200_000
+    )
+    path = [lifecycle.IN_REVIEW, lifecycle.APPROVED, lifecycle.PUBLISHED, lifecycle.RETIRED]
+    for target in path[: path.index(status) + 1] if status != lifecycle.DRAFT else []:
+        actor = admin if target == lifecycle.APPROVED else owner
+        assert actor is not None, "pass admin= to approve"
+        policies.transition_policy(policy_id, target, actor=actor, reason="Superseded")
+    return policies.get_policy(policy_id)
