@@ -107,6 +107,12 @@ def db(app):
 class WebClient(FlaskClient):
     """A test client that posts forms like a browser: with the page's CSRF token."""
 
+    def open(self, *args, **kwargs):
+        # Each request gets its own app context (so its own `g` and database session), as in
+        # production, even while the test itself holds one open through the `db` fixture.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
     def csrf_token(self, page: str = "/account") -> str:
         html = self.get(page).get_data(as_text=True)
         match = CSRF_PATTERN.search(html)

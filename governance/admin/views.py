@@ -7,15 +7,18 @@ from flask_login import current_user
 
 from governance.auth import service
 from governance.auth.access import require_role
-from governance.auth.forms import ConfirmForm, GroupForm, UserCreateForm, UserEditForm
+from governance.auth.forms import (
+    ConfirmForm,
+    GroupForm,
+    UserCreateForm,
+    UserEditForm,
+    group_choices,
+    user_choices,
+)
 from governance.errors import DomainError
 from governance.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _group_choices() -> list[tuple[int, str]]:
-    return [(group.id, group.name) for group in service.list_groups()]
 
 
 def _show_error(form, error: DomainError) -> None:
@@ -36,7 +39,7 @@ def users():
 @require_role("admin")
 def new_user():
     form = UserCreateForm()
-    form.groups.choices = _group_choices()
+    form.groups.choices = group_choices(service.list_groups())
     if form.validate_on_submit():
         try:
             service.create_user(
@@ -61,7 +64,7 @@ def new_user():
 def edit_user(user_id: int):
     user = service.get_user(user_id)
     form = UserEditForm(obj=user)
-    form.groups.choices = _group_choices()
+    form.groups.choices = group_choices(service.list_groups())
     if not form.is_submitted():
         form.roles.data = sorted(user.roles)
         form.groups.data = [group.id for group in user.groups]
@@ -138,9 +141,7 @@ def groups():
 def edit_group(group_id: int):
     group = service.get_group(group_id)
     form = GroupForm(obj=group)
-    form.members.choices = [
-        (user.id, f"{user.name} <{user.email}>") for user in service.list_users()
-    ]
+    form.members.choices = user_choices(service.list_users())
     if not form.is_submitted():
         form.members.data = [member.id for member in group.members]
     if form.validate_on_submit():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -13,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from governance.auth.models import ROLE_LABELS
+from governance.auth.models import ROLE_LABELS, Group, User
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -39,8 +42,16 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return list(ROLE_LABELS.items())
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
+
+
+def user_choices(users: Iterable[User]) -> list[SelectChoice]:
+    return [SelectChoice(user.id, f"{user.name} <{user.email}>") for user in users]
+
+
+def group_choices(groups: Iterable[Group]) -> list[SelectChoice]:
+    return [SelectChoice(group.id, group.name) for group in groups]
 
 
 class UserEditForm(FlaskForm):

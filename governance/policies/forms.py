@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -16,12 +17,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 REVIEW_INTERVALS = [
-    ("", "No fixed interval"),
-    ("30", "Monthly"),
-    ("91", "Quarterly"),
-    ("182", "Every six months"),
-    ("365", "Yearly"),
-    ("730", "Every two years"),
+    SelectChoice("", "No fixed interval"),
+    SelectChoice("30", "Monthly"),
+    SelectChoice("91", "Quarterly"),
+    SelectChoice("182", "Every six months"),
+    SelectChoice("365", "Yearly"),
+    SelectChoice("730", "Every two years"),
 ]
 
 
@@ -32,7 +33,8 @@ class PolicyForm(FlaskForm):
     category = StringField(
         "Category", validators=[DataRequired("Choose or type a category."), Length(max=80)]
     )
-    owner_id = SelectField("Owner", coerce=int, validate_choice=True)
+    # Not validated against the choices here: the service checks the owner and says why.
+    owner_id = SelectField("Owner", coerce=int, validate_choice=False)
     body = TextAreaField("Text (Markdown)", validators=[Optional()])
     tags = StringField(
         "Tags", validators=[Length(max=500)], description="Comma separated, e.g. gdpr, vendors"

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from governance.auth.access import require_role
+from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.policies import lifecycle, service
@@ -63,9 +64,7 @@ def index():
 
 
 def _owner_choices(form: PolicyForm) -> None:
-    form.owner_id.choices = [
-        (user.id, f"{user.name} <{user.email}>") for user in service.eligible_owners()
-    ]
+    form.owner_id.choices = user_choices(service.eligible_owners())
 
 
 def _input_from(form: PolicyForm) -> service.PolicyInput:
