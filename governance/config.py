@@ -102,6 +102,9 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.WTF_CSRF_SSL_STRICT = True
 
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
+        self.TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         self.POLICY_BODY_MAX_CHARS = int(os.environ.get("POLICY_BODY_MAX_CHARS", 200_000))
         self.POLICIES_PER_PAGE = 25

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from flask import current_app
+
 from governance.auth import service as accounts
 from governance.extensions import db
 from governance.policies import lifecycle
@@ -42,13 +44,14 @@ POLICIES = [
     ("Privacy Notice for Employees", "Privacy", "omar", "gdpr, hr", "published", 365),
 ]
 
+# Each revision after the first: its change summary and what it changed in the text.
 EDITS = [
-    ("Clarified scope", "Applies to all employees, contractors and temporary staff."),
-    ("Added exceptions section", "Exceptions must be approved in writing by the policy owner."),
+    ("Clarified scope", {"scope": "Applies to all employees, contractors and temporary staff."}),
+    ("Added exceptions", {"notes": ["Exceptions must be approved in writing by the owner."]}),
 ]
 
 
-def _body(title: str, category: str, extra: list[str]) -> str:
+def _body(title: str, category: str, scope: str = "Applies to all employees.", notes=()) -> str:
     lines = [
         f"# {title}",
         "",
@@ -59,7 +62,7 @@ def _body(title: str, category: str, extra: list[str]) -> str:
         "",
         "## Scope",
         "",
-        "Applies to all employees.",
+        scope,
         "",
         "## Requirements",
         "",
@@ -75,8 +78,8 @@ def _body(title: str, category: str, extra: list[str]) -> str:
         "| Managers | Make sure their teams follow it |",
         "",
     ]
-    if extra:
-        lines += ["## Notes", "", *[f"- {item}" for item in extra], ""]
+    if notes:
+        lines += ["## Notes", "", *[f"- {item}" for item in notes], ""]
     return "\n".join(lines)
 
 
@@ -101,13 +104,13 @@ def seed() -> Iterator[str]:
     for email, _name, roles, group_names in USERS:
         yield f"  {email:<22} {', '.join(roles):<9} {', '.join(group_names)}"
 
-    max_body = 200_000
+    max_body = current_app.config["POLICY_BODY_MAX_CHARS"]
     for index, (title, category, owner, tags, status, interval) in enumerate(POLICIES):
         author = users[owner]
         policy_id = policies.create_policy(
             policies.PolicyInput(
                 title=title,
-                body=_body(title, category, []),
+                body=_body(title, category),
                 category=category,
                 owner_id=author.id,
                 tags=tags,
@@ -117,13 +120,15 @@ def seed() -> Iterator[str]:
             max_body=max_body,
             summary="First draft",
         )
-        for number, (summary, _note) in enumerate(EDITS[: 1 + index % 2], start=1):
+        changes: dict = {}
+        for summary, change in EDITS[: 1 + index % 2]:
+            changes |= change
             policy = policies.get_policy(policy_id)
             policies.update_policy(
                 policy_id,
                 policies.PolicyInput(
                     title=title,
-                    body=_body(title, category, [n for _, n in EDITS[:number]]),
+                    body=_body(title, category, **changes),
                     category=category,
                     owner_id=author.id,
                     tags=tags,

@@ -30,21 +30,15 @@ def _in_app_context(fn: Callable) -> Callable:
     return run
 
 
-def _task_name(fn: Callable) -> str:
-    return f"{fn.__module__}.{fn.__name__}"
-
-
 def task(**task_options) -> Callable:
     def decorator(fn: Callable) -> Callable:
-        return huey.task(name=_task_name(fn), **task_options)(_in_app_context(fn))
+        return huey.task(**task_options)(_in_app_context(fn))
 
     return decorator
 
 
 def periodic_task(validate_datetime: Callable, **task_options) -> Callable:
     def decorator(fn: Callable) -> Callable:
-        return huey.periodic_task(validate_datetime, name=_task_name(fn), **task_options)(
-            _in_app_context(fn)
-        )
+        return huey.periodic_task(validate_datetime, **task_options)(_in_app_context(fn))
 
     return decorator

@@ -55,7 +55,12 @@ ALLOWED_ATTRIBUTES = {
 
 
 def render_markdown(source: str) -> Markup:
-    html = _markdown.render(source or "")
+    tokens = _markdown.parse(source or "")
+    for token in tokens:
+        # The page title is the only <h1>: a "# Heading" in the text renders as <h2>, and so on.
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    html = _markdown.renderer.render(tokens, _markdown.options, {})
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
