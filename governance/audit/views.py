@@ -7,8 +7,8 @@ from flask import Blueprint, request
 from governance.audit import service
 from governance.auth.access import require_role
 from governance.auth.service import list_users
-from governance.extensions import db
 from governance.web.htmx import page_or_partial
+from governance.web.pagination import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -23,12 +23,7 @@ def index():
     statement = service.events_statement(
         action=action, actor_id=actor_id, object_type=object_type, object_id=object_id
     )
-    pagination = db.paginate(
-        statement,
-        page=request.args.get("page", 1, type=int),
-        per_page=50,
-        error_out=False,
-    )
+    pagination = paginate(statement, page=request.args.get("page", 1, type=int) or 1, per_page=50)
     return page_or_partial(
         "audit/index.html",
         "audit/_events.html",

@@ -23,6 +23,7 @@ from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, TransitionForm
 from governance.policies.rendering import render_markdown
 from governance.web.htmx import page_or_partial
+from governance.web.pagination import paginate
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -44,11 +45,10 @@ def _query_from_args() -> service.PolicyQuery:
 @login_required
 def index():
     query = _query_from_args()
-    pagination = db.paginate(
+    pagination = paginate(
         service.policy_list_statement(query, current_user),
         page=query.page,
         per_page=current_app.config["POLICIES_PER_PAGE"],
-        error_out=False,
     )
     return page_or_partial(
         "policies/index.html",

@@ -44,7 +44,7 @@ def test_a_consumer_process_runs_an_enqueued_task(app, db):
     user = factories.make_user("viewer")
     _add_sessions(db, user)
     environment = os.environ | {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
-    consumer = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+    consumer = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "1"],
         cwd=PROJECT_ROOT,
         env=environment,

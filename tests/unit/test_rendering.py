@@ -9,7 +9,7 @@ from governance.policies.rendering import render_markdown
 
 def test_markdown_becomes_html():
     html = render_markdown("# Title\n\nSome **bold** text.\n\n| a | b |\n|---|---|\n| 1 | 2 |")
-    assert "<h1>Title</h1>" in html
+    assert "<h2>Title</h2>" in html  # the page title is the only <h1>
     assert "<strong>bold</strong>" in html
     assert "<table>" in html
 
