@@ -29,6 +29,16 @@ class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def include_in_migrations(dialect_name: str):
+    """Alembic's include_object filter: leave out indexes meant for another database."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        only_on = getattr(obj, "info", {}).get("only_on")
+        return only_on is None or only_on == dialect_name
+
+    return include
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()

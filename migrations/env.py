@@ -1,9 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from governance.extensions import include_in_migrations
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -98,6 +99,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_object", include_in_migrations(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

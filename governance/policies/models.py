@@ -19,6 +19,18 @@ class Policy(db.Model):
         sa.Index("ix_policies_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_policies_updated", "updated_at", "id"),
         sa.Index("ix_policies_title", "title", "id"),
+        # Trigram indexes let PostgreSQL answer "title or text contains ..." (ILIKE '%q%')
+        # without reading every policy; other databases skip them.
+        *(
+            sa.Index(
+                f"ix_policies_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                info={"only_on": "postgresql"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("title", "body")
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -4,13 +4,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from governance.extensions import db as _db
+from governance.extensions import include_in_migrations
 
 
 def test_migrations_match_the_models(db):
     # The session app was built by `flask db upgrade` (tests never call create_all), so any
     # model change without a migration shows up here, as `flask db check` would report it.
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {
+            "compare_type": True,
+            "include_object": include_in_migrations(connection.dialect.name),
+        }
+        context = MigrationContext.configure(connection, opts=options)
         differences = compare_metadata(context, _db.metadata)
     assert differences == []
 
