@@ -17,16 +17,9 @@ from governance.auth.forms import (
 )
 from governance.errors import DomainError
 from governance.extensions import db
+from governance.web.forms import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _show_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/users")
@@ -52,7 +45,7 @@ def new_user():
             )
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(f"User {form.email.data} created.", "success")
             return redirect(url_for("admin.users"))
@@ -79,7 +72,7 @@ def edit_user(user_id: int):
             )
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(f"{user.email} updated.", "success")
             return redirect(url_for("admin.users"))
@@ -129,7 +122,7 @@ def groups():
             group_id = service.create_group(form.name.data, actor=current_user)
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(f"Group {form.name.data} created.", "success")
             return redirect(url_for("admin.edit_group", group_id=group_id))
@@ -151,7 +144,7 @@ def edit_group(group_id: int):
             )
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(f"Group {form.name.data} saved.", "success")
             return redirect(url_for("admin.groups"))

@@ -22,6 +22,7 @@ from governance.policies import lifecycle, service
 from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, TransitionForm
 from governance.policies.rendering import render_markdown
+from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import paginate
 
@@ -79,14 +80,6 @@ def _input_from(form: PolicyForm) -> service.PolicyInput:
     )
 
 
-def _show_error(form: PolicyForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and field.name != "version":
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def _form_page(template: str, form: PolicyForm, status: int = 200, **context):
     return (
         render_template(
@@ -120,7 +113,7 @@ def new():
             )
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash("Policy created as a draft.", "success")
             return redirect(url_for("policies.show", policy_id=policy_id))
@@ -182,7 +175,7 @@ def edit(policy_id: int):
             status = 409
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(f"Saved as revision {number}.", "success")
             return redirect(url_for("policies.show", policy_id=policy.id))

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from governance.errors import DomainError
+from governance.extensions import db
 from governance.web.htmx import is_htmx
 
 TITLES = {
@@ -64,7 +65,5 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.exception("Unhandled error")
-        from governance.extensions import db
-
         db.session.rollback()
         return render_error(500)
