@@ -1,0 +1,151 @@
+"""Settings from the environment: secret key, production safety, database and Huey transport."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from governance import config
+from governance.config import Config, ConfigError
+
+SETTINGS = [
+    "SECRET_KEY",
+    "STEWARD_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SESSION_COOKIE_SECURE",
+    "HUEY_NAME",
+    "HUEY_SQLITE_PATH",
+]
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """A clean environment whose instance directory is a fresh temporary folder."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STEWARD_INSTANCE_DIR", str(tmp_path / "instance"))
+    return monkeypatch
+
+
+def test_development_without_secret_key_generates_one_private_key_and_reuses_it(env, tmp_path):
+    first = Config().SECRET_KEY
+    second = Config().SECRET_KEY
+
+    key_file = tmp_path / "instance" / "secret_key"
+    assert key_file.read_text().strip() == first
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert second == first
+    assert len(first) >= 32
+
+
+def test_each_instance_directory_gets_its_own_generated_key(env, tmp_path):
+    first = Config().SECRET_KEY
+    env.setenv("STEWARD_INSTANCE_DIR", str(tmp_path / "elsewhere"))
+
+    other = Config().SECRET_KEY
+
+    assert other != first
+
+
+def test_secret_key_from_the_environment_wins_and_writes_no_file(env, tmp_path):
+    env.setenv("SECRET_KEY", "from-the-environment")
+
+    assert Config().SECRET_KEY == "from-the-environment"
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_production_without_secret_key_refuses_to_start(env, tmp_path):
+    env.setenv("STEWARD_ENV", "production")
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config()
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_production_ignores_a_generated_key_left_in_the_instance_dir(env):
+    Config()  # development writes instance/secret_key
+    env.setenv("STEWARD_ENV", "Production ")
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config()
+
+
+def test_production_sends_cookies_only_over_https(env):
+    env.setenv("STEWARD_ENV", "production")
+    env.setenv("SECRET_KEY", "a-long-random-production-secret")
+
+    settings = Config()
+
+    assert settings.STEWARD_ENV == "production"
+    assert settings.SESSION_COOKIE_SECURE is True
+    assert settings.REMEMBER_COOKIE_SECURE is True
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+    assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_development_cookies_work_over_plain_http(env):
+    settings = Config()
+
+    assert settings.STEWARD_ENV == "development"
+    assert settings.SESSION_COOKIE_SECURE is False
+
+
+def test_secure_cookies_can_be_switched_on_outside_production(env):
+    env.setenv("SESSION_COOKIE_SECURE", "true")
+
+    assert Config().SESSION_COOKIE_SECURE is True
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/steward", "postgresql+psycopg://u:p@db:5432/steward"),
+        ("postgresql://u:p@db:5432/steward", "postgresql+psycopg://u:p@db:5432/steward"),
+        (
+            "postgresql+psycopg://u:p@db:5432/steward",
+            "postgresql+psycopg://u:p@db:5432/steward",
+        ),
+        ("sqlite:////srv/steward.db", "sqlite:////srv/steward.db"),
+    ],
+)
+def test_database_url_names_the_psycopg3_driver(env, given, expected):
+    env.setenv("DATABASE_URL", given)
+
+    uri = Config().SQLALCHEMY_DATABASE_URI
+
+    assert uri == expected
+
+
+def test_without_database_url_a_sqlite_file_in_the_instance_dir_is_used(env, tmp_path):
+    uri = Config().SQLALCHEMY_DATABASE_URI
+
+    assert uri == f"sqlite:///{tmp_path / 'instance' / 'steward.db'}"
+
+
+def test_redis_url_selects_the_redis_huey_and_shared_throttle(env):
+    env.setenv("REDIS_URL", "redis://cache:6379/2")
+
+    settings = config.huey_settings()
+
+    assert settings["kind"] == "redis"
+    assert settings["url"] == "redis://cache:6379/2"
+    assert settings["name"] == "steward"
+    app_settings = Config()
+    assert settings == app_settings.HUEY
+    assert app_settings.RATELIMIT_STORAGE_URI == "redis://cache:6379/2"
+
+
+def test_without_redis_huey_uses_a_sqlite_file_in_the_instance_dir(env, tmp_path):
+    settings = config.huey_settings()
+
+    assert settings["kind"] == "sqlite"
+    assert settings["path"] == str(tmp_path / "instance" / "huey.db")
+    assert Config().RATELIMIT_STORAGE_URI == "memory://"
+
+
+def test_empty_redis_url_counts_as_unset(env):
+    env.setenv("REDIS_URL", "")
+
+    assert config.huey_settings()["kind"] == "sqlite"
