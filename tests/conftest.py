@@ -81,9 +81,15 @@ def app():
 
 
 @pytest.fixture(autouse=True)
-def _clean_state(app):
-    """Each test starts with empty tables and no login-failure counts."""
+def _clean_state(request):
+    """Each test that uses the app leaves empty tables and no login-failure counts behind.
+
+    Tests that never ask for the app (tests/unit) do not build it.
+    """
     yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))

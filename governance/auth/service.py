@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from governance.audit.service import diff_fields, record_event
@@ -33,6 +34,15 @@ def check_password_strength(password: str) -> None:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def checked_email(email: str) -> str:
+    """A well-formed address, normalised. No DNS lookup: Steward may run without a network."""
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise DomainError(f"Enter a valid email address ({error}).", field="email") from error
+    return normalise_email(result.normalized)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -169,7 +179,7 @@ def create_user(
     group_ids: Iterable[int] = (),
     actor: User | None,
 ) -> int:
-    email = normalise_email(email)
+    email = checked_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise DomainError("A user with this email already exists.", field="email")
     check_password_strength(password)

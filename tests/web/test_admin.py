@@ -160,7 +160,7 @@ def test_created_user_can_log_in_with_the_initial_password(as_role, app, users, 
     [
         ({"email": "taken@example.org"}, "A user with this email already exists."),
         ({"email": "TAKEN@Example.org"}, "A user with this email already exists."),
-        ({"email": "not-an-email"}, "Invalid email address."),
+        ({"email": "not-an-email"}, "Enter a valid email address"),
         ({"password": "short"}, "Field must be between 10 and 200 characters long."),
         ({"roles": []}, "Give the user at least one role."),
         ({"roles": ["superuser"]}, "is not a valid choice"),
@@ -437,21 +437,21 @@ def test_create_user_command_creates_an_admin(app, db):
     runner = app.test_cli_runner()
 
     result = runner.invoke(
-        args=["create-user", "Boss@Example.test", "--role", "admin", "--password", NEW_PASSWORD]
+        args=["create-user", "Boss@Example.org", "--role", "admin", "--password", NEW_PASSWORD]
     )
 
     assert result.exit_code == 0, result.output
-    user = _user(db, "boss@example.test")
+    user = _user(db, "boss@example.org")
     assert user is not None
     assert user.roles == {"admin"}
     assert check_password_hash(user.password_hash, NEW_PASSWORD)
     app.test_client_class = WebClient
-    assert app.test_client().login("boss@example.test", NEW_PASSWORD).status_code == 302
+    assert app.test_client().login("boss@example.org", NEW_PASSWORD).status_code == 302
 
 
 def test_create_user_command_refuses_a_duplicate_email_cleanly(app, db):
     runner = app.test_cli_runner()
-    args = ["create-user", "boss@example.test", "--role", "admin", "--password", NEW_PASSWORD]
+    args = ["create-user", "boss@example.org", "--role", "admin", "--password", NEW_PASSWORD]
     runner.invoke(args=args)
 
     result = runner.invoke(args=args)
@@ -462,9 +462,19 @@ def test_create_user_command_refuses_a_duplicate_email_cleanly(app, db):
     assert _count(db, User) == 1
 
 
+def test_create_user_command_refuses_a_malformed_email_like_the_form(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "not-an-email", "--role", "admin", "--password", NEW_PASSWORD]
+    )
+
+    assert result.exit_code == 1
+    assert "Enter a valid email address" in result.output
+    assert _count(db, User) == 0
+
+
 def test_create_user_command_refuses_a_short_password(app, db):
     result = app.test_cli_runner().invoke(
-        args=["create-user", "boss@example.test", "--role", "admin", "--password", "short"]
+        args=["create-user", "boss@example.org", "--role", "admin", "--password", "short"]
     )
 
     assert result.exit_code == 1
