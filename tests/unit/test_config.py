@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +153,20 @@ def test_empty_redis_url_counts_as_unset(env):
     env.setenv("REDIS_URL", "")
 
     assert config.huey_settings()["kind"] == "sqlite"
+
+
+def test_production_without_secret_key_refuses_to_start_with_one_clear_line(tmp_path):
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("SECRET_KEY",)
+    } | {"STEWARD_ENV": "production", "STEWARD_INSTANCE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Steward cannot start: SECRET_KEY is not set.")
+    assert "Traceback" not in result.stderr
