@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from governance import models  # noqa: F401  (every table in the metadata)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.web import security

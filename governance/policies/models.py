@@ -40,6 +40,8 @@ class Policy(db.Model):
     # Normalised: lower case, sorted, comma separated, so "contains" matching is simple.
     tags: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Set by workflows (assign step) or admins: who reviews the policy besides approvers.
+    reviewer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="draft")
     review_interval_days: so.Mapped[int | None]
     next_review_on: so.Mapped[date | None] = so.mapped_column(index=True)
@@ -55,6 +57,7 @@ class Policy(db.Model):
 
     owner = so.relationship("User", foreign_keys=[owner_id], lazy="joined")
     submitted_by = so.relationship("User", foreign_keys=[submitted_by_id])
+    reviewer = so.relationship("User", foreign_keys=[reviewer_id])
     revisions: so.WriteOnlyMapped[PolicyRevision] = so.relationship(
         back_populates="policy", order_by="PolicyRevision.number.desc()", passive_deletes=True
     )

@@ -1,0 +1,1 @@
+"""Approval requests and the one decision service that records decisions on them."""

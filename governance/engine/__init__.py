@@ -1,0 +1,1 @@
+"""The workflow runtime: dispatch, conditions, actions, runner, reconciler. Never imports views."""

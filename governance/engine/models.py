@@ -1,0 +1,130 @@
+"""Executions and their step runs: the database is the truth, Huey only carries step ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from governance.extensions import db
+from governance.timeutil import UTCDateTime, utcnow
+
+EXECUTION_STATUSES = (
+    "pending",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "rejected",
+    "cancelled",
+)
+FINISHED_EXECUTION_STATUSES = frozenset({"succeeded", "failed", "rejected", "cancelled"})
+
+# pending: its stage has not started; queued: ready, waiting for a consumer to claim it;
+# running: claimed under a lease; waiting: parked (approval, wait step, retry back-off).
+STEP_STATUSES = (
+    "pending",
+    "queued",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "skipped",
+    "cancelled",
+)
+FINISHED_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+
+
+class Execution(db.Model):
+    __tablename__ = "executions"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(EXECUTION_STATUSES), name="known_status"),
+        sa.Index("ix_executions_workflow_created", "workflow_id", "created_at", "id"),
+        sa.Index("ix_executions_status_created", "status", "created_at", "id"),
+        sa.Index("ix_executions_created", "created_at", "id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    workflow_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workflows.id"))
+    version_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workflow_versions.id"))
+    policy_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("policies.id"), index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    trigger_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    trigger_data: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    # Who caused it (the submitter of the change): never an approver of it (four-eyes).
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    current_stage: so.Mapped[int] = so.mapped_column(default=0)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    workflow = so.relationship("Workflow", lazy="joined")
+    version = so.relationship("WorkflowVersion")
+    policy = so.relationship("Policy")
+    actor = so.relationship("User")
+    step_runs: so.Mapped[list[StepRun]] = so.relationship(
+        back_populates="execution", order_by="(StepRun.stage_index, StepRun.position)"
+    )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_EXECUTION_STATUSES
+
+
+class StepRun(db.Model):
+    __tablename__ = "step_runs"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(STEP_STATUSES), name="known_status"),
+        sa.UniqueConstraint("execution_id", "step_key", name="uq_step_run_key"),
+        # The reconciler's scans: due retries/waits, stale queue entries, expired leases.
+        sa.Index("ix_step_runs_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_step_runs_status_lease", "status", "lease_until"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    execution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    stage_index: so.Mapped[int]
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    step_key: so.Mapped[str] = so.mapped_column(sa.String(60))
+    step_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    attempt: so.Mapped[int] = so.mapped_column(default=0)
+    max_attempts: so.Mapped[int] = so.mapped_column(default=5)
+    next_attempt_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    queued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    started_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    output: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    execution: so.Mapped[Execution] = so.relationship(back_populates="step_runs")
+    attempts: so.Mapped[list[StepAttempt]] = so.relationship(
+        order_by="StepAttempt.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STEP_STATUSES
+
+
+class StepAttempt(db.Model):
+    """One try of a step run: when, how long, and how it ended (with the traceback)."""
+
+    __tablename__ = "step_attempts"
+    __table_args__ = (sa.UniqueConstraint("step_run_id", "number", name="uq_step_attempt_number"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    step_run_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("step_runs.id", ondelete="CASCADE")
+    )
+    number: so.Mapped[int]
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(20), default="running")
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    traceback: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    consumer: so.Mapped[str | None] = so.mapped_column(sa.String(120))

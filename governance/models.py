@@ -1,0 +1,28 @@
+"""Every model module, imported once so the metadata (and Alembic) sees all tables."""
+
+from governance.approvals.models import ApprovalRequest
+from governance.audit.models import AuditEvent
+from governance.auth.models import Group, User, UserRole, UserSession
+from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.notifications.models import Notification
+from governance.policies.models import Policy, PolicyRevision
+from governance.tasks.models import Task
+from governance.workflows.models import Workflow, WorkflowVersion
+
+__all__ = [
+    "ApprovalRequest",
+    "AuditEvent",
+    "Execution",
+    "Group",
+    "Notification",
+    "Policy",
+    "PolicyRevision",
+    "StepAttempt",
+    "StepRun",
+    "Task",
+    "User",
+    "UserRole",
+    "UserSession",
+    "Workflow",
+    "WorkflowVersion",
+]

@@ -1,0 +1,1 @@
+"""In-app notifications (and the email that goes with them)."""

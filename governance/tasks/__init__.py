@@ -1,0 +1,1 @@
+"""Tasks created by workflows for a person to do."""

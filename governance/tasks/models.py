@@ -1,0 +1,31 @@
+"""A task assigned to a user, usually created by a workflow's create_task step."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from governance.extensions import db
+from governance.timeutil import UTCDateTime, utcnow
+
+
+class Task(db.Model):
+    __tablename__ = "tasks"
+    __table_args__ = (sa.Index("ix_tasks_assignee_done", "assignee_id", "done_at", "due_on"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    assignee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    due_on: so.Mapped[date | None]
+    policy_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("policies.id"))
+    # The step run that made it: unique, so a re-run of the step cannot create it twice.
+    step_run_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("step_runs.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    assignee = so.relationship("User")
+    policy = so.relationship("Policy")

@@ -1,0 +1,1 @@
+"""Workflow definitions, their immutable versions, and the designer."""
