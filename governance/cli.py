@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from governance.auth import service as accounts
 from governance.auth.models import ROLES, User
@@ -60,12 +60,44 @@ def register(app: Flask) -> None:
         show_default=True,
         type=click.Choice(["thread", "process", "greenlet"]),
     )
-    def worker(workers: int, worker_type: str) -> None:
-        """Run a Huey consumer (the same as: huey_consumer governance.worker.huey)."""
+    @click.option(
+        "--shutdown-timeout",
+        default=25.0,
+        show_default=True,
+        help="Seconds running steps get to finish after SIGTERM/SIGINT.",
+    )
+    def worker(workers: int, worker_type: str, shutdown_timeout: float) -> None:
+        """Run a Huey consumer plus the reconciler loop.
+
+        The same as `huey_consumer governance.worker.huey -g TERM -t 25` with a reconciler
+        thread beside it. SIGTERM and SIGINT are graceful: running steps may finish.
+        """
+        import threading
+
         from huey.consumer_options import ConsumerConfig
 
+        from governance.engine.reconciler import run_in_background
         from governance.worker import huey
 
-        config = ConsumerConfig(workers=workers, worker_type=worker_type, periodic=True)
+        config = ConsumerConfig(
+            workers=workers,
+            worker_type=worker_type,
+            periodic=True,
+            graceful_signal="TERM",
+            shutdown_timeout=shutdown_timeout,
+        )
         config.setup_logger()
-        huey.create_consumer(**config.values).run()
+        stop = threading.Event()
+        run_in_background(current_app._get_current_object(), stop)
+        try:
+            huey.create_consumer(**config.values).run()
+        finally:
+            stop.set()
+
+    @app.cli.command("reconcile")
+    def reconcile_command() -> None:
+        """One reconciler pass: re-send lost steps, expire leases, fire due waits and schedules."""
+        from governance.engine.reconciler import reconcile
+
+        counts = reconcile()
+        click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))

@@ -117,3 +117,15 @@ class Config:
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "steward@localhost")
 
         self.HUEY = huey_settings()
+
+        # Workflow engine: how long an automated step may run (its lease), retry ceiling,
+        # when a queued step counts as lost, and how often the reconciler looks.
+        self.STEP_TIMEOUT_SECONDS = float(os.environ.get("STEP_TIMEOUT_SECONDS", 300))
+        self.STEP_RETRY_CAP_SECONDS = float(os.environ.get("STEP_RETRY_CAP_SECONDS", 3600))
+        self.STALE_QUEUED_SECONDS = float(os.environ.get("STALE_QUEUED_SECONDS", 30))
+        self.RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", 3))
+        self.WEBHOOK_ALLOWLIST = [
+            item.strip()
+            for item in os.environ.get("WEBHOOK_ALLOWLIST", "").split(",")
+            if item.strip()
+        ]

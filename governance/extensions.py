@@ -86,11 +86,11 @@ login_throttle = LoginThrottle()
 def _build_huey():
     settings = huey_settings()
     if settings["kind"] == "redis":
-        return RedisHuey(settings["name"], url=settings["url"], utc=True)
+        return RedisHuey(settings["name"], url=settings["url"], utc=True, results=False)
     from pathlib import Path
 
     Path(settings["path"]).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(settings["name"], filename=settings["path"], utc=True)
+    return SqliteHuey(settings["name"], filename=settings["path"], utc=True, results=False)
 
 
 # Built at import because task decorators bind to it; the consumer imports governance.worker.

@@ -28,7 +28,7 @@ from flask.testing import FlaskClient  # noqa: E402
 
 from governance import create_app  # noqa: E402
 from governance.extensions import db as _db  # noqa: E402
-from governance.extensions import login_throttle  # noqa: E402
+from governance.extensions import huey, login_throttle  # noqa: E402
 from tests import factories  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("STEWARD_REQUIRE_SERVICES") == "1"
@@ -101,6 +101,7 @@ def _clean_state(request):
                 for table in tables:
                     connection.execute(table.delete())
         login_throttle.reset()
+        huey.flush()
 
 
 @pytest.fixture

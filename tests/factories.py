@@ -63,3 +63,62 @@ def make_policy(owner: User, status: str = lifecycle.DRAFT, admin: User | None =
         assert actor is not None, "pass admin= to approve"
         policies.transition_policy(policy_id, target, actor=actor, reason="Superseded")
     return policies.get_policy(policy_id)
+
+
+def step(key: str, kind: str, config: dict | None = None, **extra) -> dict:
+    return {"key": key, "type": kind, "config": config or {}, **extra}
+
+
+def make_workflow(
+    admin: User,
+    *,
+    trigger: dict,
+    stages: list[list[dict]],
+    conditions: list[dict] | None = None,
+    name: str | None = None,
+    activate: bool = True,
+):
+    """A workflow saved and (by default) activated through the workflow service."""
+    from governance.workflows import service as workflows
+
+    definition = {
+        "trigger": trigger,
+        "conditions": conditions or [],
+        "stages": [{"steps": steps} for steps in stages],
+    }
+    workflow_id = workflows.save_workflow(
+        None,
+        name=name or f"Workflow {next(_sequence)}",
+        description="",
+        definition=definition,
+        actor=admin,
+    )
+    if activate:
+        workflows.activate(workflow_id, actor=admin)
+    return workflows.get_workflow(workflow_id)
+
+
+def run_queued_steps(max_rounds: int = 50) -> int:
+    """Run every queued, due step the way a consumer would (claim, run, record), until none
+    is left. Returns how many steps ran. The transport (Huey) is the only part left out."""
+    import sqlalchemy as sa
+
+    from governance.engine.models import StepRun
+    from governance.engine.tasks import run_step
+    from governance.timeutil import utcnow
+
+    ran = 0
+    for _ in range(max_rounds):
+        db.session.expire_all()
+        due = db.session.scalars(
+            sa.select(StepRun.id).where(
+                StepRun.status == "queued",
+                sa.or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= utcnow()),
+            )
+        ).all()
+        if not due:
+            return ran
+        for step_run_id in due:
+            run_step.call_local(step_run_id)
+            ran += 1
+    return ran

@@ -1,1 +1,13 @@
 """The workflow runtime: dispatch, conditions, actions, runner, reconciler. Never imports views."""
+
+from __future__ import annotations
+
+
+def init_app() -> None:
+    """Subscribe dispatch to policy events and hook enqueue-after-commit onto sessions."""
+    from governance.engine import dispatch, enqueue
+    from governance.engine.actions import load_all
+
+    load_all()
+    enqueue.init_app()
+    dispatch.subscribe_to_policy_events()

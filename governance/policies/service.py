@@ -272,16 +272,7 @@ def update_policy(
     return policy.current_revision
 
 
-def transition_policy(
-    policy_id: int,
-    target: str,
-    *,
-    actor: User,
-    reason: str = "",
-    expected_version: int | None = None,
-) -> None:
-    """The only way a policy's status changes."""
-    policy = get_policy(policy_id)
+def _find_transition(policy: Policy, target: str) -> lifecycle.Transition:
     if target not in lifecycle.STATUSES:
         raise DomainError(f"“{target}” is not a policy status.")
     transition = lifecycle.find_transition(policy.status, target)
@@ -294,6 +285,20 @@ def transition_policy(
             f"{lifecycle.STATUS_LABELS[target].lower()}."
             + (f" Allowed next: {allowed}." if allowed else " It is final.")
         )
+    return transition
+
+
+def transition_policy(
+    policy_id: int,
+    target: str,
+    *,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> None:
+    """A person moves a policy along its lifecycle (role and four-eyes checked)."""
+    policy = get_policy(policy_id)
+    transition = _find_transition(policy, target)
     if expected_version is not None and policy.version != expected_version:
         raise Conflict(_stale_message(policy))
     if transition.four_eyes and policy.submitted_by_id == actor.id:
@@ -307,30 +312,84 @@ def transition_policy(
         raise DomainError(f"Give a reason to {transition.action.lower()}.", field="reason")
     if len(reason) > 500:
         raise DomainError("The reason must be at most 500 characters.", field="reason")
+    _change_status(policy, target, actor_id=actor.id, reason=reason)
+    _commit_or_conflict(policy)
 
+
+def apply_workflow_transition(policy_id: int, target: str, *, execution_id: int) -> None:
+    """A workflow step moves the policy: the same transition table, no person's role.
+
+    No commit: the change lands in the step's own transaction, or not at all.
+    """
+    policy = get_policy(policy_id)
+    transition = _find_transition(policy, target)
+    reason = f"by workflow execution {execution_id}" if transition.needs_reason else ""
+    _change_status(policy, target, actor_id=None, reason=reason, execution_id=execution_id)
+
+
+def _change_status(
+    policy: Policy,
+    target: str,
+    *,
+    actor_id: int | None,
+    reason: str,
+    execution_id: int | None = None,
+) -> None:
+    """The only place a policy's status changes, with its audit event and domain event."""
     old_status = policy.status
     policy.status = target
     policy.status_changed_at = utcnow()
     policy.updated_at = policy.status_changed_at
-    if target == lifecycle.IN_REVIEW:
-        policy.submitted_by_id = actor.id
+    if target == lifecycle.IN_REVIEW and actor_id is not None:
+        policy.submitted_by_id = actor_id
     if target == lifecycle.RETIRED:
         policy.retired_reason = reason
+    via = f" (workflow execution {execution_id})" if execution_id else ""
     record_event(
-        actor_id=actor.id,
+        actor_id=actor_id,
         action="policy.status_changed",
         object_type="policy",
         object_id=policy.id,
         summary=f"“{policy.title}”: {lifecycle.STATUS_LABELS[old_status]} → "
-        f"{lifecycle.STATUS_LABELS[target]}" + (f" ({reason})" if reason else ""),
+        f"{lifecycle.STATUS_LABELS[target]}" + (f" ({reason})" if reason else "") + via,
         changes={"status": {"before": old_status, "after": target}}
         | ({"reason": {"before": None, "after": reason}} if reason else {}),
     )
     events.publish(
         events.POLICY_STATUS_CHANGED,
-        _event_payload(policy, actor, old_status=old_status, new_status=target, reason=reason),
+        {
+            "policy_id": policy.id,
+            "actor_id": actor_id,
+            "revision": policy.current_revision,
+            "status": policy.status,
+            "old_status": old_status,
+            "new_status": target,
+            "reason": reason,
+            "source_execution_id": execution_id,
+        },
     )
-    _commit_or_conflict(policy)
+
+
+def assign_by_workflow(policy_id: int, role: str, user_id: int, *, execution_id: int) -> None:
+    """A workflow step sets the owner or reviewer. No commit: part of the step's transaction."""
+    policy = get_policy(policy_id)
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_enabled:
+        raise DomainError("The user to assign no longer exists or is deactivated.")
+    if role == "owner" and not user.has_role("owner", "admin"):
+        raise DomainError(f"{user.name} cannot own policies (no owner or admin role).")
+    column = "owner_id" if role == "owner" else "reviewer_id"
+    before = getattr(policy, column)
+    setattr(policy, column, user.id)
+    policy.updated_at = utcnow()
+    record_event(
+        actor_id=None,
+        action="policy.assigned",
+        object_type="policy",
+        object_id=policy.id,
+        summary=f"“{policy.title}”: {role} set to {user.name} (workflow execution {execution_id})",
+        changes={column: {"before": before, "after": user.id}},
+    )
 
 
 def _stale_message(policy: Policy) -> str:

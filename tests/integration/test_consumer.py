@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import sqlalchemy as sa
 
 from governance.auth.models import UserSession
+from governance.engine.models import Execution
+from governance.engine.signing import sign_standard_webhook
 from governance.extensions import huey
 from governance.maintenance import prune_ended_sessions, prune_ended_sessions_nightly
+from governance.notifications.models import Notification
+from governance.policies import service as policies
+from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from tests import factories
 
@@ -69,3 +79,94 @@ def _session_count(db) -> int:
     db.session.expire_all()
     db.session.rollback()
     return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession))
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict, bytes]]] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def _consumer(app):
+    environment = os.environ | {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "RECONCILE_INTERVAL_SECONDS": "1",
+        "WEBHOOK_ALLOWLIST": "127.0.0.1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "2"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, users):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Receiver.received = []
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
+    try:
+        workflow = factories.make_workflow(
+            users["admin"],
+            trigger={"type": "policy.status_changed", "to_status": "in_review"},
+            stages=[
+                [
+                    factories.step("tell", "notify", {"to_owner": True, "subject": "Submitted"}),
+                    factories.step("hook", "webhook", {"url": url}),
+                ],
+                [factories.step("approve", "set_status", {"status": "approved"})],
+            ],
+        )
+    finally:
+        app.config["WEBHOOK_ALLOWLIST"] = []
+    secret = workflow.active_version.definition["stages"][0]["steps"][1]["config"]["secret"]
+    policy = factories.make_policy(users["owner"])
+    with _consumer(app):
+        policies.transition_policy(policy.id, "in_review", actor=users["owner"])
+        execution = _wait_for_execution(db, {"succeeded", "failed"})
+    server.shutdown()
+    assert execution.status == "succeeded", [
+        (r.step_key, r.status, r.error) for r in execution.step_runs
+    ]
+    assert db.session.get(Policy, policy.id).status == "approved"
+    assert len(_Receiver.received) == 1
+    headers, body = _Receiver.received[0]
+    hook_run = next(run for run in execution.step_runs if run.step_key == "hook")
+    assert headers["webhook-id"] == f"steward-step-run-{hook_run.id}"
+    assert headers["idempotency-key"] == headers["webhook-id"]
+    expected = sign_standard_webhook(
+        secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body
+    )
+    assert headers["webhook-signature"] == expected
+    assert json.loads(body)["policy"]["id"] == policy.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
+
+
+def _wait_for_execution(db, statuses: set[str], timeout: float = 30) -> Execution:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        db.session.expire_all()
+        execution = db.session.scalars(sa.select(Execution)).first()
+        if execution is not None and execution.status in statuses:
+            return execution
+        time.sleep(0.2)
+    raise AssertionError(
+        f"execution did not reach {statuses} in {timeout} s: {execution and execution.status}"
+    )

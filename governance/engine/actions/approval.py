@@ -1,0 +1,115 @@
+"""approval: ask users and/or groups to approve; the execution waits for their decisions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from governance.approvals.models import ApprovalRequest
+from governance.auth.models import Group, User
+from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.extensions import db
+from governance.timeutil import utcnow
+
+RULES = {"any": "Any one approval", "all": "Every assignee approves", "quorum": "A quorum"}
+
+
+def _ids(raw) -> list[int]:
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    return sorted({int(item) for item in raw or [] if str(item).strip().isdigit()})
+
+
+def _optional_id(raw) -> int | None:
+    return int(raw) if str(raw or "").strip().isdigit() else None
+
+
+@register
+class Approval(Action):
+    name = "approval"
+    label = "Approval"
+    automated = False
+
+    def validate(self, config):
+        errors = {}
+        users, groups = _ids(config.get("users")), _ids(config.get("groups"))
+        if not users and not groups:
+            errors["users"] = "An approval needs at least one assignee (a user or a group)."
+        active_users = db.session.scalars(
+            sa.select(User.id).where(User.id.in_(users), User.is_enabled.is_(True))
+        ).all()
+        if len(active_users) != len(users):
+            errors["users"] = "One of the chosen approvers does not exist or is deactivated."
+        if len(db.session.scalars(sa.select(Group.id).where(Group.id.in_(groups))).all()) != len(
+            groups
+        ):
+            errors["groups"] = "One of the chosen groups does not exist."
+        rule = str(config.get("rule") or "any")
+        if rule not in RULES:
+            errors["rule"] = "Choose any, all or quorum."
+        try:
+            quorum = int(config.get("quorum") or 1)
+        except (TypeError, ValueError):
+            quorum = 0
+        slots = len(users) + len(groups)
+        if rule == "quorum" and not 1 <= quorum <= max(slots, 1):
+            errors["quorum"] = f"The quorum must be between 1 and the {slots} assignee(s)."
+        try:
+            due_hours = float(config.get("due_hours") or 0)
+        except (TypeError, ValueError):
+            due_hours = -1
+        if not 0 <= due_hours <= 24 * 365:
+            errors["due_hours"] = "Due within 0 (no deadline) to 8760 hours."
+        escalate_user = _optional_id(config.get("escalate_user_id"))
+        escalate_group = _optional_id(config.get("escalate_group_id"))
+        if escalate_user and db.session.get(User, escalate_user) is None:
+            errors["escalate_user_id"] = "The escalation user does not exist."
+        if escalate_group and db.session.get(Group, escalate_group) is None:
+            errors["escalate_group_id"] = "The escalation group does not exist."
+        cleaned = {
+            "users": users,
+            "groups": groups,
+            "rule": rule,
+            "quorum": quorum,
+            "due_hours": due_hours,
+            "escalate_user_id": escalate_user,
+            "escalate_group_id": escalate_group,
+            "continue_on_reject": bool(config.get("continue_on_reject")),
+        }
+        return cleaned, errors
+
+    def describe(self, config):
+        count = len(config.get("users", [])) + len(config.get("groups", []))
+        return f"Approval by {count} assignee(s), {RULES.get(config.get('rule'), '?').lower()}"
+
+    def run(self, context: StepContext) -> Outcome:
+        config = context.config
+        due_at = utcnow() + timedelta(hours=config["due_hours"]) if config["due_hours"] else None
+        assignees = [("user", user_id) for user_id in config["users"]] + [
+            ("group", group_id) for group_id in config["groups"]
+        ]
+        if context.live:
+            already = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(ApprovalRequest)
+                .where(ApprovalRequest.step_run_id == context.step_run_id)
+            )
+            # A re-run after a lost lease must not ask twice.
+            if not already:
+                db.session.add_all(
+                    ApprovalRequest(
+                        step_run_id=context.step_run_id,
+                        execution_id=context.execution_id,
+                        assignee_user_id=assignee_id if kind == "user" else None,
+                        assignee_group_id=assignee_id if kind == "group" else None,
+                        due_at=due_at,
+                    )
+                    for kind, assignee_id in assignees
+                )
+        output = {
+            "rule": config["rule"],
+            "requests": len(assignees),
+            "due_at": due_at.isoformat() if due_at else None,
+        }
+        return Outcome("waiting", output=output)

@@ -1,0 +1,50 @@
+"""assign: set the policy's owner or reviewer."""
+
+from __future__ import annotations
+
+from governance.auth.models import User
+from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.errors import DomainError
+from governance.extensions import db
+from governance.policies import service as policies
+
+ROLES = {"owner": "Owner", "reviewer": "Reviewer"}
+
+
+@register
+class Assign(Action):
+    name = "assign"
+    label = "Assign owner or reviewer"
+
+    def validate(self, config):
+        errors = {}
+        role = str(config.get("role") or "")
+        if role not in ROLES:
+            errors["role"] = "Choose whether to set the owner or the reviewer."
+        try:
+            user_id = int(config.get("user_id") or 0)
+        except (TypeError, ValueError):
+            user_id = 0
+        user = db.session.get(User, user_id) if user_id else None
+        if user is None or not user.is_enabled:
+            errors["user_id"] = "Choose an active user."
+        elif role == "owner" and not user.has_role("owner", "admin"):
+            errors["user_id"] = "An owner must hold the owner or admin role."
+        return {"role": role, "user_id": user_id}, errors
+
+    def describe(self, config):
+        user = db.session.get(User, config.get("user_id") or 0)
+        return f"Make {user.name if user else '?'} the {config.get('role', '?')}"
+
+    def run(self, context: StepContext) -> Outcome:
+        if context.policy_id is None:
+            return Outcome.failed("This execution has no policy to assign.")
+        role, user_id = context.config["role"], context.config["user_id"]
+        if context.live:
+            try:
+                policies.assign_by_workflow(
+                    context.policy_id, role, user_id, execution_id=context.execution_id
+                )
+            except DomainError as error:
+                return Outcome.failed(error.message)
+        return Outcome.succeeded(role=role, user_id=user_id)

@@ -1,0 +1,85 @@
+"""webhook: POST the step's data as JSON to a URL, signed the Standard Webhooks way.
+
+At-least-once: a retry sends the same `webhook-id` (derived from the step run), so the
+receiver can drop duplicates. Loopback, private and other non-global destinations are refused
+at save time and again at send time, unless WEBHOOK_ALLOWLIST names them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import current_app
+
+from governance.engine import outbound
+from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.signing import new_signing_secret, standard_webhook_headers
+
+
+@register
+class Webhook(Action):
+    name = "webhook"
+    label = "Outbound webhook"
+
+    def validate(self, config):
+        errors = {}
+        url = str(config.get("url") or "").strip()
+        try:
+            outbound.check_url(url, current_app.config["WEBHOOK_ALLOWLIST"])
+        except outbound.UnsafeDestination as error:
+            errors["url"] = str(error)
+        secret = str(config.get("secret") or "") or new_signing_secret()
+        try:
+            connect_timeout = float(config.get("connect_timeout") or 5)
+            read_timeout = float(config.get("read_timeout") or 10)
+        except (TypeError, ValueError):
+            connect_timeout = read_timeout = 0
+        if not (0 < connect_timeout <= 30 and 0 < read_timeout <= 120):
+            errors["read_timeout"] = "Timeouts: connect up to 30 s, read up to 120 s."
+        cleaned = {
+            "url": url,
+            "secret": secret,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
+        return cleaned, errors
+
+    def describe(self, config):
+        return f"POST to {config.get('url', '?')}"
+
+    def run(self, context: StepContext) -> Outcome:
+        config = context.config
+        message_id = f"steward-step-run-{context.step_run_id}"
+        payload = {
+            "id": message_id,
+            "execution_id": context.execution_id,
+            "step": context.step_key,
+            "policy": context.data.get("policy"),
+            "trigger": context.data.get("trigger"),
+            "steps": context.data.get("steps"),
+        }
+        body = json.dumps(payload, sort_keys=True, default=str).encode()
+        if not context.live:
+            return Outcome.succeeded(url=config["url"], would_send_bytes=len(body))
+        headers = standard_webhook_headers(config["secret"], message_id, int(time.time()), body)
+        headers["idempotency-key"] = message_id
+        try:
+            result = outbound.post_json(
+                config["url"],
+                body,
+                headers,
+                connect_timeout=config["connect_timeout"],
+                read_timeout=config["read_timeout"],
+                allowlist=current_app.config["WEBHOOK_ALLOWLIST"],
+            )
+        except outbound.UnsafeDestination as error:
+            return Outcome.failed(str(error))
+        verdict, retry_after = outbound.classify(result)
+        output = {"status": result.status, "elapsed_ms": result.elapsed_ms, "id": message_id}
+        if verdict == "succeeded":
+            return Outcome.succeeded(**output)
+        error = result.error or f"HTTP {result.status} from {config['url']}"
+        if verdict == "retry":
+            return Outcome("retry", output=output, error=error, retry_after=retry_after)
+        return Outcome("failed", output=output, error=error)

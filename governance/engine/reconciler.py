@@ -1,0 +1,226 @@
+"""The reconciler: finds work that Huey lost or that became due, and puts it back on the queue.
+
+It re-sends steps left queued too long, takes back steps whose lease expired (their consumer
+died or the step ran past its timeout), wakes due wait steps, fires due schedules, and
+advances executions whose stage finished. Every change is a conditional UPDATE, so two
+reconcilers running at once (one per consumer) never do the same thing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from governance.engine import backoff, runtime
+from governance.engine.enqueue import enqueue_after_commit
+from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepAttempt, StepRun
+from governance.extensions import db
+from governance.timeutil import utcnow
+from governance.workflows import schedule
+from governance.workflows.models import Workflow
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _candidates(statement: sa.Select) -> list[int]:
+    """Ids to look at; on PostgreSQL rows another reconciler holds are skipped, not waited for."""
+    statement = statement.limit(BATCH)
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(db.session.scalars(statement))
+
+
+def _requeue_expired_leases(now) -> list[int]:
+    requeued = []
+    expired = _candidates(
+        sa.select(StepRun.id).where(StepRun.status == "running", StepRun.lease_until < now)
+    )
+    for step_run_id in expired:
+        step_run = db.session.get(StepRun, step_run_id)
+        error = "The step did not finish within its lease (consumer died or step timed out)."
+        db.session.execute(
+            sa.update(StepAttempt)
+            .where(
+                StepAttempt.step_run_id == step_run_id,
+                StepAttempt.number == step_run.attempt,
+                StepAttempt.finished_at.is_(None),
+            )
+            .values(finished_at=now, outcome="lost", error=error)
+        )
+        if step_run.attempt < step_run.max_attempts:
+            retry = runtime.find_step(step_run.execution.version, step_run.step_key)["retry"]
+            delay = backoff.retry_delay(
+                step_run.attempt,
+                base_seconds=retry["base_seconds"],
+                kind=retry["backoff"],
+                cap_seconds=current_app.config["STEP_RETRY_CAP_SECONDS"],
+            )
+            changed = db.session.execute(
+                sa.update(StepRun)
+                .where(
+                    StepRun.id == step_run_id,
+                    StepRun.status == "running",
+                    StepRun.attempt == step_run.attempt,
+                )
+                .values(
+                    status="queued",
+                    lease_until=None,
+                    queued_at=now,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    error=error,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount == 1:
+                requeued.append(step_run_id)
+        else:
+            changed = db.session.execute(
+                sa.update(StepRun)
+                .where(StepRun.id == step_run_id, StepRun.status == "running")
+                .values(status="failed", lease_until=None, finished_at=now, error=error)
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount == 1:
+                runtime.fail_execution(
+                    step_run.execution_id, f"Step “{step_run.step_key}” failed: {error}"
+                )
+    return requeued
+
+
+def _resend_stale_queued(now) -> list[int]:
+    stale_before = now - timedelta(seconds=current_app.config["STALE_QUEUED_SECONDS"])
+    stale = _candidates(
+        sa.select(StepRun.id).where(
+            StepRun.status == "queued",
+            StepRun.queued_at < stale_before,
+            sa.or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
+        )
+    )
+    if stale:
+        db.session.execute(
+            sa.update(StepRun)
+            .where(StepRun.id.in_(stale), StepRun.status == "queued")
+            .values(queued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return stale
+
+
+def _wake_due_waits(now) -> list[int]:
+    due = _candidates(
+        sa.select(StepRun.id).where(
+            StepRun.status == "waiting",
+            StepRun.step_type == "wait",
+            StepRun.next_attempt_at <= now,
+        )
+    )
+    if due:
+        db.session.execute(
+            sa.update(StepRun)
+            .where(StepRun.id.in_(due), StepRun.status == "waiting")
+            .values(status="queued", queued_at=now, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        for execution_id in set(
+            db.session.scalars(sa.select(StepRun.execution_id).where(StepRun.id.in_(due)))
+        ):
+            runtime.refresh_execution_status(execution_id)
+    return due
+
+
+def _fire_due_schedules(now) -> list[int]:
+    started = []
+    due = _candidates(
+        sa.select(Workflow.id).where(
+            Workflow.status == "active",
+            Workflow.trigger_type == "schedule",
+            Workflow.next_run_at <= now,
+        )
+    )
+    for workflow_id in due:
+        workflow = db.session.get(Workflow, workflow_id)
+        planned = workflow.next_run_at
+        cron = workflow.active_version.definition["trigger"]["cron"]
+        # Claim this run of the schedule: only the reconciler that moves next_run_at fires it.
+        claimed = db.session.execute(
+            sa.update(Workflow)
+            .where(Workflow.id == workflow_id, Workflow.next_run_at == planned)
+            .values(next_run_at=schedule.next_run(cron, after=now))
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            continue
+        execution = runtime.start_execution(
+            workflow,
+            policy_id=None,
+            trigger_type="schedule",
+            trigger_data={"scheduled_for": planned.isoformat(), "cron": cron},
+            actor_id=None,
+        )
+        started.append(execution.id)
+    return started
+
+
+def _advance_finished_stages() -> int:
+    """A safety net: an execution whose current stage has no open step is moved on."""
+    open_step = (
+        sa.select(StepRun.id)
+        .where(
+            StepRun.execution_id == Execution.id,
+            StepRun.stage_index == Execution.current_stage,
+            StepRun.status.not_in(FINISHED_STEP_STATUSES),
+        )
+        .exists()
+    )
+    stuck = _candidates(
+        sa.select(Execution.id).where(Execution.status.in_(("running", "waiting")), ~open_step)
+    )
+    for execution_id in stuck:
+        runtime.advance(execution_id)
+    return len(stuck)
+
+
+def reconcile() -> dict[str, int]:
+    """One pass. Safe to run in every consumer at once, and as often as you like."""
+    now = utcnow()
+    counts = {}
+    for name, work in (
+        ("lease_expired", _requeue_expired_leases),
+        ("stale_queued", _resend_stale_queued),
+        ("waits_due", _wake_due_waits),
+    ):
+        ids = work(now)
+        enqueue_after_commit(ids)
+        db.session.commit()
+        counts[name] = len(ids)
+    counts["schedules_fired"] = len(_fire_due_schedules(now))
+    db.session.commit()
+    counts["stages_advanced"] = _advance_finished_stages()
+    db.session.commit()
+    return counts
+
+
+def run_in_background(app: Flask, stop: threading.Event) -> threading.Thread:
+    """A daemon thread that reconciles every RECONCILE_INTERVAL_SECONDS until `stop` is set."""
+
+    def loop() -> None:
+        interval = app.config["RECONCILE_INTERVAL_SECONDS"]
+        while not stop.wait(interval):
+            with app.app_context():
+                try:
+                    counts = reconcile()
+                except Exception:  # a database blip must not kill the loop
+                    log.warning("Reconcile pass failed; trying again shortly", exc_info=True)
+                    db.session.rollback()
+                    continue
+                if any(counts.values()):
+                    log.info("Reconciled: %s", counts)
+
+    thread = threading.Thread(target=loop, name="steward-reconciler", daemon=True)
+    thread.start()
+    return thread

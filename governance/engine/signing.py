@@ -1,0 +1,80 @@
+"""Webhook signatures: Standard Webhooks signing for the outbound `webhook` step, and the
+`sha256=` HMAC that callers of an inbound webhook trigger put on their requests.
+
+Pure functions over bytes and strings; no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+KEY_PREFIX = "whsec_"  # Standard Webhooks marks base64 key material with it
+INBOUND_PREFIX = "sha256="
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def new_signing_secret() -> str:
+    """A fresh outbound secret in the Standard Webhooks form: "whsec_" + base64(32 bytes)."""
+    return KEY_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _signing_key(secret: str) -> bytes:
+    # Standard Webhooks secrets carry base64 key bytes after the prefix; a bare secret (for
+    # example one a receiver chose themselves) is used as its own utf-8 bytes.
+    if not secret.startswith(KEY_PREFIX):
+        return secret.encode("utf-8")
+    try:
+        return base64.b64decode(secret.removeprefix(KEY_PREFIX), validate=True)
+    except ValueError as exc:
+        raise ValueError("signing secret is not valid base64 after 'whsec_'") from exc
+
+
+def sign_standard_webhook(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: "v1," + base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def standard_webhook_headers(
+    secret: str, message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The headers of a signed outbound delivery. `message_id` stays the same across retries
+    of one delivery, so receivers can drop duplicates."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard_webhook(secret, message_id, timestamp, body),
+        "content-type": "application/json",
+    }
+
+
+def new_inbound_secret() -> str:
+    """A fresh secret for an inbound webhook trigger, shown once to whoever will call it."""
+    return secrets.token_urlsafe(32)
+
+
+def inbound_signature(secret: str, body: bytes) -> str:
+    """The header value a caller sends: "sha256=" + hex HMAC-SHA256 of the raw body."""
+    return INBOUND_PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_inbound_signature(secret: str, body: bytes, header_value: str | None) -> bool:
+    """True only when `header_value` is the signature of `body` under `secret`."""
+    # An empty secret would make the HMAC key public knowledge: nothing verifies against it.
+    if not secret or not header_value:
+        return False
+    given = header_value.strip()
+    if not given.startswith(INBOUND_PREFIX):
+        return False
+    given_hex = given.removeprefix(INBOUND_PREFIX)
+    # compare_digest rejects non-ASCII str with TypeError, so malformed input is turned
+    # away before it; the comparison itself is constant-time so timing leaks nothing.
+    if not _HEX_DIGEST.fullmatch(given_hex):
+        return False
+    expected_hex = inbound_signature(secret, body).removeprefix(INBOUND_PREFIX)
+    return hmac.compare_digest(expected_hex, given_hex.lower())

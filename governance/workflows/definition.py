@@ -1,0 +1,179 @@
+"""A workflow version's definition: its shape, and the one validator every save goes through.
+
+{"trigger": {"type": "policy.status_changed", "from_status": "", "to_status": "in_review",
+             "cron": ""},
+ "conditions": [{"field": "policy.category", "op": "equals", "value": "Security"}],
+ "stages": [{"steps": [{"key": "legal", "type": "approval", "config": {...},
+                        "when": None, "retry": {"attempts": 5, "backoff": "exponential",
+                                                "base_seconds": 10}}]}]}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from governance.engine import conditions
+from governance.engine.actions import load_all
+from governance.errors import DomainError
+from governance.policies.lifecycle import STATUS_LABELS, STATUSES
+
+TRIGGERS = {
+    "policy.created": "Policy created",
+    "policy.updated": "Policy updated",
+    "policy.status_changed": "Policy status changed",
+    "manual": "Manual (Run button)",
+    "schedule": "Schedule (cron)",
+    "webhook": "Inbound webhook",
+}
+POLICY_TRIGGERS = frozenset({"policy.created", "policy.updated", "policy.status_changed"})
+STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+BACKOFF_KINDS = ("exponential", "fixed")
+DEFAULT_RETRY = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
+MAX_STAGES = 20
+MAX_STEPS_PER_STAGE = 20
+
+
+class DefinitionError(DomainError):
+    """Every problem found, keyed by a path such as "stages.0.steps.1.config.assignees"."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(f"The workflow has {len(errors)} problem(s); see the marked fields.")
+        self.errors = errors
+
+
+def _clean_trigger(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    kind = str(raw.get("type", ""))
+    trigger: dict[str, Any] = {"type": kind}
+    if kind not in TRIGGERS:
+        errors["trigger.type"] = "Choose a trigger."
+        return trigger
+    if kind == "policy.status_changed":
+        for name in ("from_status", "to_status"):
+            value = str(raw.get(name) or "")
+            if value and value not in STATUSES:
+                errors[f"trigger.{name}"] = f"Unknown status “{value}”."
+            trigger[name] = value
+    if kind == "schedule":
+        from governance.workflows.schedule import CronError, check_cron
+
+        cron = " ".join(str(raw.get("cron") or "").split())
+        try:
+            check_cron(cron)
+        except CronError as error:
+            errors["trigger.cron"] = str(error)
+        trigger["cron"] = cron
+    return trigger
+
+
+def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        errors[path] = "A condition needs a field, an operator and a value."
+        return None
+    field = str(raw.get("field") or "").strip()
+    operator = str(raw.get("op") or "")
+    value = str(raw.get("value") or "").strip()
+    if not conditions.is_known_field(field):
+        errors[f"{path}.field"] = (
+            f"Unknown field “{field}”. Use policy.status, policy.category, policy.owner, "
+            "policy.tags, policy.title, trigger.<name> or steps.<key>.output.<name>."
+        )
+    if operator not in conditions.OPERATORS:
+        errors[f"{path}.op"] = "Choose an operator."
+    elif operator != "changed" and not value:
+        errors[f"{path}.value"] = "Give a value to compare with."
+    is_status_compare = field == "policy.status" and operator in ("equals", "not_equals")
+    if is_status_compare and value and value not in STATUSES:
+        errors[f"{path}.value"] = f"Unknown status “{value}”; use one of {', '.join(STATUSES)}."
+    return {"field": field, "op": operator, "value": value}
+
+
+def _clean_retry(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    retry = dict(DEFAULT_RETRY)
+    try:
+        retry["attempts"] = int(raw.get("attempts", DEFAULT_RETRY["attempts"]))
+        retry["base_seconds"] = float(raw.get("base_seconds", DEFAULT_RETRY["base_seconds"]))
+    except (TypeError, ValueError):
+        errors[f"{path}.attempts"] = "Attempts and base delay must be numbers."
+        return retry
+    if not 1 <= retry["attempts"] <= 20:
+        errors[f"{path}.attempts"] = "Attempts must be between 1 and 20."
+    if not 0 <= retry["base_seconds"] <= 3600:
+        errors[f"{path}.base_seconds"] = "The base delay must be between 0 and 3600 seconds."
+    retry["backoff"] = str(raw.get("backoff") or "exponential")
+    if retry["backoff"] not in BACKOFF_KINDS:
+        errors[f"{path}.backoff"] = "Back-off is exponential or fixed."
+    return retry
+
+
+def _clean_step(
+    raw: Any, path: str, earlier_keys: set[str], errors: dict[str, str]
+) -> dict[str, Any]:
+    actions = load_all()
+    raw = raw if isinstance(raw, dict) else {}
+    key = str(raw.get("key") or "").strip()
+    if not STEP_KEY.match(key):
+        errors[f"{path}.key"] = (
+            "A step key is lower-case letters, digits and _ (starting with a letter)."
+        )
+    elif key in earlier_keys:
+        errors[f"{path}.key"] = f"The step key “{key}” is used twice; keys must be unique."
+    kind = str(raw.get("type") or "")
+    step: dict[str, Any] = {"key": key, "type": kind, "config": {}, "when": None}
+    if kind not in actions:
+        errors[f"{path}.type"] = "Choose a step type."
+    else:
+        config, config_errors = actions[kind].validate(dict(raw.get("config") or {}))
+        step["config"] = config
+        errors.update({f"{path}.config.{name}": message for name, message in config_errors.items()})
+    when = raw.get("when")
+    if when and (when.get("field") or when.get("op")):
+        step["when"] = _clean_condition(when, f"{path}.when", errors)
+    step["retry"] = _clean_retry(raw.get("retry"), f"{path}.retry", errors)
+    return step
+
+
+def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
+    """The cleaned definition, or DefinitionError listing every problem at once."""
+    errors: dict[str, str] = {}
+    trigger = _clean_trigger(dict(raw.get("trigger") or {}), errors)
+    cleaned_conditions = [
+        condition
+        for index, item in enumerate(raw.get("conditions") or [])
+        if (condition := _clean_condition(item, f"conditions.{index}", errors)) is not None
+    ]
+    stages_raw = raw.get("stages") or []
+    if not stages_raw:
+        errors["stages"] = "Add at least one stage with a step."
+    if len(stages_raw) > MAX_STAGES:
+        errors["stages"] = f"At most {MAX_STAGES} stages."
+    keys: set[str] = set()
+    stages = []
+    for stage_index, stage_raw in enumerate(stages_raw):
+        steps_raw = (stage_raw or {}).get("steps") or []
+        path = f"stages.{stage_index}"
+        if not steps_raw:
+            errors[path] = f"Stage {stage_index + 1} is empty; add a step or remove the stage."
+        if len(steps_raw) > MAX_STEPS_PER_STAGE:
+            errors[path] = f"At most {MAX_STEPS_PER_STAGE} steps in a stage."
+        steps = []
+        for step_index, step_raw in enumerate(steps_raw):
+            step = _clean_step(step_raw, f"{path}.steps.{step_index}", keys, errors)
+            keys.add(step["key"])
+            steps.append(step)
+        stages.append({"steps": steps})
+    if errors:
+        raise DefinitionError(errors)
+    return {"trigger": trigger, "conditions": cleaned_conditions, "stages": stages}
+
+
+def trigger_summary(trigger: dict[str, Any]) -> str:
+    label = TRIGGERS.get(trigger.get("type", ""), "No trigger")
+    if trigger.get("type") == "policy.status_changed":
+        source = STATUS_LABELS.get(trigger.get("from_status") or "", "any")
+        target = STATUS_LABELS.get(trigger.get("to_status") or "", "any")
+        return f"{label}: {source.lower()} → {target.lower()}"
+    if trigger.get("type") == "schedule":
+        return f"{label}: {trigger.get('cron')}"
+    return label

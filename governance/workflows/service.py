@@ -1,0 +1,172 @@
+"""Workflow rules: create, save a new immutable version, activate, deactivate, run manually."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from governance.audit.service import record_event
+from governance.auth.models import User
+from governance.engine import runtime
+from governance.engine.models import Execution
+from governance.engine.signing import new_inbound_secret
+from governance.errors import DomainError, NotFound
+from governance.extensions import db
+from governance.policies.models import Policy
+from governance.timeutil import utcnow
+from governance.workflows import schedule
+from governance.workflows.definition import validate_definition
+from governance.workflows.models import Workflow, WorkflowVersion
+
+
+def get_workflow(workflow_id: int) -> Workflow:
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None:
+        raise NotFound("No such workflow.")
+    return workflow
+
+
+def _check_name(name: str, exclude_id: int | None = None) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("Give the workflow a name.", field="name")
+    if len(name) > 120:
+        raise DomainError("The name must be at most 120 characters.", field="name")
+    query = sa.select(Workflow.id).where(sa.func.lower(Workflow.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Workflow.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise DomainError("A workflow with this name already exists.", field="name")
+    return name
+
+
+def save_workflow(
+    workflow_id: int | None,
+    *,
+    name: str,
+    description: str,
+    definition: dict[str, Any],
+    actor: User,
+) -> int:
+    """Create a workflow or save a new version of it. Nothing is written if anything is wrong.
+
+    A new version never changes running executions: they keep the version they started with.
+    """
+    clean = validate_definition(definition)
+    if workflow_id is None:
+        workflow = Workflow(
+            name=_check_name(name),
+            status="draft",
+            trigger_type=clean["trigger"]["type"],
+            created_by_id=actor.id,
+            webhook_secret=new_inbound_secret(),
+        )
+        db.session.add(workflow)
+        db.session.flush()
+    else:
+        workflow = get_workflow(workflow_id)
+        workflow.name = _check_name(name, exclude_id=workflow.id)
+    workflow.description = description.strip()[:1000]
+    workflow.latest_version += 1
+    workflow.updated_at = utcnow()
+    version = WorkflowVersion(
+        workflow_id=workflow.id,
+        number=workflow.latest_version,
+        definition=clean,
+        created_by_id=actor.id,
+    )
+    db.session.add(version)
+    db.session.flush()
+    record_event(
+        actor_id=actor.id,
+        action="workflow.saved",
+        object_type="workflow",
+        object_id=workflow.id,
+        summary=f"Saved “{workflow.name}” version {version.number}",
+    )
+    db.session.commit()
+    return workflow.id
+
+
+def activate(workflow_id: int, *, actor: User, version_number: int | None = None) -> None:
+    """Make a version (default: the latest) the one that new executions use."""
+    workflow = get_workflow(workflow_id)
+    number = version_number or workflow.latest_version
+    version = db.session.scalar(
+        sa.select(WorkflowVersion).where(
+            WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.number == number
+        )
+    )
+    if version is None:
+        raise DomainError(f"This workflow has no version {number}.")
+    trigger = version.definition["trigger"]
+    workflow.active_version_id = version.id
+    workflow.status = "active"
+    workflow.trigger_type = trigger["type"]
+    workflow.next_run_at = (
+        schedule.next_run(trigger["cron"]) if trigger["type"] == "schedule" else None
+    )
+    workflow.updated_at = utcnow()
+    record_event(
+        actor_id=actor.id,
+        action="workflow.activated",
+        object_type="workflow",
+        object_id=workflow.id,
+        summary=f"Activated “{workflow.name}” version {number}",
+    )
+    db.session.commit()
+
+
+def deactivate(workflow_id: int, *, actor: User) -> None:
+    workflow = get_workflow(workflow_id)
+    if workflow.status != "active":
+        raise DomainError("This workflow is not active.")
+    workflow.status = "inactive"
+    workflow.next_run_at = None
+    record_event(
+        actor_id=actor.id,
+        action="workflow.deactivated",
+        object_type="workflow",
+        object_id=workflow.id,
+        summary=f"Deactivated “{workflow.name}”",
+    )
+    db.session.commit()
+
+
+def run_manually(workflow_id: int, *, policy_id: int | None, actor: User) -> int:
+    """The Run button: start the active version for a policy now."""
+    workflow = get_workflow(workflow_id)
+    if workflow.status != "active":
+        raise DomainError("Activate the workflow before running it.")
+    if workflow.trigger_type != "manual":
+        raise DomainError("Only workflows with the manual trigger have a Run button.")
+    if policy_id is not None and db.session.get(Policy, policy_id) is None:
+        raise DomainError("Choose an existing policy.", field="policy_id")
+    execution = runtime.start_execution(
+        workflow,
+        policy_id=policy_id,
+        trigger_type="manual",
+        trigger_data={"started_by": actor.id},
+        actor_id=actor.id,
+    )
+    record_event(
+        actor_id=actor.id,
+        action="workflow.run",
+        object_type="execution",
+        object_id=execution.id,
+        summary=f"Ran “{workflow.name}” by hand",
+    )
+    db.session.commit()
+    return execution.id
+
+
+def recent_executions(workflow_id: int, limit: int = 100) -> list[Execution]:
+    return list(
+        db.session.scalars(
+            sa.select(Execution)
+            .where(Execution.workflow_id == workflow_id)
+            .order_by(Execution.id.desc())
+            .limit(limit)
+        )
+    )
