@@ -43,12 +43,28 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from governance.admin.views import bp as admin_bp
+    from governance.approvals.views import bp as approvals_bp
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
+    from governance.executions.views import bp as executions_bp
+    from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
+    from governance.tasks.views import bp as tasks_bp
     from governance.web.views import bp as web_bp
+    from governance.workflows.views import bp as workflows_bp
 
-    for blueprint in (web_bp, auth_bp, admin_bp, policies_bp, audit_bp):
+    for blueprint in (
+        web_bp,
+        auth_bp,
+        admin_bp,
+        policies_bp,
+        audit_bp,
+        workflows_bp,
+        executions_bp,
+        approvals_bp,
+        tasks_bp,
+        notifications_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

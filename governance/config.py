@@ -123,6 +123,9 @@ class Config:
         self.STEP_TIMEOUT_SECONDS = float(os.environ.get("STEP_TIMEOUT_SECONDS", 300))
         self.STEP_RETRY_CAP_SECONDS = float(os.environ.get("STEP_RETRY_CAP_SECONDS", 3600))
         self.STALE_QUEUED_SECONDS = float(os.environ.get("STALE_QUEUED_SECONDS", 30))
+        # "inline": when the queue is unreachable, run steps in the web process instead of
+        # leaving them for the reconciler. Off by default.
+        self.QUEUE_FALLBACK = os.environ.get("QUEUE_FALLBACK", "")
         self.RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", 3))
         self.WEBHOOK_ALLOWLIST = [
             item.strip()

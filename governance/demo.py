@@ -12,6 +12,7 @@ from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies
 from governance.timeutil import utcnow
+from governance.workflows import service as workflows
 
 DEMO_PASSWORD = "steward-demo"  # noqa: S105 - published demo password
 
@@ -147,6 +148,117 @@ def seed() -> Iterator[str]:
             policy.next_review_on = utcnow().date() - timedelta(days=12)
             db.session.commit()
     yield f"Created {len(POLICIES)} demo policies across every status."
+    yield from _seed_workflows(admin, groups, users)
+
+
+def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]:
+    """Three active workflows, and one policy submitted so an execution waits for approvals."""
+    retry = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
+
+    def step(key: str, kind: str, config: dict) -> dict:
+        return {"key": key, "type": kind, "config": config, "when": None, "retry": retry}
+
+    designs = [
+        (
+            "Review on submit",
+            "Legal and Security approve in parallel; then the policy is approved and the "
+            "owner is told.",
+            {"type": "policy.status_changed", "from_status": "", "to_status": "in_review"},
+            [
+                [
+                    step(
+                        "legal",
+                        "approval",
+                        {"groups": [groups["Legal"]], "rule": "any", "due_hours": 48},
+                    ),
+                    step(
+                        "security",
+                        "approval",
+                        {"groups": [groups["Security"]], "rule": "any", "due_hours": 48},
+                    ),
+                ],
+                [
+                    step("approve", "set_status", {"status": "approved"}),
+                    step(
+                        "tell_owner",
+                        "notify",
+                        {
+                            "to_owner": True,
+                            "subject": "{{ policy.title }} was approved",
+                            "body": "Legal and Security approved it. You can publish it now.",
+                        },
+                    ),
+                ],
+            ],
+        ),
+        (
+            "Notify on publish",
+            "Tell the owner and Compliance when a policy is published.",
+            {"type": "policy.status_changed", "from_status": "", "to_status": "published"},
+            [
+                [
+                    step(
+                        "announce",
+                        "notify",
+                        {
+                            "to_owner": True,
+                            "groups": [groups["Compliance"]],
+                            "subject": "{{ policy.title }} is published",
+                            "body": "Revision {{ policy.revision }} is now in force.",
+                        },
+                    )
+                ]
+            ],
+        ),
+        (
+            "Weekly review-due reminder",
+            "Every Monday at 09:00 UTC, remind Compliance to check policies due for review.",
+            {"type": "schedule", "cron": "0 9 * * 1"},
+            [
+                [
+                    step(
+                        "remind",
+                        "create_task",
+                        {
+                            "title": "Check policies due for review",
+                            "assignee": str(users["olivia"].id),
+                            "due_days": 2,
+                        },
+                    )
+                ]
+            ],
+        ),
+    ]
+    for name, description, trigger, stages in designs:
+        workflow_id = workflows.save_workflow(
+            None,
+            name=name,
+            description=description,
+            definition={
+                "trigger": trigger,
+                "conditions": [],
+                "stages": [{"steps": steps} for steps in stages],
+            },
+            actor=admin,
+        )
+        workflows.activate(workflow_id, actor=admin)
+    yield f"Created {len(designs)} active workflows."
+    owner = users["olivia"]
+    submitted = policies.create_policy(
+        policies.PolicyInput(
+            title="Vendor Access Management",
+            body=_body("Vendor Access Management", "Security"),
+            category="Security",
+            owner_id=owner.id,
+            tags="vendors, access",
+            review_interval_days=365,
+        ),
+        actor=owner,
+        max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
+        summary="First draft",
+    )
+    policies.transition_policy(submitted, lifecycle.IN_REVIEW, actor=owner)
+    yield "Submitted “Vendor Access Management” for review: it waits for Legal and Security."
 
 
 def _move_to(policy_id: int, status: str, *, owner, admin) -> None:

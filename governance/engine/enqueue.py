@@ -7,9 +7,11 @@ them again later. Nothing is lost, and a message sent twice finds nothing to cla
 from __future__ import annotations
 
 import logging
+import threading
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 
 from governance.extensions import db
 
@@ -48,7 +50,26 @@ def send(step_run_ids: list[int], *, delay: float | None = None) -> int:
             log.warning(
                 "Could not enqueue step run %s; it stays queued", step_run_id, exc_info=True
             )
+            if current_app.config.get("QUEUE_FALLBACK") == "inline" and not delay:
+                _run_inline(step_run_id)
     return sent
+
+
+def _run_inline(step_run_id: int) -> None:
+    """QUEUE_FALLBACK=inline: run the step in this process when the queue is unreachable.
+
+    A thread with its own app context (so its own database session): the caller is inside
+    a commit hook, where its own session cannot be used.
+    """
+    from governance.engine.tasks import run_step
+
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            run_step.call_local(step_run_id)
+
+    threading.Thread(target=run, name=f"inline-step-{step_run_id}", daemon=True).start()
 
 
 def _after_commit(session: so.Session) -> None:

@@ -78,6 +78,8 @@ def _requeue_expired_leases(now) -> list[int]:
             )
             if changed.rowcount == 1:
                 requeued.append(step_run_id)
+                # Sent once its back-off has passed: a message now would find it not yet due.
+                enqueue_after_commit([step_run_id], delay=delay)
         else:
             changed = db.session.execute(
                 sa.update(StepRun)
@@ -108,6 +110,7 @@ def _resend_stale_queued(now) -> list[int]:
             .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
+    enqueue_after_commit(stale)
     return stale
 
 
@@ -130,6 +133,7 @@ def _wake_due_waits(now) -> list[int]:
             db.session.scalars(sa.select(StepRun.execution_id).where(StepRun.id.in_(due)))
         ):
             runtime.refresh_execution_status(execution_id)
+    enqueue_after_commit(due)
     return due
 
 
@@ -194,10 +198,8 @@ def reconcile() -> dict[str, int]:
         ("stale_queued", _resend_stale_queued),
         ("waits_due", _wake_due_waits),
     ):
-        ids = work(now)
-        enqueue_after_commit(ids)
+        counts[name] = len(work(now))  # each queues its sends for after this commit
         db.session.commit()
-        counts[name] = len(ids)
     counts["schedules_fired"] = len(_fire_due_schedules(now))
     db.session.commit()
     counts["stages_advanced"] = _advance_finished_stages()

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from governance.auth.access import require_role
 from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
+from governance.executions.service import policy_executions
 from governance.extensions import db
 from governance.policies import lifecycle, service
 from governance.policies.diffing import changed_count, side_by_side
@@ -133,6 +134,7 @@ def show(policy_id: int):
         transition_form=TransitionForm(),
         revisions=service.list_revisions(policy.id)[:5],
         is_review_due=policy.is_review_due(),
+        executions=policy_executions(policy.id, limit=20),
     )
 
 

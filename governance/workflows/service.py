@@ -53,6 +53,8 @@ def save_workflow(
 
     A new version never changes running executions: they keep the version they started with.
     """
+    if workflow_id is not None:
+        _carry_over_secrets(get_workflow(workflow_id), definition)
     clean = validate_definition(definition)
     if workflow_id is None:
         workflow = Workflow(
@@ -87,6 +89,28 @@ def save_workflow(
     )
     db.session.commit()
     return workflow.id
+
+
+def _carry_over_secrets(workflow: Workflow, definition: dict[str, Any]) -> None:
+    """Webhook steps keep their signing secret across saves: the form never shows it."""
+    previous = latest_version(workflow)
+    if previous is None:
+        return
+    secrets = {
+        step["key"]: step["config"].get("secret")
+        for stage in previous.definition["stages"]
+        for step in stage["steps"]
+        if step["type"] == "webhook"
+    }
+    for stage in definition.get("stages") or []:
+        for step in stage.get("steps") or []:
+            config = step.setdefault("config", {})
+            if (
+                step.get("type") == "webhook"
+                and not config.get("secret")
+                and secrets.get(step.get("key"))
+            ):
+                config["secret"] = secrets[step["key"]]
 
 
 def activate(workflow_id: int, *, actor: User, version_number: int | None = None) -> None:
@@ -170,3 +194,112 @@ def recent_executions(workflow_id: int, limit: int = 100) -> list[Execution]:
             .limit(limit)
         )
     )
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_workflows() -> list[Workflow]:
+    return list(db.session.scalars(sa.select(Workflow).order_by(Workflow.name)))
+
+
+def run_stats(workflow_ids: list[int], window: int = 100) -> dict[int, dict[str, Any]]:
+    """Per workflow: last run time and success rate over its last `window` finished runs.
+
+    One query for the whole page, whatever the number of workflows or executions.
+    """
+    if not workflow_ids:
+        return {}
+    ranked = (
+        sa.select(
+            Execution.workflow_id,
+            Execution.status,
+            Execution.created_at,
+            sa.func.row_number()
+            .over(partition_by=Execution.workflow_id, order_by=Execution.id.desc())
+            .label("rank"),
+        )
+        .where(Execution.workflow_id.in_(workflow_ids))
+        .subquery()
+    )
+    finished = ranked.c.status.in_(("succeeded", "failed", "rejected", "cancelled"))
+    rows = db.session.execute(
+        sa.select(
+            ranked.c.workflow_id,
+            sa.func.max(ranked.c.created_at),
+            sa.func.count().filter(finished),
+            sa.func.count().filter(ranked.c.status == "succeeded"),
+        )
+        .where(ranked.c.rank <= window)
+        .group_by(ranked.c.workflow_id)
+    ).all()
+    stats = {}
+    for workflow_id, last_run, done, succeeded in rows:
+        stats[workflow_id] = {
+            "last_run": last_run,
+            "finished": done,
+            "success_rate": round(100 * succeeded / done) if done else None,
+        }
+    return stats
+
+
+def list_versions(workflow_id: int) -> list[WorkflowVersion]:
+    return list(
+        db.session.scalars(
+            sa.select(WorkflowVersion)
+            .where(WorkflowVersion.workflow_id == workflow_id)
+            .order_by(WorkflowVersion.number.desc())
+        )
+    )
+
+
+def latest_version(workflow: Workflow) -> WorkflowVersion:
+    return db.session.scalar(
+        sa.select(WorkflowVersion).where(
+            WorkflowVersion.workflow_id == workflow.id,
+            WorkflowVersion.number == workflow.latest_version,
+        )
+    )
+
+
+# ---------------------------------------------------------------- inbound webhook
+
+
+MAX_WEBHOOK_BODY = 64 * 1024
+
+
+class WebhookRefused(DomainError):
+    pass
+
+
+def trigger_from_webhook(workflow_id: int, body: bytes, signature: str | None) -> int:
+    """Start a webhook-triggered workflow for a signed JSON body; returns the execution id."""
+    import json
+
+    from governance.engine.signing import verify_inbound_signature
+
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None or workflow.status != "active" or workflow.trigger_type != "webhook":
+        raise NotFound("No active webhook workflow here.")
+    if len(body) > MAX_WEBHOOK_BODY:
+        raise WebhookRefused(f"The body is larger than {MAX_WEBHOOK_BODY // 1024} KB.")
+    if not verify_inbound_signature(workflow.webhook_secret or "", body, signature):
+        error = WebhookRefused("Missing or invalid X-Steward-Signature.")
+        error.status_code = 401
+        raise error
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRefused("The body is not valid JSON.") from exc
+    if not isinstance(payload, dict):
+        raise WebhookRefused("The body must be a JSON object.")
+    policy_id = payload.get("policy_id")
+    if policy_id is not None and (
+        not isinstance(policy_id, int) or db.session.get(Policy, policy_id) is None
+    ):
+        raise WebhookRefused("policy_id does not name an existing policy.")
+    execution = runtime.start_execution(
+        workflow, policy_id=policy_id, trigger_type="webhook", trigger_data=payload, actor_id=None
+    )
+    db.session.commit()
+    return execution.id

@@ -8,7 +8,9 @@ from werkzeug.security import check_password_hash
 
 from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User
+from governance.engine.models import Execution
 from governance.policies.models import Policy, PolicyRevision
+from governance.workflows.models import Workflow
 from tests import factories
 from tests.conftest import WebClient
 
@@ -32,9 +34,9 @@ ADMIN_ROUTES = [
 ROUTE_IDS = [f"{method} {url}" for method, url in ADMIN_ROUTES]
 
 
-def _count(db, model) -> int:
+def _count(db, model, *where) -> int:
     db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def _actions(db) -> list[str]:
@@ -488,10 +490,15 @@ def test_seed_demo_creates_the_demo_organisation_once(app, db):
     first = runner.invoke(args=["seed-demo"])
 
     assert first.exit_code == 0, first.output
-    counts = {model: _count(db, model) for model in (User, Group, Policy, PolicyRevision)}
+    models = (User, Group, Policy, PolicyRevision, Workflow, Execution)
+    counts = {model: _count(db, model) for model in models}
     assert counts[User] == 7
     assert counts[Group] == 3
-    assert counts[Policy] == 12
+    assert counts[Policy] == 13  # 12 across every status, and one submitted for review
+    assert counts[Workflow] == 3
+    assert _count(db, Workflow, Workflow.status == "active") == 3
+    # The submitted policy started "Review on submit", which waits for Legal and Security.
+    assert counts[Execution] == 1
     assert counts[PolicyRevision] > counts[Policy]
     admin = _user(db, "admin@example.org")
     assert admin.roles == {"admin"}

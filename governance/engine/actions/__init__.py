@@ -12,6 +12,22 @@ from typing import Any, ClassVar
 ConfigErrors = dict[str, str]
 
 
+@dataclass(frozen=True)
+class ConfigField:
+    """One input of a step type's config form, as the designer renders it.
+
+    kind: text, textarea, number, select (choices), users, groups (several), user, group
+    (one), checkbox, secret (never shown again once saved).
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()
+    hint: str = ""
+    default: str = ""  # what a new step of this type starts with
+
+
 @dataclass
 class StepContext:
     """What a step sees when it runs: plain values plus the ids it may act on."""
@@ -56,6 +72,7 @@ class Action:
     # Automated steps finish in one run and are bound by the step timeout; approval and
     # wait steps park the execution instead.
     automated: ClassVar[bool] = True
+    fields: ClassVar[tuple[ConfigField, ...]] = ()
 
     def validate(self, config: dict[str, Any]) -> tuple[dict[str, Any], ConfigErrors]:
         """Return the cleaned config and {config field: message} for what is wrong."""

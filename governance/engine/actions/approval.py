@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import Group, User
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
 from governance.timeutil import utcnow
 
@@ -30,6 +30,23 @@ class Approval(Action):
     name = "approval"
     label = "Approval"
     automated = False
+    fields = (
+        ConfigField("users", "Approvers (users)", "users"),
+        ConfigField("groups", "Approver groups", "groups"),
+        ConfigField(
+            "rule",
+            "Rule",
+            "select",
+            tuple(RULES.items()),
+            "Any: the first approval decides. All: every assignee. Quorum: N approvals.",
+            default="any",
+        ),
+        ConfigField("quorum", "Quorum (approvals needed)", "number", default="1"),
+        ConfigField("due_hours", "Due in (hours, 0 = no deadline)", "number", default="48"),
+        ConfigField("escalate_user_id", "Escalate to (user)", "user"),
+        ConfigField("escalate_group_id", "Escalate to (group)", "group"),
+        ConfigField("continue_on_reject", "Continue the workflow after a rejection", "checkbox"),
+    )
 
     def validate(self, config):
         errors = {}

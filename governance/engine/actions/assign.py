@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance.auth.models import User
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.policies import service as policies
@@ -15,6 +15,10 @@ ROLES = {"owner": "Owner", "reviewer": "Reviewer"}
 class Assign(Action):
     name = "assign"
     label = "Assign owner or reviewer"
+    fields = (
+        ConfigField("role", "Set the policy's", "select", tuple(ROLES.items())),
+        ConfigField("user_id", "User", "user"),
+    )
 
     def validate(self, config):
         errors = {}

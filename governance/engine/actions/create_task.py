@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from governance.auth.models import User
 from governance.engine import templating
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
@@ -16,6 +16,11 @@ from governance.timeutil import utcnow
 class CreateTask(Action):
     name = "create_task"
     label = "Create a task"
+    fields = (
+        ConfigField("title", "Title (template)", "text", hint="e.g. Review {{ policy.title }}"),
+        ConfigField("assignee", "Assignee", "assignee"),
+        ConfigField("due_days", "Due in (days, 0 = no due date)", "number", default="7"),
+    )
 
     def validate(self, config):
         errors = {}

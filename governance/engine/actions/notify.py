@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from governance.auth.models import Group, User, group_members
 from governance.engine import templating
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
 from governance.notifications import service as notifications
 
@@ -21,6 +21,20 @@ def _ids(raw) -> list[int]:
 class Notify(Action):
     name = "notify"
     label = "Notify"
+    fields = (
+        ConfigField("users", "Users", "users"),
+        ConfigField("groups", "Groups", "groups"),
+        ConfigField("to_owner", "The policy owner", "checkbox"),
+        ConfigField(
+            "subject", "Subject (template)", "text", hint="e.g. {{ policy.title }} was published"
+        ),
+        ConfigField(
+            "body",
+            "Body (template)",
+            "textarea",
+            hint="Jinja over policy, trigger and steps.<key>.output, e.g. {{ trigger.new_status }}",
+        ),
+    )
 
     def validate(self, config):
         errors = {}

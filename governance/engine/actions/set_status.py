@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.errors import DomainError
 from governance.policies import lifecycle
 from governance.policies import service as policies
@@ -12,6 +12,11 @@ from governance.policies import service as policies
 class SetStatus(Action):
     name = "set_status"
     label = "Set policy status"
+    fields = (
+        ConfigField(
+            "status", "Move the policy to", "select", tuple(lifecycle.STATUS_LABELS.items())
+        ),
+    )
 
     def validate(self, config):
         status = str(config.get("status") or "")

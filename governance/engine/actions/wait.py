@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.timeutil import utcnow
 
 MAX_WAIT_MINUTES = 60 * 24 * 365
@@ -14,6 +14,7 @@ MAX_WAIT_MINUTES = 60 * 24 * 365
 class Wait(Action):
     name = "wait"
     label = "Wait"
+    fields = (ConfigField("minutes", "Wait for (minutes)", "number", default="60"),)
     automated = False
 
     def validate(self, config):

@@ -13,7 +13,7 @@ import time
 from flask import current_app
 
 from governance.engine import outbound
-from governance.engine.actions import Action, Outcome, StepContext, register
+from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.signing import new_signing_secret, standard_webhook_headers
 
 
@@ -21,6 +21,11 @@ from governance.engine.signing import new_signing_secret, standard_webhook_heade
 class Webhook(Action):
     name = "webhook"
     label = "Outbound webhook"
+    fields = (
+        ConfigField("url", "URL (https or http)", "text", hint="Must resolve to a public address."),
+        ConfigField("connect_timeout", "Connect timeout (s)", "number", default="5"),
+        ConfigField("read_timeout", "Read timeout (s)", "number", default="10"),
+    )
 
     def validate(self, config):
         errors = {}

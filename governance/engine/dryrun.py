@@ -1,0 +1,85 @@
+"""Dry run: what a workflow version would do for a policy, with no effect at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from governance.engine import conditions
+from governance.engine.actions import StepContext, get_action
+from governance.engine.runtime import policy_snapshot
+from governance.engine.templating import TemplateError
+from governance.extensions import db
+from governance.policies.models import Policy
+
+
+@dataclass
+class StepPreview:
+    stage: int
+    key: str
+    type: str
+    description: str
+    would_run: bool
+    when: dict[str, Any] | None
+    status: str = ""
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class DryRunReport:
+    conditions: list[tuple[dict[str, Any], bool]]
+    would_start: bool
+    steps: list[StepPreview]
+
+
+def dry_run(
+    definition: dict[str, Any], policy: Policy | None, trigger: dict[str, Any]
+) -> DryRunReport:
+    data: dict[str, Any] = {"policy": policy_snapshot(policy), "trigger": trigger, "steps": {}}
+    checked = [
+        (condition, conditions.evaluate(condition, data)) for condition in definition["conditions"]
+    ]
+    previews = []
+    try:
+        for stage_index, stage in enumerate(definition["stages"]):
+            for step in stage["steps"]:
+                action = get_action(step["type"])
+                when = step.get("when")
+                would_run = not when or conditions.evaluate(when, data)
+                preview = StepPreview(
+                    stage=stage_index,
+                    key=step["key"],
+                    type=action.label,
+                    description=action.describe(step["config"]),
+                    would_run=would_run,
+                    when=when,
+                )
+                if would_run:
+                    context = StepContext(
+                        step_run_id=0,
+                        execution_id=0,
+                        step_key=step["key"],
+                        attempt=1,
+                        config=step["config"],
+                        policy_id=policy.id if policy else None,
+                        actor_id=None,
+                        data=data,
+                        live=False,
+                    )
+                    try:
+                        outcome = action.run(context)
+                        preview.status, preview.output = outcome.status, outcome.output
+                        preview.error = outcome.error
+                    except TemplateError as error:
+                        preview.status, preview.error = "failed", str(error)
+                    data["steps"][step["key"]] = {
+                        "output": preview.output,
+                        "status": preview.status,
+                    }
+                previews.append(preview)
+    finally:
+        db.session.rollback()  # a dry run never leaves anything behind
+    return DryRunReport(
+        conditions=checked, would_start=all(ok for _, ok in checked), steps=previews
+    )

@@ -1,0 +1,1 @@
+"""Execution pages: the filtered list and the live timeline of one execution."""

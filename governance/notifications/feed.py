@@ -1,0 +1,60 @@
+"""A user's in-app notifications as they read them: the list, the unread count, marking read."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from governance.auth.models import User
+from governance.errors import NotAllowed, NotFound
+from governance.extensions import db
+from governance.notifications.models import Notification
+from governance.timeutil import utcnow
+
+
+def notification_list_statement(user_id: int) -> sa.Select:
+    return (
+        sa.select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def unread_count(user_id: int) -> int:
+    """One COUNT on the (user_id, read_at) index."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of this user read; returns how many changed."""
+    changed = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return changed.rowcount
+
+
+def mark_read(notification_id: int, *, user: User) -> Notification:
+    """Mark one of the user's own notifications read (reading it twice changes nothing)."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.user_id != user.id:
+        raise NotAllowed("That notification belongs to someone else.")
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+    return notification
+
+
+def safe_link(link: str | None) -> str | None:
+    """Only links inside Steward: a path, never another site or a javascript: URL."""
+    if link and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return link
+    return None

@@ -1,0 +1,81 @@
+"""The notifications page, marking read, and the unread count in the navigation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from governance.auth.forms import ConfirmForm
+from governance.errors import DomainError
+from governance.extensions import db
+from governance.notifications import feed
+from governance.web.htmx import page_or_partial
+from governance.web.pagination import paginate
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+PER_PAGE = 50
+
+
+@bp.app_context_processor
+def unread_notifications() -> dict:
+    """`unread_notification_count()` for the navigation.
+
+    A function rather than a number: the COUNT runs only when a page's navigation asks for
+    it (once per page, cached on `g`), not for every fragment an htmx poll renders.
+    """
+
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        if "unread_notification_count" not in g:
+            g.unread_notification_count = feed.unread_count(current_user.id)
+        return g.unread_notification_count
+
+    return {"unread_notification_count": count}
+
+
+@bp.route("")
+@login_required
+def index():
+    pagination = paginate(
+        feed.notification_list_statement(current_user.id),
+        page=max(1, min(request.args.get("page", 1, type=int) or 1, 100_000)),
+        per_page=PER_PAGE,
+    )
+    return page_or_partial(
+        "notifications/index.html",
+        "notifications/_list.html",
+        pagination=pagination,
+        safe_link=feed.safe_link,
+    )
+
+
+def _form_is_valid() -> bool:
+    if ConfirmForm().validate_on_submit():
+        return True
+    flash("The form expired; please try again.", "error")
+    return False
+
+
+@bp.route("/read-all", methods=["POST"])
+@login_required
+def read_all():
+    if _form_is_valid():
+        changed = feed.mark_all_read(current_user.id)
+        if changed:
+            flash(f"Marked {changed} notification{'s' if changed != 1 else ''} read.", "success")
+        else:
+            flash("Nothing unread.", "info")
+    return redirect(url_for("notifications.index"), 303)
+
+
+@bp.route("/<int:notification_id>/read", methods=["POST"])
+@login_required
+def read(notification_id: int):
+    if _form_is_valid():
+        try:
+            feed.mark_read(notification_id, user=current_user)
+        except DomainError:
+            db.session.rollback()
+            raise  # 404 unknown, 403 someone else's
+    return redirect(url_for("notifications.index"), 303)

@@ -1,0 +1,278 @@
+"""The workflow designer (admin only): list, create and edit in forms, versions, activate,
+run, dry run, the diagram; and the inbound webhook trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from governance.auth import service as accounts
+from governance.auth.access import require_role
+from governance.engine.actions import load_all
+from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.dryrun import dry_run
+from governance.engine.signing import inbound_signature
+from governance.errors import DomainError, NotFound
+from governance.extensions import csrf, db
+from governance.policies import service as policies
+from governance.policies.lifecycle import STATUS_LABELS
+from governance.web.htmx import is_htmx
+from governance.workflows import editor, schedule
+from governance.workflows import service as workflows
+from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
+from governance.workflows.diagram import layout
+from governance.workflows.forms import ActivateForm, RunForm, WorkflowForm
+
+bp = Blueprint("workflows", __name__)
+
+
+def _multi_value_fields(step_type: str) -> frozenset[str]:
+    action = load_all().get(step_type)
+    if action is None:
+        return frozenset()
+    return frozenset(f.name for f in action.fields if f.kind in editor.MULTI_VALUE_KINDS)
+
+
+@bp.route("/workflows")
+@require_role("admin")
+def index():
+    items = workflows.list_workflows()
+    return render_template(
+        "workflows/index.html",
+        workflows=items,
+        stats=workflows.run_stats([workflow.id for workflow in items]),
+        summaries={
+            workflow.id: trigger_summary(
+                (
+                    workflows.latest_version(workflow).definition if workflow.latest_version else {}
+                ).get("trigger", {})
+            )
+            for workflow in items
+        },
+    )
+
+
+def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str, str], workflow):
+    return {
+        "form": form,
+        "draft": draft,
+        "errors": errors,
+        "workflow": workflow,
+        "triggers": TRIGGERS,
+        "statuses": STATUS_LABELS,
+        "operators": OPERATORS,
+        "fields": FIELD_LABELS,
+        "actions": load_all(),
+        "users": accounts.list_users(),
+        "groups": accounts.list_groups(),
+        "cron_words": schedule.describe(draft["trigger"].get("cron", ""))
+        if draft["trigger"].get("type") == "schedule" and draft["trigger"].get("cron")
+        else "",
+    }
+
+
+def _render_editor(context: dict[str, Any], status: int = 200):
+    template = "workflows/_editor.html" if is_htmx() else "workflows/editor.html"
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _edit(workflow_id: int | None):
+    workflow = workflows.get_workflow(workflow_id) if workflow_id else None
+    form = WorkflowForm(obj=workflow)
+    errors: dict[str, str] = {}
+    if request.method == "GET":
+        draft = (
+            workflows.latest_version(workflow).definition if workflow else editor.empty_definition()
+        )
+        return _render_editor(_editor_context(form, draft, errors, workflow))
+    if not form.validate():
+        # CSRF or field length: answer on the form, change nothing.
+        draft = editor.parse(request.form, _multi_value_fields)
+        return _render_editor(_editor_context(form, draft, errors, workflow), 400)
+    draft = editor.parse(request.form, _multi_value_fields)
+    op = request.form.get("op", "save")
+    if op != "save":
+        editor.apply(draft, op)
+        return _render_editor(_editor_context(form, draft, errors, workflow))
+    try:
+        saved_id = workflows.save_workflow(
+            workflow_id,
+            name=form.name.data or "",
+            description=form.description.data or "",
+            definition=draft,
+            actor=current_user,
+        )
+    except DefinitionError as error:
+        db.session.rollback()
+        errors = error.errors
+        form.form_errors.append(error.message)
+    except DomainError as error:
+        db.session.rollback()
+        errors = {error.field or "form": error.message}
+        form.form_errors.append(error.message)
+    else:
+        saved = workflows.get_workflow(saved_id)
+        flash(
+            f"Saved version {saved.latest_version} of “{saved.name}”."
+            + (" Activate it to use it for new executions." if saved.status != "draft" else ""),
+            "success",
+        )
+        target = url_for("workflows.show", workflow_id=saved_id)
+        if is_htmx():
+            response = make_response("", 204)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    return _render_editor(_editor_context(form, draft, errors, workflow))
+
+
+@bp.route("/workflows/new", methods=["GET", "POST"])
+@require_role("admin")
+def new():
+    return _edit(None)
+
+
+@bp.route("/workflows/<int:workflow_id>/edit", methods=["GET", "POST"])
+@require_role("admin")
+def edit(workflow_id: int):
+    return _edit(workflow_id)
+
+
+@bp.route("/workflows/<int:workflow_id>")
+@require_role("admin")
+def show(workflow_id: int):
+    workflow = workflows.get_workflow(workflow_id)
+    versions = workflows.list_versions(workflow.id)
+    shown = workflow.active_version or versions[0]
+    trigger = shown.definition["trigger"]
+    body = b'{"policy_id": 1, "reason": "example"}'
+    return render_template(
+        "workflows/show.html",
+        workflow=workflow,
+        version=shown,
+        versions=versions,
+        diagram=layout(shown.definition),
+        trigger_text=trigger_summary(trigger),
+        actions=load_all(),
+        cron_words=schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
+        next_runs=schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
+        webhook_url=url_for("workflows.inbound_webhook", workflow_id=workflow.id, _external=True),
+        example_body=body.decode(),
+        example_signature=inbound_signature(workflow.webhook_secret or "", body),
+        executions=workflows.recent_executions(workflow.id, limit=20),
+        activate_form=ActivateForm(),
+        run_form=RunForm(),
+    )
+
+
+@bp.route("/workflows/<int:workflow_id>/activate", methods=["POST"])
+@require_role("admin")
+def activate(workflow_id: int):
+    form = ActivateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflows.activate(workflow_id, actor=current_user, version_number=form.version.data)
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Activated: new executions use this version.", "success")
+    return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+
+
+@bp.route("/workflows/<int:workflow_id>/deactivate", methods=["POST"])
+@require_role("admin")
+def deactivate(workflow_id: int):
+    if not ActivateForm().validate_on_submit():
+        abort(400)
+    try:
+        workflows.deactivate(workflow_id, actor=current_user)
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Deactivated: no new executions start. Running ones finish.", "success")
+    return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+
+
+@bp.route("/workflows/<int:workflow_id>/run", methods=["POST"])
+@require_role("admin")
+def run(workflow_id: int):
+    form = RunForm()
+    if not form.validate_on_submit():
+        flash("Give the id of the policy to run the workflow for.", "error")
+        return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    try:
+        execution_id = workflows.run_manually(
+            workflow_id, policy_id=form.policy_id.data, actor=current_user
+        )
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    flash(f"Started execution {execution_id}.", "success")
+    return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+
+
+@bp.route("/workflows/<int:workflow_id>/dry-run")
+@require_role("admin")
+def dry_run_view(workflow_id: int):
+    workflow = workflows.get_workflow(workflow_id)
+    version = workflows.latest_version(workflow)
+    policy_id = request.args.get("policy_id", type=int)
+    policy = None
+    error = None
+    if policy_id:
+        try:
+            policy = policies.get_policy(policy_id)
+        except NotFound:
+            error = f"There is no policy {policy_id}."
+    trigger = version.definition["trigger"]
+    trigger_data = {
+        "old_status": trigger.get("from_status") or (policy.status if policy else None),
+        "new_status": trigger.get("to_status") or (policy.status if policy else None),
+        "changed": [],
+    }
+    report = None if error else dry_run(version.definition, policy, trigger_data)
+    template = "workflows/_dry_run.html" if is_htmx() else "workflows/dry_run.html"
+    return render_template(
+        template, workflow=workflow, version=version, policy=policy, report=report, error=error
+    )
+
+
+@bp.route("/hooks/<int:workflow_id>", methods=["POST"])
+@csrf.exempt  # machine-to-machine: authenticated by the HMAC signature, not a session
+def inbound_webhook(workflow_id: int):
+    if (request.content_length or 0) > workflows.MAX_WEBHOOK_BODY:
+        return jsonify(error={"message": "The body is larger than 64 KB."}), 400
+    try:
+        execution_id = workflows.trigger_from_webhook(
+            workflow_id,
+            request.get_data(cache=False)[: workflows.MAX_WEBHOOK_BODY + 1],
+            request.headers.get("X-Steward-Signature"),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return jsonify(error={"message": error.message}), error.status_code
+    return jsonify(execution_id=execution_id), 202

@@ -1,0 +1,224 @@
+"""The workflow designer and the inbound webhook trigger, through HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from governance.engine.models import Execution
+from governance.engine.signing import inbound_signature
+from governance.workflows.models import Workflow, WorkflowVersion
+from tests import factories
+from tests.factories import make_workflow, step
+
+
+def _form(**overrides) -> dict:
+    base = {
+        "name": "Review on submit",
+        "description": "",
+        "trigger-type": "policy.status_changed",
+        "trigger-from_status": "",
+        "trigger-to_status": "in_review",
+        "stage-0-present": "1",
+        "stage-0-step-0-key": "legal",
+        "stage-0-step-0-type": "set_status",
+        "stage-0-step-0-cfg-status": "approved",
+        "stage-0-step-0-retry-attempts": "5",
+        "stage-0-step-0-retry-backoff": "exponential",
+        "stage-0-step-0-retry-base_seconds": "10",
+        "op": "save",
+    }
+    return base | overrides
+
+
+def _count(db, model, *where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_admin_designs_saves_and_activates_a_workflow(as_role, users, db):
+    admin = as_role("admin")
+    response = admin.submit("/workflows/new", _form())
+    assert response.status_code == 302
+    workflow = db.session.scalar(sa.select(Workflow))
+    assert (workflow.status, workflow.latest_version) == ("draft", 1)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<svg" in page and "legal" in page
+    activate = admin.submit(
+        f"/workflows/{workflow.id}/activate",
+        {"version": "1"},
+        token_from=f"/workflows/{workflow.id}",
+    )
+    assert activate.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Workflow, workflow.id).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"stage-0-step-0-type": "approval"}, "An approval needs at least one assignee"),
+        ({"stage-0-step-0-cfg-status": "bogus"}, "Choose the status to move the policy to."),
+        ({"trigger-type": "schedule", "trigger-cron": "61 * * * *"}, "not a valid cron expression"),
+        ({"trigger-to_status": "nowhere"}, "Unknown status"),
+        ({"stage-0-step-0-key": "Bad Key"}, "A step key is lower-case letters"),
+        (
+            {
+                "stage-0-step-1-key": "legal",
+                "stage-0-step-1-type": "wait",
+                "stage-0-step-1-cfg-minutes": "5",
+            },
+            "used twice",
+        ),
+        ({"stage-1-present": "1"}, "Stage 2 is empty"),
+        (
+            {"stage-0-step-0-type": "webhook", "stage-0-step-0-cfg-url": "http://127.0.0.1/x"},
+            "",
+        ),
+        ({"name": ""}, "Give the workflow a name."),
+        (
+            {"cond-0-field": "policy.secret", "cond-0-op": "equals", "cond-0-value": "x"},
+            "Unknown field",
+        ),
+    ],
+)
+def test_bad_designs_are_answered_and_nothing_is_saved(as_role, users, db, overrides, message):
+    response = as_role("admin").submit("/workflows/new", _form(**overrides))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "problem" in page or "Give the workflow a name." in page
+    assert message in page
+    assert _count(db, Workflow) == 0
+    assert _count(db, WorkflowVersion) == 0
+
+
+def test_designer_buttons_edit_the_draft_in_place_without_saving(as_role, users, db):
+    admin = as_role("admin")
+    page = admin.submit("/workflows/new", _form(op="add_stage"), headers={"HX-Request": "true"})
+    html = page.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="workflow-editor">')
+    assert 'name="stage-1-step-0-key"' in html
+    assert _count(db, Workflow) == 0
+    moved = admin.submit("/workflows/new", _form(op="remove_step:0:0"))
+    assert 'name="stage-0-step-0-key"' not in moved.get_data(as_text=True)
+
+
+def test_saving_again_makes_a_new_version_and_running_executions_keep_theirs(as_role, users, db):
+    workflow = make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[[step("todo", "create_task", {"title": "One", "assignee": "owner"})]],
+    )
+    factories.make_policy(users["owner"])
+    first = db.session.scalar(sa.select(Execution))
+    response = as_role("admin").submit(
+        f"/workflows/{workflow.id}/edit",
+        _form(**{"trigger-type": "policy.created", "stage-0-step-0-key": "other"}),
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Workflow, workflow.id).latest_version == 2
+    assert db.session.get(Execution, first.id).version.number == 1
+
+
+@pytest.mark.parametrize("role", ["owner", "approver", "viewer"])
+def test_only_admins_design_workflows(as_role, users, db, role):
+    client = as_role(role)
+    assert client.get("/workflows").status_code == 403
+    assert client.get("/workflows/new").status_code == 403
+    token = client.csrf_token()
+    assert client.post("/workflows/new", data=_form(csrf_token=token)).status_code == 403
+    assert _count(db, Workflow) == 0
+
+
+def test_workflow_list_shows_status_trigger_and_success_rate(as_role, users, db):
+    make_workflow(
+        users["admin"],
+        name="Tasker",
+        trigger={"type": "policy.created"},
+        stages=[[step("todo", "create_task", {"title": "One", "assignee": "owner"})]],
+    )
+    factories.make_policy(users["owner"])
+    factories.run_queued_steps()
+    page = as_role("admin").get("/workflows").get_data(as_text=True)
+    assert "Tasker" in page and "Active" in page and "Policy created" in page
+    assert "100%" in page
+
+
+def test_dry_run_previews_without_effects(as_role, users, db):
+    workflow = make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[
+            [step("note", "notify", {"to_owner": True, "subject": "About {{ policy.title }}"})]
+        ],
+    )
+    policy = factories.make_policy(users["owner"], title="Travel")
+    executions = _count(db, Execution)
+    page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
+    assert "About Travel" in page.get_data(as_text=True)
+    assert _count(db, Execution) == executions
+
+
+# ------------------------------------------------------------------ inbound webhook
+
+
+def _hook_workflow(users):
+    return make_workflow(
+        users["admin"],
+        trigger={"type": "webhook"},
+        stages=[
+            [
+                step(
+                    "todo",
+                    "create_task",
+                    {"title": "From outside", "assignee": str(users["owner"].id)},
+                )
+            ]
+        ],
+    )
+
+
+def test_a_signed_webhook_starts_an_execution(client, users, db):
+    workflow = _hook_workflow(users)
+    body = json.dumps({"reason": "ci"}).encode()
+    response = client.post(
+        f"/hooks/{workflow.id}",
+        data=body,
+        content_type="application/json",
+        headers={"X-Steward-Signature": inbound_signature(workflow.webhook_secret, body)},
+    )
+    assert response.status_code == 202
+    execution = db.session.get(Execution, response.get_json()["execution_id"])
+    assert execution.trigger_data == {"reason": "ci"}
+
+
+@pytest.mark.parametrize(
+    ("body", "signature", "status"),
+    [
+        (b'{"a": 1}', "sha256=" + "0" * 64, 401),
+        (b'{"a": 1}', None, 401),
+        (b"not json", "sign", 400),
+        (b"[1, 2]", "sign", 400),
+        (b'{"policy_id": 99999}', "sign", 400),
+        (b'{"x": "' + b"a" * 70_000 + b'"}', "sign", 400),
+    ],
+)
+def test_bad_webhook_calls_are_refused_and_create_nothing(
+    client, users, db, body, signature, status
+):
+    workflow = _hook_workflow(users)
+    if signature == "sign":
+        signature = inbound_signature(workflow.webhook_secret, body)
+    headers = {"X-Steward-Signature": signature} if signature else {}
+    response = client.post(f"/hooks/{workflow.id}", data=body, headers=headers)
+    assert response.status_code == status
+    assert "error" in response.get_json()
+    assert _count(db, Execution) == 0
+
+
+def test_webhook_for_an_unknown_workflow_is_404(client, users, db):
+    response = client.post("/hooks/4242", data=b"{}", headers={"X-Steward-Signature": "sha256=00"})
+    assert response.status_code == 404
