@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +26,7 @@ from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from tests import factories
+from tests.consumers import running_consumer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,27 +94,6 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _consumer(app):
-    environment = os.environ | {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "RECONCILE_INTERVAL_SECONDS": "1",
-        "WEBHOOK_ALLOWLIST": "127.0.0.1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "2"],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
-
-
 def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, users):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -137,7 +116,7 @@ def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, use
         app.config["WEBHOOK_ALLOWLIST"] = []
     secret = workflow.active_version.definition["stages"][0]["steps"][1]["config"]["secret"]
     policy = factories.make_policy(users["owner"])
-    with _consumer(app):
+    with running_consumer(app):
         policies.transition_policy(policy.id, "in_review", actor=users["owner"])
         execution = _wait_for_execution(db, {"succeeded", "failed"})
     server.shutdown()
