@@ -495,3 +495,41 @@ def test_a_queued_step_whose_message_was_lost_is_sent_again(app, db, users):
     assert reconciler.reconcile()["stale_queued"] == 1
     attempts = _count(db, StepAttempt)
     assert attempts == 0
+
+
+def test_overdue_approvals_are_escalated_once(db, users):
+    legal = users["approver"].groups[0]
+    make_workflow(
+        users["admin"],
+        trigger=SUBMITTED,
+        stages=[
+            [
+                step(
+                    "review",
+                    "approval",
+                    {
+                        "groups": [legal.id],
+                        "due_hours": 1,
+                        "escalate_user_id": users["security"].id,
+                    },
+                )
+            ]
+        ],
+    )
+    policy = factories.make_policy(users["owner"])
+    _submit(policy, users["owner"])
+    run_queued_steps()
+    assert reconciler.reconcile()["approvals_escalated"] == 0
+    db.session.execute(sa.update(ApprovalRequest).values(due_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert reconciler.reconcile()["approvals_escalated"] == 1
+    assert reconciler.reconcile()["approvals_escalated"] == 0
+    requests = _requests(db)
+    assert [(r.assignee_group_id, r.assignee_user_id) for r in requests] == [
+        (legal.id, None),
+        (None, users["security"].id),
+    ]
+    assert all(r.escalated_at is not None for r in requests)
+    # The escalation target may decide, and that settles the step.
+    approvals.record_decision(requests[1].id, user=users["security"], decision="approved")
+    assert _execution(db).status == "succeeded"
