@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate seed worker clean
+.PHONY: run test lint format migrate seed worker bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ format: $(VENV)/.dev
 
 test: lint
 	$(BIN)/pytest
+
+# Prints engine figures (raw Huey vs Steward, latency) on the local Redis and PostgreSQL.
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.engine
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from governance.engine import reconciler, runtime
 from governance.engine.models import Execution, StepAttempt, StepRun
 from governance.engine.tasks import run_step
 from governance.errors import Conflict, NotAllowed
+from governance.extensions import huey
 from governance.notifications.models import Notification
 from governance.policies import service as policies
 from governance.policies.models import Policy
@@ -492,7 +493,11 @@ def test_a_queued_step_whose_message_was_lost_is_sent_again(app, db, users):
     assert reconciler.reconcile()["stale_queued"] == 0  # fresh: Huey still has it
     db.session.execute(sa.update(StepRun).values(queued_at=utcnow() - timedelta(minutes=5)))
     db.session.commit()
+    # Still waiting in a busy queue: not lost, so not sent again.
+    assert reconciler.reconcile()["stale_queued"] == 0
+    huey.flush()  # the message is lost (a consumer popped it and died, or Redis restarted)
     assert reconciler.reconcile()["stale_queued"] == 1
+    assert reconciler.reconcile()["stale_queued"] == 0  # sent once: fresh again
     attempts = _count(db, StepAttempt)
     assert attempts == 0
 
