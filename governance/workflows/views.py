@@ -179,22 +179,33 @@ def show(workflow_id: int):
     )
 
 
-@bp.route("/workflows/<int:workflow_id>/activate", methods=["POST"])
-@require_role("admin")
-def activate(workflow_id: int):
-    form = ActivateForm()
-    if not form.validate_on_submit():
-        abort(400)
+def _change_and_return(workflow_id: int, change, success: str):
+    """Run an operator's change (form already checked), flash the outcome, back to the page."""
     try:
-        workflows.activate(workflow_id, actor=current_user, version_number=form.version.data)
+        change()
     except NotFound:
         raise
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash("Activated: new executions use this version.", "success")
+        flash(success, "success")
     return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+
+
+@bp.route("/workflows/<int:workflow_id>/activate", methods=["POST"])
+@require_role("admin")
+def activate(workflow_id: int):
+    form = ActivateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _change_and_return(
+        workflow_id,
+        lambda: workflows.activate(
+            workflow_id, actor=current_user, version_number=form.version.data
+        ),
+        "Activated: new executions use this version.",
+    )
 
 
 @bp.route("/workflows/<int:workflow_id>/deactivate", methods=["POST"])
@@ -202,16 +213,11 @@ def activate(workflow_id: int):
 def deactivate(workflow_id: int):
     if not ActivateForm().validate_on_submit():
         abort(400)
-    try:
-        workflows.deactivate(workflow_id, actor=current_user)
-    except NotFound:
-        raise
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash("Deactivated: no new executions start. Running ones finish.", "success")
-    return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    return _change_and_return(
+        workflow_id,
+        lambda: workflows.deactivate(workflow_id, actor=current_user),
+        "Deactivated: no new executions start. Running ones finish.",
+    )
 
 
 @bp.route("/workflows/<int:workflow_id>/run", methods=["POST"])

@@ -222,3 +222,21 @@ def test_bad_webhook_calls_are_refused_and_create_nothing(
 def test_webhook_for_an_unknown_workflow_is_404(client, users, db):
     response = client.post("/hooks/4242", data=b"{}", headers={"X-Steward-Signature": "sha256=00"})
     assert response.status_code == 404
+
+
+def test_a_deactivated_workflow_starts_nothing_and_says_so_when_deactivated_again(
+    as_role, users, db
+):
+    workflow = make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[[step("todo", "create_task", {"title": "One", "assignee": "owner"})]],
+    )
+    admin = as_role("admin")
+    page = f"/workflows/{workflow.id}"
+    assert admin.submit(f"{page}/deactivate", {}, token_from=page).status_code == 303
+    factories.make_policy(users["owner"])
+    assert _count(db, Execution) == 0
+    again = admin.submit(f"{page}/deactivate", {}, token_from=page, follow_redirects=True)
+    assert "This workflow is not active." in again.get_data(as_text=True)
+    assert admin.post(f"{page}/deactivate").status_code == 400  # no CSRF token
