@@ -48,11 +48,9 @@ class User(UserMixin, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
-    role_rows: so.Mapped[list[UserRole]] = so.relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: so.Mapped[list[UserRole]] = so.relationship(cascade="all, delete-orphan")
     groups: so.Mapped[list[Group]] = so.relationship(
-        secondary=group_members, back_populates="members", lazy="selectin", order_by="Group.name"
+        secondary=group_members, back_populates="members", order_by="Group.name"
     )
 
     @property

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,6 +18,7 @@ from governance.extensions import db
 from governance.timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 10
+WITH_ROLES_AND_GROUPS = (so.selectinload(User.role_rows), so.selectinload(User.groups))
 # Checked when the email is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("steward-timing-equaliser")
 
@@ -95,6 +97,8 @@ def load_session_user(user_id: str, token: str | None) -> User | None:
             UserSession.token_hash == _token_hash(token),
             UserSession.revoked_at.is_(None),
         )
+        # Every page checks roles and shows groups: load them with the user.
+        .options(*WITH_ROLES_AND_GROUPS)
     )
 
 
@@ -318,7 +322,13 @@ def users_with_role(role: str) -> list[User]:
 
 
 def list_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).order_by(User.is_enabled.desc(), User.name)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .order_by(User.is_enabled.desc(), User.name)
+            .options(*WITH_ROLES_AND_GROUPS)
+        )
+    )
 
 
 def list_groups() -> list[Group]:

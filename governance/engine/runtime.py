@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
 from governance.approvals.models import ApprovalRequest
@@ -130,7 +131,7 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
     message or a second consumer finds nothing to claim and returns None.
     """
     now = utcnow()
-    claimed = db.session.execute(
+    attempt = db.session.scalar(
         sa.update(StepRun)
         .where(
             StepRun.id == step_run_id,
@@ -143,20 +144,27 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
             lease_until=now + timedelta(seconds=lease_seconds),
             started_at=sa.func.coalesce(StepRun.started_at, now),
         )
+        .returning(StepRun.attempt)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if attempt is None:
         db.session.rollback()
         return None
-    step_run = db.session.get(StepRun, step_run_id)
-    db.session.refresh(step_run)
     db.session.add(
-        StepAttempt(
-            step_run_id=step_run.id, number=step_run.attempt, started_at=now, consumer=CONSUMER_NAME
-        )
+        StepAttempt(step_run_id=step_run_id, number=attempt, started_at=now, consumer=CONSUMER_NAME)
     )
     db.session.commit()
-    return step_run
+    # Everything the run needs in one query: the execution, its version and its policy.
+    return db.session.scalar(
+        sa.select(StepRun)
+        .where(StepRun.id == step_run_id)
+        .options(
+            so.joinedload(StepRun.execution).joinedload(Execution.version),
+            so.joinedload(StepRun.execution).joinedload(Execution.policy),
+            so.joinedload(StepRun.execution).selectinload(Execution.step_runs),
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 # ---------------------------------------------------------------- running
