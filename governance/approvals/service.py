@@ -14,18 +14,16 @@ from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
 from governance.engine.models import StepRun
-from governance.errors import Conflict, DomainError, NotAllowed, NotFound
+from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
+from governance.lookup import get_or_raise
 from governance.timeutil import utcnow
 
 DECISIONS = ("approved", "rejected")
 
 
 def get_request(request_id: int) -> ApprovalRequest:
-    request = db.session.get(ApprovalRequest, request_id)
-    if request is None:
-        raise NotFound("No such approval request.")
-    return request
+    return get_or_raise(ApprovalRequest, request_id, "No such approval request.")
 
 
 def is_assignee(user: User, request: ApprovalRequest) -> bool:

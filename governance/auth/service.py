@@ -13,8 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import ROLES, Group, User, UserRole, UserSession
-from governance.errors import DomainError, NotAllowed, NotFound
+from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
+from governance.lookup import get_or_raise, name_taken
 from governance.timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -205,10 +206,7 @@ def create_user(
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+    return get_or_raise(User, user_id, "No such user.")
 
 
 def update_user(
@@ -259,10 +257,7 @@ def _check_group_name(name: str, exclude_id: int | None = None) -> str:
     name = name.strip()
     if not name:
         raise DomainError("Give the group a name.", field="name")
-    query = sa.select(Group.id).where(sa.func.lower(Group.name) == name.lower())
-    if exclude_id is not None:
-        query = query.where(Group.id != exclude_id)
-    if db.session.scalar(query) is not None:
+    if name_taken(Group, name, exclude_id):
         raise DomainError("A group with this name already exists.", field="name")
     return name
 
@@ -283,10 +278,7 @@ def create_group(name: str, *, actor: User) -> int:
 
 
 def get_group(group_id: int) -> Group:
-    group = db.session.get(Group, group_id)
-    if group is None:
-        raise NotFound("No such group.")
-    return group
+    return get_or_raise(Group, group_id, "No such group.")
 
 
 def update_group(group_id: int, *, name: str, member_ids: Iterable[int], actor: User) -> None:

@@ -29,8 +29,9 @@ from governance.engine.models import (
     StepAttempt,
     StepRun,
 )
-from governance.errors import DomainError, NotFound
+from governance.errors import DomainError
 from governance.extensions import db
+from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.workflows.models import Workflow, WorkflowVersion
@@ -511,10 +512,7 @@ def reject_at_step(step_run_id: int, output: dict[str, Any]) -> bool:
 
 
 def get_execution(execution_id: int) -> Execution:
-    execution = db.session.get(Execution, execution_id)
-    if execution is None:
-        raise NotFound("No such execution.")
-    return execution
+    return get_or_raise(Execution, execution_id, "No such execution.")
 
 
 def cancel_execution(execution_id: int, *, actor_id: int | None, reason: str = "") -> None:

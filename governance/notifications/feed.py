@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from governance.auth.models import User
-from governance.errors import NotAllowed, NotFound
+from governance.errors import NotAllowed
 from governance.extensions import db
+from governance.lookup import get_or_raise
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
 
@@ -42,9 +43,7 @@ def mark_all_read(user_id: int) -> int:
 
 def mark_read(notification_id: int, *, user: User) -> Notification:
     """Mark one of the user's own notifications read (reading it twice changes nothing)."""
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
-        raise NotFound("No such notification.")
+    notification = get_or_raise(Notification, notification_id, "No such notification.")
     if notification.user_id != user.id:
         raise NotAllowed("That notification belongs to someone else.")
     if notification.read_at is None:

@@ -15,6 +15,7 @@ from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
+from governance.lookup import get_or_raise
 from governance.policies import lifecycle
 from governance.policies.models import Policy, PolicyRevision
 from governance.timeutil import utcnow
@@ -84,10 +85,7 @@ def available_transitions(user: User, policy: Policy) -> list[lifecycle.Transiti
 
 
 def get_policy(policy_id: int) -> Policy:
-    policy = db.session.get(Policy, policy_id)
-    if policy is None:
-        raise NotFound("No such policy.")
-    return policy
+    return get_or_raise(Policy, policy_id, "No such policy.")
 
 
 def get_visible_policy(policy_id: int, user: User) -> Policy:

@@ -7,8 +7,9 @@ import sqlalchemy.orm as so
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.errors import Conflict, NotAllowed, NotFound
+from governance.errors import Conflict, NotAllowed
 from governance.extensions import db
+from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
@@ -32,10 +33,7 @@ def task_list_statement(user_id: int, *, done: bool) -> sa.Select:
 
 
 def get_task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound("No such task.")
-    return task
+    return get_or_raise(Task, task_id, "No such task.")
 
 
 def can_complete(user: User, task: Task) -> bool:

@@ -13,6 +13,7 @@ from governance.engine.models import Execution
 from governance.engine.signing import new_inbound_secret
 from governance.errors import DomainError, NotFound
 from governance.extensions import db
+from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.workflows import schedule
@@ -21,10 +22,7 @@ from governance.workflows.models import Workflow, WorkflowVersion
 
 
 def get_workflow(workflow_id: int) -> Workflow:
-    workflow = db.session.get(Workflow, workflow_id)
-    if workflow is None:
-        raise NotFound("No such workflow.")
-    return workflow
+    return get_or_raise(Workflow, workflow_id, "No such workflow.")
 
 
 def _check_name(name: str, exclude_id: int | None = None) -> str:
@@ -33,10 +31,7 @@ def _check_name(name: str, exclude_id: int | None = None) -> str:
         raise DomainError("Give the workflow a name.", field="name")
     if len(name) > 120:
         raise DomainError("The name must be at most 120 characters.", field="name")
-    query = sa.select(Workflow.id).where(sa.func.lower(Workflow.name) == name.lower())
-    if exclude_id is not None:
-        query = query.where(Workflow.id != exclude_id)
-    if db.session.scalar(query) is not None:
+    if name_taken(Workflow, name, exclude_id):
         raise DomainError("A workflow with this name already exists.", field="name")
     return name
 
