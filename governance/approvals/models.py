@@ -37,15 +37,45 @@ class ApprovalRequest(db.Model):
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     comment: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    # The last "remind" nudge from the requester; reminders are limited to one an hour.
+    reminded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     step_run = so.relationship("StepRun")
     execution = so.relationship("Execution")
     assignee_user = so.relationship("User", foreign_keys=[assignee_user_id])
     assignee_group = so.relationship("Group")
     decided_by = so.relationship("User", foreign_keys=[decided_by_id])
+    delegations: so.Mapped[list[ApprovalDelegation]] = so.relationship(
+        back_populates="request", order_by="ApprovalDelegation.id"
+    )
 
     @property
     def assignee_label(self) -> str:
         if self.assignee_user is not None:
             return self.assignee_user.name
         return f"{self.assignee_group.name} (group)" if self.assignee_group else "—"
+
+
+class ApprovalDelegation(db.Model):
+    """One hand-over of a request: from its assignee (or an admin) to another approver.
+
+    The request itself is re-pointed at the delegate, so only the end of a chain can decide;
+    these rows keep the chain for "Delegated by me" and the audit trail.
+    """
+
+    __tablename__ = "approval_delegations"
+    __table_args__ = (sa.Index("ix_approval_delegations_from", "from_user_id", "request_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    request_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), index=True
+    )
+    # Who handed it over (the assignee, or the admin who reassigned it) and to whom.
+    from_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    to_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    request: so.Mapped[ApprovalRequest] = so.relationship(back_populates="delegations")
+    from_user = so.relationship("User", foreign_keys=[from_user_id])
+    to_user = so.relationship("User", foreign_keys=[to_user_id])

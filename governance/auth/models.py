@@ -12,6 +12,13 @@ from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
 ROLES = ("admin", "owner", "approver", "viewer")
+# How a user hears about things: every notification by email too, one email a day, or only
+# in the application.
+NOTIFY_CHOICES = {
+    "email": "Email for every notification",
+    "digest": "One daily digest email",
+    "in_app": "In Steward only, no email",
+}
 ROLE_LABELS = {
     "admin": "Administrator",
     "owner": "Policy owner",
@@ -39,6 +46,9 @@ class UserRole(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("notify_by").in_(NOTIFY_CHOICES), name="known_notify_by"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
@@ -47,6 +57,10 @@ class User(UserMixin, db.Model):
     is_enabled: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    notify_by: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default="email", server_default="email"
+    )
+    digest_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     role_rows: so.Mapped[list[UserRole]] = so.relationship(cascade="all, delete-orphan")
     groups: so.Mapped[list[Group]] = so.relationship(

@@ -29,3 +29,32 @@ class Notification(db.Model):
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     read_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+EMAIL_STATUSES = ("queued", "sent", "written", "failed")
+
+
+class OutboundEmail(db.Model):
+    """An email to send: the outbox row is the truth, the Huey task only carries its id.
+
+    `message_key` is unique, so the same event cannot queue the same email twice; "written"
+    means no SMTP server was configured and the message went to a file under instance/.
+    """
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(EMAIL_STATUSES), name="known_status"),
+        sa.Index("ix_outbound_emails_status_created", "status", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    message_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    recipients: so.Mapped[str] = so.mapped_column(sa.Text)
+    subject: so.Mapped[str] = so.mapped_column(sa.String(300))
+    body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="queued")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    file_path: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

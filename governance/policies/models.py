@@ -49,6 +49,8 @@ class Policy(db.Model):
     submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     retired_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     current_revision: so.Mapped[int] = so.mapped_column(default=1)
+    # The revision that was last published: what approvers compare a change under review with.
+    published_revision: so.Mapped[int | None]
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     status_changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)

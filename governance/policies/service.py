@@ -342,6 +342,8 @@ def _change_status(
         policy.submitted_by_id = actor_id
     if target == lifecycle.RETIRED:
         policy.retired_reason = reason
+    if target == lifecycle.PUBLISHED:
+        policy.published_revision = policy.current_revision
     via = f" (workflow execution {execution_id})" if execution_id else ""
     record_event(
         actor_id=actor_id,

@@ -13,11 +13,19 @@ from governance.timeutil import UTCDateTime, utcnow
 
 class Task(db.Model):
     __tablename__ = "tasks"
-    __table_args__ = (sa.Index("ix_tasks_assignee_done", "assignee_id", "done_at", "due_on"),)
+    __table_args__ = (
+        sa.Index("ix_tasks_assignee_done", "assignee_id", "done_at", "due_on"),
+        sa.Index("ix_tasks_group_done", "assignee_group_id", "done_at", "due_on"),
+        sa.CheckConstraint(
+            "assignee_id IS NOT NULL OR assignee_group_id IS NOT NULL", name="has_assignee"
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
-    assignee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    # A person, or a group whose members may each take it.
+    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    assignee_group_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("groups.id"))
     due_on: so.Mapped[date | None]
     policy_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("policies.id"))
     # The step run that made it: unique, so a re-run of the step cannot create it twice.
@@ -26,6 +34,12 @@ class Task(db.Model):
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    done_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    done_note: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    # The step that made it waits until the task is done before its stage may finish.
+    blocks_step: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
-    assignee = so.relationship("User")
+    assignee = so.relationship("User", foreign_keys=[assignee_id])
+    assignee_group = so.relationship("Group")
+    done_by = so.relationship("User", foreign_keys=[done_by_id])
     policy = so.relationship("Policy")
