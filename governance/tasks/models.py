@@ -1,4 +1,4 @@
-"""A task assigned to a user, usually created by a workflow's create_task step."""
+"""A task assigned to a user or a group, usually created by a workflow's create_task step."""
 
 from __future__ import annotations
 
@@ -43,3 +43,9 @@ class Task(db.Model):
     assignee_group = so.relationship("Group")
     done_by = so.relationship("User", foreign_keys=[done_by_id])
     policy = so.relationship("Policy")
+    # The run of the workflow step that made it; its execution is what the task page links to.
+    step_run = so.relationship("StepRun")
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

@@ -1,34 +1,14 @@
-"""Tasks and notifications through HTTP: my lists, marking done or read, who may, and the
-unread count in the navigation."""
+"""Notifications through HTTP: my list, marking read, who may, and the unread count in the
+navigation. (The tasks page has its own tests in test_tasks.py.)"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-import sqlalchemy as sa
-
-from governance.audit.models import AuditEvent
 from governance.extensions import db as _db
 from governance.notifications.models import Notification
-from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
-
-
-def _task(user, title: str, due_in_days: int | None = None, policy=None, done=False) -> Task:
-    today = utcnow().date()
-    task = Task(
-        title=title,
-        assignee_id=user.id,
-        due_on=today + timedelta(days=due_in_days) if due_in_days is not None else None,
-        policy_id=policy.id if policy else None,
-        done_at=utcnow() if done else None,
-    )
-    _db.session.add(task)
-    _db.session.commit()
-    return task
 
 
 def _notification(user, subject: str, *, read=False, link=None, minutes_ago=0) -> Notification:
@@ -48,117 +28,6 @@ def _notification(user, subject: str, *, read=False, link=None, minutes_ago=0) -
 def _fresh(db, model, row_id):
     db.session.expire_all()
     return db.session.get(model, row_id)
-
-
-# ------------------------------------------------------------------ tasks
-
-
-def test_my_open_tasks_are_sorted_by_due_date_with_their_policy(as_role, users, db):
-    owner = users["owner"]
-    policy = factories.make_policy(owner, title="Travel Policy")
-    _task(owner, "Later", due_in_days=10)
-    _task(owner, "Undated")
-    _task(owner, "Overdue one", due_in_days=-2, policy=policy)
-    _task(owner, "Soon", due_in_days=1)
-    _task(owner, "Finished", due_in_days=0, done=True)
-    _task(users["other_owner"], "Not mine", due_in_days=0)
-
-    html = as_role("owner").get("/tasks").get_data(as_text=True)
-    order = ["Overdue one", "Soon", "Later", "Undated"]
-    assert [html.index(f"<td>{title}</td>") for title in order] == sorted(
-        html.index(f"<td>{title}</td>") for title in order
-    )
-    assert "Not mine" not in html and "Finished" not in html
-    assert f'<a href="/policies/{policy.id}">Travel Policy</a>' in html
-    assert 'class="overdue"' in html and "Overdue</span>" in html
-    assert "4 open tasks" in html
-
-
-def test_done_tab_lists_finished_tasks(as_role, users, db):
-    _task(users["owner"], "Open one", due_in_days=3)
-    _task(users["owner"], "Finished one", done=True)
-    html = as_role("owner").get("/tasks?tab=done").get_data(as_text=True)
-    assert "Finished one" in html and "Open one" not in html
-    assert "Mark done" not in html
-    # An unknown tab is the open list.
-    assert "Open one" in as_role("owner").get("/tasks?tab=bogus").get_data(as_text=True)
-
-
-def test_tasks_made_by_a_workflow_step_reach_the_assignees_list(as_role, users, db):
-    make_workflow(
-        users["admin"],
-        trigger={"type": "policy.created"},
-        stages=[
-            [
-                step(
-                    "todo",
-                    "create_task",
-                    {"title": "Check {{ policy.title }}", "assignee": "owner", "due_days": 7},
-                )
-            ]
-        ],
-    )
-    factories.make_policy(users["owner"], title="Vendors")
-    run_queued_steps()
-    assert "Check Vendors" in as_role("owner").get("/tasks").get_data(as_text=True)
-
-
-def test_assignee_marks_a_task_done(as_role, users, db):
-    task = _task(users["owner"], "Read the policy", due_in_days=1)
-    client = as_role("owner")
-    response = client.submit(f"/tasks/{task.id}/done", token_from="/tasks", follow_redirects=True)
-    html = response.get_data(as_text=True)
-    assert "“Read the policy” is done." in html
-    assert _fresh(db, Task, task.id).done_at is not None
-    assert 'id="task-row-' not in html  # gone from the open list
-    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "task.done"))
-    assert [(e.actor_id, e.object_id) for e in events] == [(users["owner"].id, task.id)]
-
-
-def test_admin_may_mark_someone_elses_task_done(as_role, users, db):
-    task = _task(users["owner"], "Sign off")
-    response = as_role("admin").submit(f"/tasks/{task.id}/done", token_from="/tasks")
-    assert response.status_code == 303
-    assert _fresh(db, Task, task.id).done_at is not None
-
-
-@pytest.mark.parametrize("role", ["other_owner", "approver", "viewer"])
-def test_others_cannot_mark_a_task_done(as_role, users, db, role):
-    task = _task(users["owner"], "Mine only")
-    response = as_role(role).submit(f"/tasks/{task.id}/done", token_from="/tasks")
-    assert response.status_code == 403
-    assert "Only the person the task is assigned to" in response.get_data(as_text=True)
-    assert _fresh(db, Task, task.id).done_at is None
-
-
-def test_marking_an_unknown_task_done_is_not_found(as_role, users, db):
-    response = as_role("owner").submit("/tasks/99999/done", token_from="/tasks")
-    assert response.status_code == 404
-
-
-def test_marking_a_done_task_done_again_says_so(as_role, users, db):
-    task = _task(users["owner"], "Twice", done=True)
-    first_done = _fresh(db, Task, task.id).done_at
-    response = as_role("owner").submit(
-        f"/tasks/{task.id}/done", token_from="/tasks", follow_redirects=True
-    )
-    assert "This task is already done." in response.get_data(as_text=True)
-    assert _fresh(db, Task, task.id).done_at == first_done
-    assert "task.done" not in db.session.scalars(sa.select(AuditEvent.action)).all()
-
-
-def test_marking_done_needs_a_csrf_token_a_login_and_a_post(client, as_role, users, db):
-    task = _task(users["owner"], "Guarded")
-    owner = as_role("owner")
-    assert owner.post(f"/tasks/{task.id}/done").status_code == 400
-    assert owner.get(f"/tasks/{task.id}/done").status_code == 405
-    anonymous = client.post(
-        f"/tasks/{task.id}/done", data={"csrf_token": client.csrf_token("/login")}
-    )
-    assert anonymous.status_code == 302
-    assert anonymous.headers["Location"].startswith("/login")
-    assert client.get("/tasks").status_code == 302
-    assert _fresh(db, Task, task.id).done_at is None
 
 
 # ------------------------------------------------------------------ notifications
@@ -193,7 +62,8 @@ def test_navigation_shows_the_unread_count(as_role, users, db):
     _notification(users["owner"], "Read", read=True)
     _notification(users["viewer"], "Not the owner's")
     html = as_role("owner").get("/policies").get_data(as_text=True)
-    assert 'Notifications <span class="nav-count">(2 unread)</span>' in html
+    assert '<span class="nav-count">(2 unread)</span>' in html
+    assert html.index(">Notifications<") < html.index("(2 unread)")
     assert ">Executions</a>" in html and ">Tasks</a>" in html
     viewer_html = as_role("approver").get("/policies").get_data(as_text=True)
     assert "unread)" not in viewer_html
