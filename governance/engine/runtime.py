@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import socket
 import traceback
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from governance.engine import backoff, conditions
 from governance.engine.actions import Outcome, StepContext, get_action
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.models import (
+    FINISHED_EXECUTION_STATUSES,
     FINISHED_STEP_STATUSES,
     Execution,
     StepAttempt,
@@ -33,11 +33,124 @@ from governance.errors import DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
-from governance.timeutil import utcnow
+from governance.timeutil import UTCDateTime, utcnow
 from governance.workflows.models import Workflow, WorkflowVersion
 
 log = logging.getLogger(__name__)
 CONSUMER_NAME = f"{socket.gethostname()}"
+
+# ---------------------------------------------------------------- the statements of every step
+
+# Every step runs these, so they are built once, on the Core tables, with bound parameters:
+# building a statement (and an ORM-enabled one above all) costs SQLAlchemy several times what
+# running it on the database does.
+_steps = StepRun.__table__
+_attempts = StepAttempt.__table__
+_executions = Execution.__table__
+_now = sa.bindparam("now", type_=UTCDateTime())
+_this_step = _steps.c.id == sa.bindparam("step_run_id")
+
+_CLAIM = (
+    sa.update(_steps)
+    .where(
+        _this_step,
+        _steps.c.status == "queued",
+        sa.or_(_steps.c.next_attempt_at.is_(None), _steps.c.next_attempt_at <= _now),
+    )
+    .values(
+        status="running",
+        attempt=_steps.c.attempt + 1,
+        lease_until=sa.bindparam("lease_end", type_=UTCDateTime()),
+        started_at=sa.func.coalesce(_steps.c.started_at, _now),
+    )
+    .returning(_steps.c.attempt)
+)
+# Executed with one value per column (step_run_id, number, started_at, consumer).
+_OPEN_ATTEMPT = sa.insert(_attempts)
+# The step, with what a run reads of its execution, workflow, version, policy and owner.
+_LOAD_FOR_RUN = (
+    sa.select(StepRun)
+    .where(StepRun.id == sa.bindparam("step_run_id"))
+    .options(
+        so.joinedload(StepRun.execution).joinedload(Execution.version),
+        so.joinedload(StepRun.execution).joinedload(Execution.policy).defer(Policy.body),
+    )
+)
+_STEP_RESULTS = (
+    sa.select(_steps.c.step_key, _steps.c.status, _steps.c.output)
+    .where(_steps.c.execution_id == sa.bindparam("execution"))
+    .order_by(_steps.c.stage_index, _steps.c.position)
+)
+# Only while this consumer holds the step: still running, and at the attempt it claimed.
+_FINISH_STEP = (
+    sa.update(_steps)
+    .where(
+        _this_step,
+        _steps.c.status == "running",
+        _steps.c.attempt == sa.bindparam("held_attempt"),
+    )
+    .values(
+        status=sa.bindparam("new_status"),
+        finished_at=_now,
+        lease_until=None,
+        # None leaves the column as it is (the JSON type would store a JSON null otherwise).
+        output=sa.func.coalesce(
+            sa.bindparam("new_output", type_=sa.JSON(none_as_null=True)), _steps.c.output
+        ),
+        error=sa.func.coalesce(sa.bindparam("new_error", type_=sa.Text()), _steps.c.error),
+    )
+)
+_this_execution = _executions.c.id == sa.bindparam("execution")
+_LOCK_EXECUTION = (
+    sa.select(_executions.c.status, _executions.c.current_stage, _executions.c.version_id)
+    .where(_this_execution)
+    .with_for_update()
+)
+_COUNT_OPEN_STEPS = (
+    sa.select(sa.func.count())
+    .select_from(_steps)
+    .where(
+        _steps.c.execution_id == sa.bindparam("execution"),
+        _steps.c.stage_index == sa.bindparam("stage"),
+        _steps.c.status.not_in(FINISHED_STEP_STATUSES),
+    )
+)
+_still_at_stage = sa.and_(
+    _this_execution,
+    _executions.c.current_stage == sa.bindparam("stage"),
+    _executions.c.status.in_(("running", "waiting")),
+)
+_SUCCEED_EXECUTION = (
+    sa.update(_executions).where(_still_at_stage).values(status="succeeded", finished_at=_now)
+)
+_MOVE_TO_NEXT_STAGE = (
+    sa.update(_executions)
+    .where(_still_at_stage)
+    .values(current_stage=sa.bindparam("stage") + 1, status="running")
+)
+_QUEUE_STAGE = (
+    sa.update(_steps)
+    .where(
+        _steps.c.execution_id == sa.bindparam("execution"),
+        _steps.c.stage_index == sa.bindparam("stage") + 1,
+        _steps.c.status == "pending",
+    )
+    .values(status="queued", queued_at=_now)
+    .returning(_steps.c.id)
+)
+_CLOSE_ATTEMPT = (
+    sa.update(_attempts)
+    .where(
+        _attempts.c.step_run_id == sa.bindparam("attempt_of"),
+        _attempts.c.number == sa.bindparam("held_attempt"),
+    )
+    .values(
+        finished_at=_now,
+        outcome=sa.bindparam("new_outcome"),
+        error=sa.bindparam("new_error", type_=sa.Text()),
+        traceback=sa.bindparam("new_traceback", type_=sa.Text()),
+    )
+)
 
 
 # ---------------------------------------------------------------- starting
@@ -133,39 +246,27 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
     """
     now = utcnow()
     attempt = db.session.scalar(
-        sa.update(StepRun)
-        .where(
-            StepRun.id == step_run_id,
-            StepRun.status == "queued",
-            sa.or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
-        )
-        .values(
-            status="running",
-            attempt=StepRun.attempt + 1,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            started_at=sa.func.coalesce(StepRun.started_at, now),
-        )
-        .returning(StepRun.attempt)
-        .execution_options(synchronize_session=False)
+        _CLAIM,
+        {
+            "step_run_id": step_run_id,
+            "now": now,
+            "lease_end": now + timedelta(seconds=lease_seconds),
+        },
     )
     if attempt is None:
         db.session.rollback()
         return None
-    db.session.add(
-        StepAttempt(step_run_id=step_run_id, number=attempt, started_at=now, consumer=CONSUMER_NAME)
+    db.session.execute(
+        _OPEN_ATTEMPT,
+        {
+            "step_run_id": step_run_id,
+            "number": attempt,
+            "started_at": now,
+            "consumer": CONSUMER_NAME,
+        },
     )
     db.session.commit()
-    # Everything the run needs in one query: the execution, its version and its policy.
-    return db.session.scalar(
-        sa.select(StepRun)
-        .where(StepRun.id == step_run_id)
-        .options(
-            so.joinedload(StepRun.execution).joinedload(Execution.version),
-            so.joinedload(StepRun.execution).joinedload(Execution.policy),
-            so.joinedload(StepRun.execution).selectinload(Execution.step_runs),
-        )
-        .execution_options(populate_existing=True)
-    )
+    return db.session.scalars(_LOAD_FOR_RUN, {"step_run_id": step_run_id}).one()
 
 
 # ---------------------------------------------------------------- running
@@ -174,8 +275,8 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
 def build_data(execution: Execution) -> dict[str, Any]:
     """What templates and conditions see: plain values, never ORM objects."""
     steps = {
-        run.step_key: {"output": run.output or {}, "status": run.status}
-        for run in execution.step_runs
+        key: {"output": output or {}, "status": status}
+        for key, status, output in db.session.execute(_STEP_RESULTS, {"execution": execution.id})
     }
     return {
         "policy": policy_snapshot(execution.policy),
@@ -206,12 +307,6 @@ def make_context(step_run: StepRun, *, live: bool = True) -> tuple[StepContext, 
     return context, step
 
 
-@dataclass
-class RunResult:
-    status: str
-    enqueue: list[int]
-
-
 def run_claimed_step(step_run: StepRun) -> str:
     """Run a step this consumer claimed, and record what happened. Returns the new status."""
     attempt = step_run.attempt
@@ -227,7 +322,7 @@ def run_claimed_step(step_run: StepRun) -> str:
     when = step.get("when")
     if when and not conditions.evaluate(when, context.data):
         _finish_step(step_run_id, attempt, "skipped", output={"skipped": "condition false"})
-        advance(execution.id)
+        _advance_past(step_run)
         db.session.commit()
         return "skipped"
     action = get_action(step_run.step_type)
@@ -255,7 +350,7 @@ def run_claimed_step(step_run: StepRun) -> str:
             "Step run %s attempt %s lost its lease; its effects were undone", step_run_id, attempt
         )
         return "lost-lease"
-    advance(execution.id)
+    _advance_past(step_run)
     db.session.commit()
     return "succeeded"
 
@@ -268,10 +363,15 @@ def _step_is_mine(step_run_id: int, attempt: int):
 
 def _close_attempt(step_run_id: int, attempt: int, outcome: str, error=None, trace=None) -> None:
     db.session.execute(
-        sa.update(StepAttempt)
-        .where(StepAttempt.step_run_id == step_run_id, StepAttempt.number == attempt)
-        .values(finished_at=utcnow(), outcome=outcome, error=error, traceback=trace)
-        .execution_options(synchronize_session=False)
+        _CLOSE_ATTEMPT,
+        {
+            "attempt_of": step_run_id,
+            "held_attempt": attempt,
+            "now": utcnow(),
+            "new_outcome": outcome,
+            "new_error": error,
+            "new_traceback": trace,
+        },
     )
 
 
@@ -285,16 +385,16 @@ def _finish_step(
     trace: str | None = None,
 ) -> bool:
     """Mark a step this consumer holds as finished (no commit). False if it is no longer ours."""
-    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "lease_until": None}
-    if output is not None:
-        values["output"] = output
-    if error is not None:
-        values["error"] = error
     changed = db.session.execute(
-        sa.update(StepRun)
-        .where(_step_is_mine(step_run_id, attempt))
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _FINISH_STEP,
+        {
+            "step_run_id": step_run_id,
+            "held_attempt": attempt,
+            "new_status": status,
+            "now": utcnow(),
+            "new_output": output,
+            "new_error": error,
+        },
     )
     if changed.rowcount != 1:
         return False
@@ -395,56 +495,48 @@ def refresh_execution_status(execution_id: int) -> None:
 def advance(execution_id: int) -> None:
     """When every step of the current stage has finished, start the next (or finish)."""
     # Lock the execution row: two steps of a stage finishing at once advance it one at a time.
-    db.session.execute(
-        sa.select(Execution.id).where(Execution.id == execution_id).with_for_update()
-    )
-    execution = db.session.get(Execution, execution_id, populate_existing=True)
-    if execution.is_finished:
+    # The count is a statement of its own so that, once the lock is ours, it sees what the
+    # other finisher committed.
+    locked = db.session.execute(_LOCK_EXECUTION, {"execution": execution_id}).one()
+    if locked.status in FINISHED_EXECUTION_STATUSES:
         return
-    stage = execution.current_stage
     open_steps = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(StepRun)
-        .where(
-            StepRun.execution_id == execution_id,
-            StepRun.stage_index == stage,
-            StepRun.status.not_in(FINISHED_STEP_STATUSES),
-        )
+        _COUNT_OPEN_STEPS, {"execution": execution_id, "stage": locked.current_stage}
     )
     if open_steps:
         refresh_execution_status(execution_id)
         return
-    stage_count = len(execution.version.definition["stages"])
+    stage_count = len(db.session.get(WorkflowVersion, locked.version_id).definition["stages"])
+    _start_next_stage(execution_id, locked.current_stage, stage_count)
+
+
+def _advance_past(step_run: StepRun) -> None:
+    """advance() after this consumer finished `step_run`, in the same transaction.
+
+    A step alone in its stage has just closed that stage: no other finisher can race for it,
+    so the lock and the count of open steps are left out and the stage moves on at once.
+    """
+    stages = step_run.execution.version.definition["stages"]
+    if len(stages[step_run.stage_index]["steps"]) > 1:
+        advance(step_run.execution_id)
+        return
+    _start_next_stage(step_run.execution_id, step_run.stage_index, len(stages))
+
+
+def _start_next_stage(execution_id: int, stage: int, stage_count: int) -> None:
+    """Move an open execution whose `stage` has finished on to the next stage, or end it.
+
+    Conditional on the stage and on the execution being open, so of two finishers only the
+    first moves it on, and an execution cancelled meanwhile stays cancelled.
+    """
+    values = {"execution": execution_id, "stage": stage}
     if stage + 1 >= stage_count:
-        execution.status = "succeeded"
-        execution.finished_at = utcnow()
+        db.session.execute(_SUCCEED_EXECUTION, values | {"now": utcnow()})
         return
-    # Only the first finisher moves the stage on: a concurrent finisher sees the new stage.
-    moved = db.session.execute(
-        sa.update(Execution)
-        .where(Execution.id == execution_id, Execution.current_stage == stage)
-        .values(current_stage=stage + 1, status="running")
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
+    if db.session.execute(_MOVE_TO_NEXT_STAGE, values).rowcount != 1:
         return
-    now = utcnow()
-    next_ids = list(
-        db.session.scalars(
-            sa.select(StepRun.id).where(
-                StepRun.execution_id == execution_id,
-                StepRun.stage_index == stage + 1,
-                StepRun.status == "pending",
-            )
-        )
-    )
-    db.session.execute(
-        sa.update(StepRun)
-        .where(StepRun.id.in_(next_ids))
-        .values(status="queued", queued_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    enqueue_after_commit(next_ids)
+    next_ids = db.session.scalars(_QUEUE_STAGE, values | {"now": utcnow()}).all()
+    enqueue_after_commit(sorted(next_ids))
 
 
 def fail_execution(execution_id: int, error: str, status: str = "failed") -> None:
