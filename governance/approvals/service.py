@@ -7,6 +7,8 @@ executions are refused; every decision writes an audit event in the same transac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
@@ -66,7 +68,7 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
     )
     if decided.rowcount != 1:
         db.session.rollback()
-        raise Conflict("This request has already been decided.")
+        raise Conflict(_why_closed(request_id))
     record_event(
         actor_id=user.id,
         action=f"approval.{decision}",
@@ -80,6 +82,72 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
     return state
 
 
+def step_outcome(needed: int, statuses: list[str], *, by_count: bool) -> str:
+    """Apply a step's rule to its requests' statuses: "approved", "rejected" or "waiting".
+
+    `needed` is the approvals the rule asks for (any: 1, all: every request, quorum: N).
+    Normally one rejection rejects the step. With `by_count` (the step "decides by count"),
+    a rejection only rejects it once the approvals needed can no longer be reached.
+    """
+    approved = statuses.count("approved")
+    rejected = statuses.count("rejected")
+    pending = statuses.count("pending")
+    if rejected and (not by_count or approved + pending < needed):
+        return "rejected"
+    if approved >= needed:
+        return "approved"
+    return "waiting"
+
+
+def approvals_needed(config: dict, request_count: int) -> int:
+    rule = config["rule"]
+    if rule == "all":
+        return request_count
+    if rule == "quorum":
+        return min(int(config.get("quorum") or 1), request_count)
+    return 1
+
+
+def _why_closed(request_id: int) -> str:
+    status = db.session.scalar(
+        sa.select(ApprovalRequest.status).where(ApprovalRequest.id == request_id)
+    )
+    if status == "cancelled":
+        return "This request is closed: the step was already decided by other approvers."
+    return "This request has already been decided."
+
+
+@dataclass
+class BulkResult:
+    request_id: int
+    ok: bool
+    message: str
+
+
+def decide_many(request_ids: list[int], *, user: User, decision: str, comment: str = ""):
+    """Decide several requests with one comment; each is checked and recorded on its own.
+
+    One refusal (four-eyes, already decided, not yours) does not undo the others.
+    """
+    results = []
+    for request_id in dict.fromkeys(request_ids):  # each once, in the order given
+        try:
+            state = record_decision(request_id, user=user, decision=decision, comment=comment)
+        except DomainError as error:
+            db.session.rollback()
+            results.append(BulkResult(request_id, False, error.message))
+        else:
+            results.append(BulkResult(request_id, True, STATE_MESSAGES[state]))
+    return results
+
+
+STATE_MESSAGES = {
+    "waiting": "Recorded; the step still waits for other approvers.",
+    "approved": "Approved; the workflow moves on.",
+    "rejected": "Rejected.",
+}
+
+
 def _settle_step(step_run_id: int) -> str:
     """Apply the step's rule to its decisions so far; finish the step when it is decided."""
     step_run = db.session.get(StepRun, step_run_id)
@@ -87,31 +155,30 @@ def _settle_step(step_run_id: int) -> str:
     # populate_existing: the conditional UPDATE above bypassed the identity map.
     rows = db.session.scalars(
         sa.select(ApprovalRequest)
-        .where(ApprovalRequest.step_run_id == step_run_id)
+        .where(
+            ApprovalRequest.step_run_id == step_run_id,
+            ApprovalRequest.status.in_(("pending", "approved", "rejected")),
+        )
         .execution_options(populate_existing=True)
     ).all()
-    approved = [row for row in rows if row.status == "approved"]
-    rejected = [row for row in rows if row.status == "rejected"]
-    needed = {"any": 1, "all": len(rows), "quorum": config.get("quorum", 1)}[config["rule"]]
+    outcome = step_outcome(
+        approvals_needed(config, len(rows)),
+        [row.status for row in rows],
+        by_count=bool(config.get("decide_by_count")),
+    )
+    if outcome == "waiting":
+        return "waiting"
     output = {
-        "decision": None,
-        "approved_by": [row.decided_by_id for row in approved],
-        "rejected_by": [row.decided_by_id for row in rejected],
+        "decision": outcome,
+        "approved_by": [row.decided_by_id for row in rows if row.status == "approved"],
+        "rejected_by": [row.decided_by_id for row in rows if row.status == "rejected"],
     }
-    if rejected:
-        _withdraw_pending(step_run_id)
-        output["decision"] = "rejected"
-        if config.get("continue_on_reject"):
-            runtime.complete_waiting_step(step_run_id, output)
-        else:
-            runtime.reject_at_step(step_run_id, output)
-        return "rejected"
-    if len(approved) >= needed:
-        _withdraw_pending(step_run_id)
-        output["decision"] = "approved"
+    _withdraw_pending(step_run_id)
+    if outcome == "approved" or config.get("continue_on_reject"):
         runtime.complete_waiting_step(step_run_id, output)
-        return "approved"
-    return "waiting"
+    else:
+        runtime.reject_at_step(step_run_id, output)
+    return outcome
 
 
 def _withdraw_pending(step_run_id: int) -> None:

@@ -1,39 +1,103 @@
-"""The admin's decide endpoint on the execution page (the approvers' inbox comes later).
+"""The approver's inbox, and the decide / delegate / remind actions.
 
-It goes through the one decision service, so four-eyes, "decided once" and the comment rule
-apply here exactly as they will in the inbox.
+Every action goes through the services (decision, delegation, reminders), so four-eyes,
+"decided once" and the comment rule hold here exactly as everywhere else. Each works as a
+plain form; with htmx a decision answers with the item's new state plus out-of-band
+updates of the tab counts and the navigation badge.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from governance.approvals import service
-from governance.approvals.forms import DecisionForm
-from governance.auth.access import require_role
+from governance.approvals import delegation, inbox, reminders, service
+from governance.approvals.forms import BulkDecisionForm, DecisionForm, DelegateForm
+from governance.auth.forms import ConfirmForm
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
+from governance.web.forms import show_domain_error
+from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.pagination import paginate
 
-bp = Blueprint("approvals", __name__, url_prefix="/approvals")
-
-RESULTS = {
-    "waiting": "Recorded. The step still waits for other approvers.",
-    "approved": "Approved. The execution moves on.",
-    "rejected": "Rejected.",
-}
+bp = Blueprint("approvals", __name__)
+PER_PAGE = 25
+FORM_EXPIRED = "The form expired or was not sent from Steward. Please try again."
 
 
-@bp.route("/<int:request_id>/decide", methods=["POST"])
-@require_role("admin")
+@bp.app_context_processor
+def inbox_badge() -> dict:
+    """`inbox_waiting_count()` for the navigation: counted once per page, only when shown."""
+
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        if "inbox_waiting_count" not in g:
+            g.inbox_waiting_count = inbox.waiting_count(current_user.id)
+        return g.inbox_waiting_count
+
+    return {"inbox_waiting_count": count, "due_label": inbox.due_label}
+
+
+def _query_from_args() -> inbox.InboxQuery:
+    return inbox.InboxQuery(
+        tab=request.args.get("tab", "waiting"),
+        workflow_id=request.args.get("workflow", type=int),
+        category=request.args.get("category", ""),
+        due=request.args.get("due", ""),
+        sort=request.args.get("sort", "due"),
+    )
+
+
+@bp.route("/inbox")
+@login_required
+def inbox_page():
+    query = _query_from_args()
+    pagination = paginate(
+        inbox.list_statement(query, current_user.id),
+        page=max(1, min(request.args.get("page", 1, type=int) or 1, 100_000)),
+        per_page=PER_PAGE,
+    )
+    return page_or_partial(
+        "inbox/index.html",
+        "inbox/_results.html",
+        query=query,
+        pagination=pagination,
+        items=inbox.build_items(pagination.items),
+        counts=inbox.tab_counts(current_user.id),
+        workflows=inbox.workflow_choices(),
+        categories=inbox.category_choices(),
+        **_item_helpers(),
+    )
+
+
+def _item_helpers() -> dict:
+    return {
+        "may_decide": lambda approval_request: service.can_decide(current_user, approval_request),
+        "decision_form": DecisionForm(formdata=None),
+        "bulk_form": BulkDecisionForm(formdata=None),
+        "tabs": inbox.TABS,
+        "due_filters": inbox.DUE_FILTERS,
+        "sorts": inbox.SORTS,
+    }
+
+
+def _inbox_redirect():
+    """Back to the inbox view the form came from (only ever an inbox address)."""
+    back = request.form.get("back", "")
+    if not (back.startswith("/inbox") and "//" not in back and "\\" not in back):
+        back = url_for("approvals.inbox_page")
+    return redirect(back, 303)
+
+
+@bp.route("/approvals/<int:request_id>/decide", methods=["POST"])
+@login_required
 def decide(request_id: int):
     approval_request = service.get_request(request_id)  # 404 for an unknown id
-    execution_id = approval_request.execution_id
-    back = redirect(url_for("executions.show", execution_id=execution_id), 303)
     form = DecisionForm()
+    from_inbox = form.origin.data == "inbox"
     if not form.validate_on_submit():
-        flash("The form was not sent correctly. Please try again.", "error")
-        return back
+        return _decision_answer(approval_request, from_inbox, error=FORM_EXPIRED, status=400)
     try:
         state = service.record_decision(
             approval_request.id,
@@ -42,13 +106,120 @@ def decide(request_id: int):
             comment=form.comment.data or "",
         )
     except NotAllowed:
-        # Four-eyes and "not yours" are refusals, not mistakes: a 403 page with the reason.
+        # Four-eyes and "not yours" are refusals, not mistakes: a 403 with the reason.
         db.session.rollback()
         raise
     except DomainError as error:
-        # "Already decided" (Conflict), a rejection without a reason, an unknown decision.
+        # "Already decided", a rejection without a reason, an unknown decision.
+        db.session.rollback()
+        # A mistake in the form is 422; "already decided" and the like keep their 409.
+        status = 422 if error.status_code == 400 else error.status_code
+        return _decision_answer(approval_request, from_inbox, error=error.message, status=status)
+    return _decision_answer(approval_request, from_inbox, state=state)
+
+
+def _decision_answer(approval_request, from_inbox: bool, *, state=None, error=None, status=200):
+    """htmx from the inbox: the item's new state and fresh counts; otherwise a redirect."""
+    if from_inbox and is_htmx():
+        db.session.refresh(approval_request)
+        items = inbox.build_items([approval_request])
+        html = render_template(
+            "inbox/_decided.html",
+            item=items[0],
+            state=state,
+            error=error,
+            message=service.STATE_MESSAGES.get(state, ""),
+            comment=request.form.get("comment", ""),
+            counts=inbox.tab_counts(current_user.id),
+            query=inbox.InboxQuery(tab=request.form.get("tab", "waiting")),
+            **_item_helpers(),
+        )
+        return make_response(html, status if error else 200)
+    if error:
+        flash(error, "error")
+    else:
+        flash(service.STATE_MESSAGES.get(state, "Decision recorded."), "success")
+    if from_inbox:
+        return _inbox_redirect()
+    return redirect(url_for("executions.show", execution_id=approval_request.execution_id), 303)
+
+
+@bp.route("/inbox/bulk", methods=["POST"])
+@login_required
+def bulk_decide():
+    form = BulkDecisionForm()
+    if not form.validate_on_submit():
+        flash(FORM_EXPIRED if form.csrf_token.errors else "The comment is too long.", "error")
+        return _inbox_redirect()
+    request_ids = [int(value) for value in request.form.getlist("request_ids") if value.isdigit()]
+    if not request_ids:
+        flash("Select at least one request to approve.", "error")
+        return _inbox_redirect()
+    results = service.decide_many(
+        request_ids[:100], user=current_user, decision="approved", comment=form.comment.data or ""
+    )
+    approved = [result for result in results if result.ok]
+    refused = [result for result in results if not result.ok]
+    if approved:
+        flash(f"Approved {len(approved)} request{'s' if len(approved) != 1 else ''}.", "success")
+    for result in refused:
+        flash(f"Request {result.request_id} was not approved: {result.message}", "error")
+    return _inbox_redirect()
+
+
+@bp.route("/approvals/<int:request_id>/delegate", methods=["GET", "POST"])
+@login_required
+def delegate(request_id: int):
+    approval_request = service.get_request(request_id)
+    if not (service.is_assignee(current_user, approval_request) or current_user.is_admin):
+        raise NotAllowed("Only the request's approver (or an admin) can delegate it.")
+    form = DelegateForm()
+    excluded = {current_user.id, approval_request.execution.actor_id or 0}
+    form.to_user_id.choices = [(0, "— choose an approver —")] + [
+        (user.id, f"{user.name} ({user.email})")
+        for user in delegation.delegate_candidates(excluded)
+    ]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            delegate_user = delegation.delegate(
+                approval_request.id,
+                actor=current_user,
+                to_user_id=form.to_user_id.data,
+                reason=form.reason.data or "",
+            )
+        except NotAllowed:
+            db.session.rollback()
+            raise
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = 422
+        else:
+            flash(f"Delegated to {delegate_user.name}.", "success")
+            return redirect(url_for("approvals.inbox_page", tab="delegated"), 303)
+    elif form.is_submitted():
+        status = 422
+    item = inbox.build_items([approval_request])[0]
+    return render_template("inbox/delegate.html", form=form, item=item), status
+
+
+@bp.route("/approvals/<int:request_id>/remind", methods=["POST"])
+@login_required
+def remind(request_id: int):
+    approval_request = service.get_request(request_id)
+    back = redirect(url_for("executions.show", execution_id=approval_request.execution_id), 303)
+    if not ConfirmForm().validate_on_submit():
+        flash(FORM_EXPIRED, "error")
+        return back
+    try:
+        reminders.remind(approval_request.id, actor=current_user)
+    except NotAllowed:
+        db.session.rollback()
+        raise
+    except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(RESULTS.get(state, "Decision recorded."), "success")
+        flash(f"Reminded {approval_request.assignee_label}.", "success")
     return back

@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from governance.audit.service import diff_fields, record_event
-from governance.auth.models import ROLES, Group, User, UserRole, UserSession
+from governance.auth.models import ROLES, Group, User, UserRole, UserSession, group_members
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
@@ -325,3 +325,15 @@ def list_users() -> list[User]:
 
 def list_groups() -> list[Group]:
     return list(db.session.scalars(sa.select(Group).order_by(Group.name)))
+
+
+def enabled_user_ids(user_ids: Iterable[int] = (), group_ids: Iterable[int] = ()) -> list[int]:
+    """The enabled users among these users and the members of these groups, in one query."""
+    user_ids, group_ids = list(user_ids), list(group_ids)
+    if not user_ids and not group_ids:
+        return []
+    members = sa.select(group_members.c.user_id).where(group_members.c.group_id.in_(group_ids))
+    statement = sa.select(User.id).where(
+        User.is_enabled.is_(True), sa.or_(User.id.in_(user_ids), User.id.in_(members))
+    )
+    return sorted(db.session.scalars(statement))

@@ -15,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
 from governance.engine import backoff, runtime
 from governance.engine.enqueue import enqueue_after_commit
@@ -196,49 +197,18 @@ def _fire_due_schedules(now) -> list[int]:
 
 
 def _escalate_overdue_approvals(now) -> int:
-    """Past-due approval requests are marked once; the step's escalation target is asked too."""
-    overdue = _candidates(
-        sa.select(ApprovalRequest.id).where(
+    """Steps with past-due requests are escalated once (see approvals.reminders.escalate)."""
+    overdue_steps = db.session.scalars(
+        sa.select(ApprovalRequest.step_run_id)
+        .where(
             ApprovalRequest.status == "pending",
             ApprovalRequest.due_at < now,
             ApprovalRequest.escalated_at.is_(None),
         )
-    )
-    escalated = 0
-    for request_id in overdue:
-        marked = db.session.execute(
-            sa.update(ApprovalRequest)
-            .where(ApprovalRequest.id == request_id, ApprovalRequest.escalated_at.is_(None))
-            .values(escalated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if marked.rowcount != 1:
-            continue
-        escalated += 1
-        request = db.session.get(ApprovalRequest, request_id)
-        step_run = request.step_run
-        config = runtime.find_step(step_run.execution.version, step_run.step_key)["config"]
-        target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
-        already = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ApprovalRequest)
-            .where(
-                ApprovalRequest.step_run_id == step_run.id,
-                ApprovalRequest.assignee_user_id.is_not_distinct_from(target_user),
-                ApprovalRequest.assignee_group_id.is_not_distinct_from(target_group),
-            )
-        )
-        if (target_user or target_group) and not already:
-            db.session.add(
-                ApprovalRequest(
-                    step_run_id=step_run.id,
-                    execution_id=step_run.execution_id,
-                    assignee_user_id=target_user,
-                    assignee_group_id=target_group,
-                    escalated_at=now,
-                )
-            )
-    return escalated
+        .distinct()
+        .limit(BATCH)
+    ).all()
+    return sum(reminders.escalate(step_run_id, now) for step_run_id in overdue_steps)
 
 
 def _advance_finished_stages() -> int:

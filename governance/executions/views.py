@@ -87,8 +87,9 @@ def show(execution_id: int):
         timeline=timeline,
         execution=timeline.execution,
         is_admin=current_user.is_admin,
-        may_decide=lambda approval_request: (
-            current_user.is_admin and can_decide(current_user, approval_request)
+        may_decide=lambda approval_request: can_decide(current_user, approval_request),
+        may_remind=lambda approval_request: (
+            current_user.id == timeline.execution.actor_id or current_user.is_admin
         ),
     )
 

@@ -1,8 +1,11 @@
-"""The home page: send people to the policy list (or the login page)."""
+"""The home page, and the live counts in the navigation."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import login_required
+
+from governance.web.htmx import is_htmx
 
 bp = Blueprint("web", __name__)
 
@@ -10,3 +13,12 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 def index():
     return redirect(url_for("policies.index"))
+
+
+@bp.route("/nav/counts")
+@login_required
+def nav_counts():
+    """Polled by every page: the inbox badge and the unread bell, as out-of-band swaps."""
+    if not is_htmx():
+        return redirect(url_for("approvals.inbox_page"))
+    return render_template("_nav_counts.html", oob=True)

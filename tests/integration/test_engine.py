@@ -516,6 +516,7 @@ def test_overdue_approvals_are_escalated_once(db, users):
                         "groups": [legal.id],
                         "due_hours": 1,
                         "escalate_user_id": users["security"].id,
+                        "escalate_adds_approvers": True,
                     },
                 )
             ]

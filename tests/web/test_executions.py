@@ -370,8 +370,17 @@ def test_pending_approval_lists_its_assignees(as_role, users, db):
     assert "Waiting for" in html
     assert users["security"].name in html
     assert "Legal (group)" in html
-    # Only admins who may decide see decision forms (the inbox is for approvers).
-    assert "/decide" not in html
+    # The approver may decide the Legal request only: one form, for that request.
+    legal_request, security_request = sorted(
+        db.session.scalars(sa.select(ApprovalRequest)), key=lambda r: r.assignee_group_id is None
+    )
+    assert html.count("/decide") == 1
+    assert f"/approvals/{legal_request.id}/decide" in html
+    assert f"/approvals/{security_request.id}/decide" not in html
+    # The owner submitted the change: no decision form, but a reminder button.
+    owner_html = as_role("owner").get(f"/executions/{execution.id}").get_data(as_text=True)
+    assert "/decide" not in owner_html
+    assert f"/approvals/{legal_request.id}/remind" in owner_html
 
 
 # ------------------------------------------------------------------ cancel and retry
@@ -502,7 +511,7 @@ def test_retrying_an_execution_that_did_not_fail_is_refused(as_role, users, db):
     assert _latest(db).status == "waiting"
 
 
-# ------------------------------------------------------------------ decide (admin)
+# ------------------------------------------------------------------ decide (execution page)
 
 
 def _decide(client, request_id: int, decision: str, comment: str = "", **kwargs):
@@ -590,14 +599,16 @@ def test_an_unknown_decision_is_refused(as_role, users, db):
     assert _requests(db)[0].status == "pending"
 
 
-@pytest.mark.parametrize("role", ["approver", "owner", "viewer"])
-def test_non_admins_cannot_use_the_decide_endpoint_yet(as_role, users, db, role):
-    # Even an approver the request is assigned to: the inbox (a later issue) is their way in.
+@pytest.mark.parametrize("role", ["admin", "security", "viewer"])
+def test_only_the_assignee_may_decide_not_even_an_admin(as_role, users, db, role):
     _waiting_execution(db, users, approver_ids=[users["approver"].id])
     request = _requests(db)[0]
     response = _decide(as_role(role), request.id, "approved")
     assert response.status_code == 403
+    assert "not assigned to you" in response.get_data(as_text=True)
     assert _requests(db)[0].status == "pending"
+    assert _decide(as_role("approver"), request.id, "approved").status_code == 303
+    assert _requests(db)[0].status == "approved"
 
 
 def test_decide_needs_a_login_a_csrf_token_and_a_known_request(client, as_role, users, db):

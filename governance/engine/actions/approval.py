@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import Group, User
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.models import StepRun
 from governance.extensions import db
 from governance.timeutil import utcnow
 
@@ -45,6 +47,19 @@ class Approval(Action):
         ConfigField("due_hours", "Due in (hours, 0 = no deadline)", "number", default="48"),
         ConfigField("escalate_user_id", "Escalate to (user)", "user"),
         ConfigField("escalate_group_id", "Escalate to (group)", "group"),
+        ConfigField(
+            "escalate_adds_approvers",
+            "When overdue, add the escalation target as an approver",
+            "checkbox",
+            hint="Otherwise the escalation target is only notified.",
+        ),
+        ConfigField(
+            "decide_by_count",
+            "Decide by count (majority)",
+            "checkbox",
+            hint="A single rejection does not reject the step while enough approvals can "
+            "still come; it is rejected once they cannot.",
+        ),
         ConfigField("continue_on_reject", "Continue the workflow after a rejection", "checkbox"),
     )
 
@@ -92,6 +107,8 @@ class Approval(Action):
             "due_hours": due_hours,
             "escalate_user_id": escalate_user,
             "escalate_group_id": escalate_group,
+            "escalate_adds_approvers": bool(config.get("escalate_adds_approvers")),
+            "decide_by_count": bool(config.get("decide_by_count")),
             "continue_on_reject": bool(config.get("continue_on_reject")),
         }
         return cleaned, errors
@@ -114,7 +131,7 @@ class Approval(Action):
             )
             # A re-run after a lost lease must not ask twice.
             if not already:
-                db.session.add_all(
+                requests = [
                     ApprovalRequest(
                         step_run_id=context.step_run_id,
                         execution_id=context.execution_id,
@@ -123,7 +140,10 @@ class Approval(Action):
                         due_at=due_at,
                     )
                     for kind, assignee_id in assignees
-                )
+                ]
+                db.session.add_all(requests)
+                db.session.flush()
+                reminders.announce(db.session.get(StepRun, context.step_run_id), requests)
         output = {
             "rule": config["rule"],
             "requests": len(assignees),

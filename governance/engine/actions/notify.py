@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from governance.auth.models import Group, User, group_members
+from governance.auth.models import Group, User
+from governance.auth.service import enabled_user_ids
 from governance.engine import templating
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
@@ -71,17 +72,11 @@ class Notify(Action):
 
     def recipients(self, context: StepContext) -> list[int]:
         config = context.config
-        ids = set(config["users"])
-        if config["groups"]:
-            members = sa.select(group_members.c.user_id).where(
-                group_members.c.group_id.in_(config["groups"])
-            )
-            ids.update(db.session.scalars(members))
+        user_ids = list(config["users"])
         owner_id = (context.data.get("policy") or {}).get("owner_id")
         if config["to_owner"] and owner_id:
-            ids.add(owner_id)
-        active = sa.select(User.id).where(User.id.in_(ids), User.is_enabled.is_(True))
-        return sorted(db.session.scalars(active))
+            user_ids.append(owner_id)
+        return enabled_user_ids(user_ids, config["groups"])
 
     def run(self, context: StepContext) -> Outcome:
         subject = templating.render(context.config["subject"], context.data)[:200]

@@ -1,0 +1,124 @@
+"""Handing an approval request to another approver, by its assignee or by an admin.
+
+The request is re-pointed at the delegate, so only the last person in a chain can decide
+(A → B → C: C decides once; A and B no longer can). Each hand-over is kept as a row for
+"Delegated by me" and written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from governance.approvals.models import ApprovalDelegation, ApprovalRequest
+from governance.approvals.service import get_request, is_assignee
+from governance.audit.service import record_event
+from governance.auth.models import User, UserRole
+from governance.errors import Conflict, DomainError, NotAllowed
+from governance.extensions import db
+from governance.notifications.service import notify_users
+
+DECIDING_ROLES = ("approver", "admin")
+
+
+def delegate_candidates(exclude_ids: set[int]) -> list[User]:
+    """Enabled approvers and admins, for the delegate picker."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.is_enabled.is_(True),
+                User.id.not_in(exclude_ids or {0}),
+                User.id.in_(sa.select(UserRole.user_id).where(UserRole.role.in_(DECIDING_ROLES))),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: str) -> User:
+    """Hand a pending request to another approver; returns the delegate (commits)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why you are delegating this request.", field="reason")
+    if len(reason) > 500:
+        raise DomainError("The reason must be at most 500 characters.", field="reason")
+    request = get_request(request_id)
+    execution = request.execution
+    if not (is_assignee(actor, request) or actor.is_admin):
+        raise NotAllowed("Only the request's approver (or an admin) can delegate it.")
+    if request.status != "pending" or execution.is_finished:
+        raise Conflict("This request is no longer waiting for a decision.")
+    delegate_user = db.session.get(User, to_user_id) if to_user_id else None
+    if delegate_user is None or not delegate_user.is_enabled:
+        raise DomainError("Choose an active approver to delegate to.", field="to_user_id")
+    if delegate_user.id == actor.id or delegate_user.id == request.assignee_user_id:
+        raise DomainError("Choose someone other than the current approver.", field="to_user_id")
+    if delegate_user.id == execution.actor_id:
+        raise DomainError(
+            f"{delegate_user.name} submitted this change and cannot approve it (four-eyes rule).",
+            field="to_user_id",
+        )
+    if not delegate_user.has_role(*DECIDING_ROLES):
+        raise DomainError(f"{delegate_user.name} is not an approver.", field="to_user_id")
+    if _already_asked(request, delegate_user.id):
+        raise DomainError(
+            f"{delegate_user.name} is already an approver of this step.", field="to_user_id"
+        )
+    # Conditional on the assignee we checked: two hand-overs at once cannot both win.
+    moved = db.session.execute(
+        sa.update(ApprovalRequest)
+        .where(
+            ApprovalRequest.id == request.id,
+            ApprovalRequest.status == "pending",
+            ApprovalRequest.assignee_user_id.is_not_distinct_from(request.assignee_user_id),
+            ApprovalRequest.assignee_group_id.is_not_distinct_from(request.assignee_group_id),
+        )
+        .values(assignee_user_id=delegate_user.id, assignee_group_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("This request was decided or handed over a moment ago.")
+    previous = request.assignee_label
+    db.session.add(
+        ApprovalDelegation(
+            request_id=request.id,
+            from_user_id=actor.id,
+            to_user_id=delegate_user.id,
+            reason=reason,
+        )
+    )
+    step_key = request.step_run.step_key
+    record_event(
+        actor_id=actor.id,
+        action="approval.delegated",
+        object_type="approval_request",
+        object_id=request.id,
+        summary=f"{actor.name} handed the approval of step “{step_key}” (execution "
+        f"{execution.id}) from {previous} to {delegate_user.name}: {reason}",
+        changes={"assignee": {"before": previous, "after": delegate_user.name}},
+    )
+    notify_users(
+        [delegate_user.id],
+        subject=f"{actor.name} delegated an approval to you",
+        body=f"Step “{step_key}” of “{execution.workflow.name}”. Reason: {reason}",
+        link="/inbox",
+    )
+    db.session.commit()
+    return delegate_user
+
+
+def _already_asked(request: ApprovalRequest, user_id: int) -> bool:
+    """Would the delegate then hold two slots of the same step? That would double a vote."""
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ApprovalRequest)
+            .where(
+                ApprovalRequest.step_run_id == request.step_run_id,
+                ApprovalRequest.id != request.id,
+                ApprovalRequest.assignee_user_id == user_id,
+                ApprovalRequest.status.in_(("pending", "approved", "rejected")),
+            )
+        )
+    )

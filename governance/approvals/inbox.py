@@ -1,0 +1,283 @@
+"""The approver's inbox: which requests each tab holds, their counts, and what an item shows.
+
+A page costs the same few queries whatever the number of requests: the tab counts in one
+statement, the page of requests with everything they show joined in, then the other
+approvers of those steps and the revisions to compare, each in one more query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from governance.approvals.models import ApprovalDelegation, ApprovalRequest
+from governance.auth.models import group_members
+from governance.engine.models import Execution, StepRun
+from governance.extensions import db
+from governance.policies import diffing
+from governance.policies.models import Policy, PolicyRevision
+from governance.timeutil import utcnow
+from governance.workflows.models import Workflow
+
+TABS = {
+    "waiting": "Waiting for me",
+    "overdue": "Overdue",
+    "delegated": "Delegated by me",
+    "decided": "Decided",
+}
+DUE_FILTERS = {
+    "": "Any time",
+    "overdue": "Overdue",
+    "day": "Due within 24 hours",
+    "week": "Due within 7 days",
+    "none": "No deadline",
+}
+SORTS = {"due": "Due first", "newest": "Newest first", "oldest": "Oldest first"}
+OPEN_EXECUTION = ("running", "waiting")
+
+
+@dataclass
+class InboxQuery:
+    tab: str = "waiting"
+    workflow_id: int | None = None
+    category: str = ""
+    due: str = ""
+    sort: str = "due"
+
+    def __post_init__(self) -> None:
+        # Unknown values from the address bar fall back to the defaults instead of failing.
+        self.tab = self.tab if self.tab in TABS else "waiting"
+        self.due = self.due if self.due in DUE_FILTERS else ""
+        self.sort = self.sort if self.sort in SORTS else "due"
+        self.category = (self.category or "").strip()[:80]
+
+
+def _my_groups(user_id: int) -> sa.Select:
+    return sa.select(group_members.c.group_id).where(group_members.c.user_id == user_id)
+
+
+def waiting_condition(user_id: int) -> sa.ColumnElement[bool]:
+    """Pending, on an execution still open, assigned to me or my groups, not my own change."""
+    return sa.and_(
+        ApprovalRequest.status == "pending",
+        sa.or_(
+            ApprovalRequest.assignee_user_id == user_id,
+            ApprovalRequest.assignee_group_id.in_(_my_groups(user_id)),
+        ),
+        ApprovalRequest.execution_id.in_(
+            sa.select(Execution.id).where(
+                Execution.status.in_(OPEN_EXECUTION),
+                Execution.actor_id.is_distinct_from(user_id),
+            )
+        ),
+    )
+
+
+def _tab_condition(tab: str, user_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    if tab == "overdue":
+        return sa.and_(waiting_condition(user_id), ApprovalRequest.due_at < now)
+    if tab == "delegated":
+        return ApprovalRequest.id.in_(
+            sa.select(ApprovalDelegation.request_id).where(
+                ApprovalDelegation.from_user_id == user_id
+            )
+        )
+    if tab == "decided":
+        return ApprovalRequest.decided_by_id == user_id
+    return waiting_condition(user_id)
+
+
+def tab_counts(user_id: int) -> dict[str, int]:
+    """Every tab's count in one statement."""
+    now = utcnow()
+    counts = [
+        sa.select(sa.func.count())
+        .select_from(ApprovalRequest)
+        .where(_tab_condition(tab, user_id, now))
+        .scalar_subquery()
+        .label(tab)
+        for tab in TABS
+    ]
+    row = db.session.execute(sa.select(*counts)).one()
+    return dict(row._mapping)
+
+
+def waiting_count(user_id: int) -> int:
+    """For the navigation badge."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(ApprovalRequest).where(waiting_condition(user_id))
+    )
+
+
+def list_statement(query: InboxQuery, user_id: int) -> sa.Select:
+    now = utcnow()
+    statement = (
+        sa.select(ApprovalRequest)
+        .join(ApprovalRequest.execution)
+        .outerjoin(Execution.policy)
+        .where(_tab_condition(query.tab, user_id, now))
+        .options(
+            so.contains_eager(ApprovalRequest.execution).options(
+                so.joinedload(Execution.workflow),
+                so.joinedload(Execution.actor),
+            ),
+            so.contains_eager(ApprovalRequest.execution, Execution.policy).joinedload(Policy.owner),
+            so.joinedload(ApprovalRequest.step_run).load_only(
+                StepRun.id, StepRun.step_key, StepRun.status
+            ),
+            so.joinedload(ApprovalRequest.assignee_user),
+            so.joinedload(ApprovalRequest.assignee_group),
+            so.joinedload(ApprovalRequest.decided_by),
+            so.selectinload(ApprovalRequest.delegations).options(
+                so.joinedload(ApprovalDelegation.from_user),
+                so.joinedload(ApprovalDelegation.to_user),
+            ),
+        )
+    )
+    if query.workflow_id:
+        statement = statement.where(Execution.workflow_id == query.workflow_id)
+    if query.category:
+        statement = statement.where(Policy.category == query.category)
+    statement = statement.where(*_due_conditions(query.due, now))
+    return statement.order_by(*_order(query))
+
+
+def _due_conditions(due: str, now: datetime) -> list[sa.ColumnElement[bool]]:
+    if due == "overdue":
+        return [ApprovalRequest.due_at < now]
+    if due == "day":
+        return [ApprovalRequest.due_at >= now, ApprovalRequest.due_at < now + timedelta(days=1)]
+    if due == "week":
+        return [ApprovalRequest.due_at >= now, ApprovalRequest.due_at < now + timedelta(days=7)]
+    if due == "none":
+        return [ApprovalRequest.due_at.is_(None)]
+    return []
+
+
+def _order(query: InboxQuery) -> list:
+    if query.tab == "decided":
+        return [ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc()]
+    if query.sort == "newest":
+        return [ApprovalRequest.created_at.desc(), ApprovalRequest.id.desc()]
+    if query.sort == "oldest":
+        return [ApprovalRequest.created_at, ApprovalRequest.id]
+    return [ApprovalRequest.due_at.is_(None), ApprovalRequest.due_at, ApprovalRequest.id]
+
+
+# ---------------------------------------------------------------- what an item shows
+
+
+@dataclass
+class InboxItem:
+    request: ApprovalRequest
+    peers: list[ApprovalRequest] = field(default_factory=list)
+    revision: PolicyRevision | None = None
+    published: PolicyRevision | None = None
+
+    @property
+    def execution(self) -> Execution:
+        return self.request.execution
+
+    @property
+    def policy(self) -> Policy | None:
+        return self.request.execution.policy
+
+    @property
+    def diff(self) -> list[diffing.DiffRow]:
+        """The change under review: the last published text against the text submitted."""
+        if self.revision is None:
+            return []
+        before = self.published.body if self.published else ""
+        return diffing.side_by_side(before, self.revision.body)
+
+    @property
+    def title_changed(self) -> bool:
+        return bool(
+            self.published and self.revision and self.published.title != self.revision.title
+        )
+
+
+def build_items(requests: list[ApprovalRequest]) -> list[InboxItem]:
+    """Attach the other approvers and the two revisions to compare: two queries per page."""
+    items = [InboxItem(request) for request in requests]
+    if not items:
+        return items
+    step_ids = {item.request.step_run_id for item in items}
+    peers: dict[int, list[ApprovalRequest]] = {}
+    for peer in db.session.scalars(
+        sa.select(ApprovalRequest)
+        .where(ApprovalRequest.step_run_id.in_(step_ids))
+        .options(
+            so.joinedload(ApprovalRequest.assignee_user),
+            so.joinedload(ApprovalRequest.assignee_group),
+            so.joinedload(ApprovalRequest.decided_by),
+        )
+        .order_by(ApprovalRequest.id)
+    ):
+        peers.setdefault(peer.step_run_id, []).append(peer)
+    wanted = set()
+    for item in items:
+        item.peers = [p for p in peers.get(item.request.step_run_id, []) if p.id != item.request.id]
+        for key in _revision_keys(item):
+            wanted.add(key)
+    revisions = _load_revisions(wanted)
+    for item in items:
+        submitted, published = _revision_keys(item) or (None, None)
+        item.revision = revisions.get(submitted)
+        item.published = revisions.get(published)
+    return items
+
+
+def _revision_keys(item: InboxItem) -> tuple:
+    """(policy id, revision at trigger time) and (policy id, last published revision)."""
+    policy = item.policy
+    if policy is None:
+        return ()
+    submitted = (item.execution.trigger_data or {}).get("revision") or policy.current_revision
+    published = policy.published_revision
+    if published is not None and published >= submitted:
+        published = None  # nothing published before this change to compare with
+    return (policy.id, submitted), (policy.id, published)
+
+
+def _load_revisions(keys: set[tuple]) -> dict[tuple, PolicyRevision]:
+    keys = {key for key in keys if key[1] is not None}
+    if not keys:
+        return {}
+    rows = db.session.scalars(
+        sa.select(PolicyRevision).where(
+            sa.or_(
+                *(
+                    sa.and_(PolicyRevision.policy_id == pid, PolicyRevision.number == number)
+                    for pid, number in keys
+                )
+            )
+        )
+    )
+    return {(row.policy_id, row.number): row for row in rows}
+
+
+def workflow_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(sa.select(Workflow.id, Workflow.name).order_by(Workflow.name)))
+
+
+def category_choices() -> list[str]:
+    return list(db.session.scalars(sa.select(Policy.category).distinct().order_by(Policy.category)))
+
+
+def due_label(due_at: datetime | None, now: datetime | None = None) -> str:
+    """ "due in 3 h", "overdue by 2 d": the largest whole unit, as approvers read it."""
+    if due_at is None:
+        return "no deadline"
+    delta = due_at - (now or utcnow())
+    seconds = abs(delta.total_seconds())
+    if seconds >= 86400:
+        amount = f"{int(seconds // 86400)} d"
+    elif seconds >= 3600:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{max(1, int(seconds // 60))} min"
+    return f"due in {amount}" if delta.total_seconds() >= 0 else f"overdue by {amount}"
