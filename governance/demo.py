@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 
+from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
+from governance.engine.models import Execution, StepRun
+from governance.engine.tasks import run_step
 from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies
+from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 
@@ -243,22 +248,53 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
         )
         workflows.activate(workflow_id, actor=admin)
     yield f"Created {len(designs)} active workflows."
-    owner = users["olivia"]
-    submitted = policies.create_policy(
-        policies.PolicyInput(
-            title="Vendor Access Management",
-            body=_body("Vendor Access Management", "Security"),
-            category="Security",
-            owner_id=owner.id,
-            tags="vendors, access",
-            review_interval_days=365,
-        ),
-        actor=owner,
-        max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
-        summary="First draft",
+    submissions = [
+        (users["olivia"], "Vendor Access Management", "Security", "vendors, access"),
+        (users["omar"], "Use of AI Assistants", "Technology", "ai, data"),
+    ]
+    for owner, title, category, tags in submissions:
+        submitted = policies.create_policy(
+            policies.PolicyInput(
+                title=title,
+                body=_body(title, category),
+                category=category,
+                owner_id=owner.id,
+                tags=tags,
+                review_interval_days=365,
+            ),
+            actor=owner,
+            max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
+            summary="First draft",
+        )
+        policies.transition_policy(submitted, lifecycle.IN_REVIEW, actor=owner)
+    # Run the approval steps now (as a consumer would), so the inboxes are full at once.
+    _run_queued_steps()
+    overdue = _backdate_requests("Use of AI Assistants", hours=53)
+    yield (
+        "Submitted “Vendor Access Management” and “Use of AI Assistants” for review: Lena, "
+        f"Sam and Priya have approval requests in their inboxes ({overdue} overdue)."
     )
-    policies.transition_policy(submitted, lifecycle.IN_REVIEW, actor=owner)
-    yield "Submitted “Vendor Access Management” for review: it waits for Legal and Security."
+
+
+def _run_queued_steps() -> None:
+    for step_run_id in db.session.scalars(sa.select(StepRun.id).where(StepRun.status == "queued")):
+        run_step.call_local(step_run_id)
+
+
+def _backdate_requests(title: str, *, hours: int) -> int:
+    """Make one demo submission look two days old, so its requests are already overdue."""
+    then = utcnow() - timedelta(hours=hours)
+    execution_ids = sa.select(Execution.id).join(Policy).where(Policy.title == title)
+    db.session.execute(
+        sa.update(Execution).where(Execution.id.in_(execution_ids)).values(created_at=then)
+    )
+    changed = db.session.execute(
+        sa.update(ApprovalRequest)
+        .where(ApprovalRequest.execution_id.in_(execution_ids))
+        .values(created_at=then, due_at=then + timedelta(hours=48))
+    ).rowcount
+    db.session.commit()
+    return changed
 
 
 def _move_to(policy_id: int, status: str, *, owner, admin) -> None:
