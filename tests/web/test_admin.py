@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
+from governance.approvals import inbox
 from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User
 from governance.engine.models import Execution
@@ -494,11 +495,16 @@ def test_seed_demo_creates_the_demo_organisation_once(app, db):
     counts = {model: _count(db, model) for model in models}
     assert counts[User] == 7
     assert counts[Group] == 3
-    assert counts[Policy] == 13  # 12 across every status, and one submitted for review
+    assert counts[Policy] == 14  # 12 across every status, and two submitted for review
     assert counts[Workflow] == 3
     assert _count(db, Workflow, Workflow.status == "active") == 3
-    # The submitted policy started "Review on submit", which waits for Legal and Security.
-    assert counts[Execution] == 1
+    # The submitted policies started "Review on submit", which waits for Legal and Security:
+    # approvers have requests in their inboxes at once, one submission already overdue.
+    assert counts[Execution] == 2
+    assert _count(db, Execution, Execution.status == "waiting") == 2
+    for approver in ("lena@example.org", "sam@example.org", "priya@example.org"):
+        assert inbox.waiting_count(_user(db, approver).id) >= 2
+    assert inbox.tab_counts(_user(db, "lena@example.org").id)["overdue"] == 1
     assert counts[PolicyRevision] > counts[Policy]
     admin = _user(db, "admin@example.org")
     assert admin.roles == {"admin"}
