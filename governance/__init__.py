@@ -47,6 +47,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
     from governance.executions.views import bp as executions_bp
+    from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
     from governance.tasks.views import bp as tasks_bp
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
         approvals_bp,
         tasks_bp,
         notifications_bp,
+        outbox_bp,
     ):
         app.register_blueprint(blueprint)
 

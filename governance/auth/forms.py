@@ -8,15 +8,16 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
     widgets,
 )
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 
-from governance.auth.models import ROLE_LABELS, Group, User
+from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -40,6 +41,20 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
     )
     submit = SubmitField("Change password")
+
+
+class NotificationPreferenceForm(FlaskForm):
+    notify_by = RadioField(
+        "How should Steward tell you about new notifications?",
+        choices=[SelectChoice(value, label) for value, label in NOTIFY_CHOICES.items()],
+        # Our own messages instead of WTForms' terse "Not a valid choice".
+        validate_choice=False,
+        validators=[
+            DataRequired(message="Choose how you want to be notified."),
+            AnyOf(list(NOTIFY_CHOICES), message="Choose one of the offered ways to be notified."),
+        ],
+    )
+    submit = SubmitField("Save notification setting")
 
 
 def _role_choices() -> list[SelectChoice]:

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from governance.auth import service
 from governance.auth.access import SESSION_TOKEN_KEY
-from governance.auth.forms import ChangePasswordForm, LoginForm
+from governance.auth.forms import ChangePasswordForm, LoginForm, NotificationPreferenceForm
 from governance.errors import DomainError
-from governance.extensions import login_throttle
+from governance.extensions import db, login_throttle
+from governance.notifications.service import set_notification_preference
 
 bp = Blueprint("auth", __name__)
 
@@ -86,4 +87,38 @@ def account():
             _begin_session(current_user)
             flash("Password changed. You have been logged out everywhere else.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return _account_page(form=form)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notification_preference():
+    """The second form of the account page; it posts here so the password form stays quiet."""
+    if request.method == "GET":
+        return redirect(url_for("auth.account"))
+    preference = NotificationPreferenceForm()
+    if preference.validate_on_submit():
+        try:
+            set_notification_preference(current_user, preference.notify_by.data)
+        except DomainError as error:
+            db.session.rollback()
+            preference.notify_by.errors.append(error.message)
+        else:
+            flash(NOTIFY_SAVED[current_user.notify_by], "success")
+            return redirect(url_for("auth.account"), 303)
+    return _account_page(preference=preference)
+
+
+NOTIFY_SAVED = {
+    "email": "Saved: you will get an email for every notification.",
+    "digest": "Saved: you will get one digest email a day, when there is something new.",
+    "in_app": "Saved: you will see notifications in Steward only, no email.",
+}
+
+
+def _account_page(form=None, preference=None):
+    if preference is None:
+        preference = NotificationPreferenceForm(formdata=None, notify_by=current_user.notify_by)
+    return render_template(
+        "auth/account.html", form=form or ChangePasswordForm(), preference=preference
+    )

@@ -1,19 +1,29 @@
-"""Writing in-app notifications and sending their emails."""
+"""Telling people about things: an in-app notification each, and email as they chose.
+
+notify_users() is the workflow step's way in (keyed by the step run); notify() is the same for
+everything else (escalations, reminders, delegations). Both write in the caller's transaction
+and never commit: the notification lands exactly once with the change that caused it, and the
+emails reach the queue only after that commit.
+"""
 
 from __future__ import annotations
 
-import logging
-import smtplib
-from email.message import EmailMessage
+from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
 
-from governance.auth.models import User
+from governance.auth.models import NOTIFY_CHOICES, User, group_members
+from governance.errors import DomainError
 from governance.extensions import db
+from governance.notifications import outbox
+from governance.notifications.feed import safe_link
 from governance.notifications.models import Notification
+from governance.timeutil import utcnow
 
-log = logging.getLogger(__name__)
+EMAIL_FOOTER = (
+    "You get this email because your Steward notification setting is “{choice}”.\n"
+    "You can change it on your account page: /account"
+)
 
 
 def notify_users(
@@ -24,44 +34,120 @@ def notify_users(
     link: str | None = None,
     step_run_id: int | None = None,
 ) -> list[int]:
-    """Add one notification per user to the current transaction (no commit) and send mail.
+    """Add one notification per user to the current transaction (no commit) and queue email.
 
     The in-app notification is exactly-once (it commits with the step). Email is an external
-    effect and at-least-once: its Message-ID is derived from the step run, so a mail system
-    that de-duplicates will drop a second copy after a retry.
+    effect and at-least-once: its key and Message-ID derive from the step run, so the outbox
+    never holds two for the same step and user, and a mail system that de-duplicates drops a
+    second copy after a retry.
     """
+    key = f"step-run-{step_run_id}" if step_run_id is not None else None
+    return _notify(
+        user_ids, subject=subject, body=body, link=link, step_run_id=step_run_id, dedupe_key=key
+    )
+
+
+def notify(
+    user_ids: Iterable[int],
+    *,
+    subject: str,
+    body: str = "",
+    link: str | None = None,
+    dedupe_key: str | None = None,
+) -> list[int]:
+    """Notify these users about anything that is not a workflow step (no commit).
+
+    `dedupe_key` names the event (e.g. "escalation-request-42"): it becomes the email's
+    idempotency key, so the same event never queues a second email to the same person, even
+    from a later transaction. In-app notifications are as exactly-once as the caller's own
+    transaction: guard the event with a conditional UPDATE, as escalate() and remind() do.
+    Returns the ids notified.
+    """
+    return _notify(
+        user_ids, subject=subject, body=body, link=link, step_run_id=None, dedupe_key=dedupe_key
+    )
+
+
+def user_ids_of_groups(group_ids: Iterable[int]) -> list[int]:
+    """The enabled members of these groups, each once, in id order."""
+    group_ids = list(group_ids)
+    if not group_ids:
+        return []
+    statement = (
+        sa.select(User.id)
+        .join(group_members, group_members.c.user_id == User.id)
+        .where(group_members.c.group_id.in_(group_ids), User.is_enabled.is_(True))
+        .distinct()
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(statement))
+
+
+def set_notification_preference(user: User, notify_by: str) -> None:
+    """How this user hears about things; commits.
+
+    Choosing the digest starts its 24-hour window now, so the first digest does not repeat
+    notifications that were already emailed one by one.
+    """
+    if notify_by not in NOTIFY_CHOICES:
+        raise DomainError("Choose one of the offered ways to be notified.", field="notify_by")
+    if notify_by == "digest" and user.notify_by != "digest":
+        user.digest_sent_at = utcnow()
+    user.notify_by = notify_by
+    db.session.commit()
+
+
+def email_body(body: str, link: str | None, notify_by: str) -> str:
+    parts = [body.strip()] if body and body.strip() else []
+    if safe_link(link):
+        parts.append(f"Open in Steward: {link}")
+    parts.append("-- \n" + EMAIL_FOOTER.format(choice=NOTIFY_CHOICES[notify_by]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _notify(
+    user_ids: Iterable[int],
+    *,
+    subject: str,
+    body: str,
+    link: str | None,
+    step_run_id: int | None,
+    dedupe_key: str | None,
+) -> list[int]:
+    user_ids = list(dict.fromkeys(user_ids))  # each person once, in the caller's order
     if not user_ids:
         return []
-    for user_id in user_ids:
-        db.session.add(
-            Notification(
-                user_id=user_id, subject=subject, body=body, link=link, step_run_id=step_run_id
-            )
+    subject = subject[:200]
+    notifications = {
+        user_id: Notification(
+            user_id=user_id, subject=subject, body=body, link=link, step_run_id=step_run_id
         )
+        for user_id in user_ids
+    }
+    db.session.add_all(notifications.values())
     db.session.flush()
-    emails = db.session.scalars(sa.select(User.email).where(User.id.in_(user_ids))).all()
-    send_email(emails, subject, body, message_key=f"step-run-{step_run_id}")
+    # Only those who chose "email" get one now; "digest" users get send_due_digests(), and
+    # "in_app" users never. A disabled account gets no mail.
+    recipients = db.session.execute(
+        sa.select(User.id, User.email).where(
+            User.id.in_(user_ids), User.is_enabled.is_(True), User.notify_by == "email"
+        )
+    ).all()
+    emails = [
+        outbox.Email(
+            recipients=[address],
+            subject=subject,
+            body=email_body(body, link, "email"),
+            message_key=(
+                f"{dedupe_key}:user-{user_id}"
+                if dedupe_key
+                else f"notification-{notifications[user_id].id}"
+            ),
+        )
+        for user_id, address in recipients
+    ]
+    if dedupe_key:
+        taken = outbox.existing_message_keys([email.message_key for email in emails])
+        emails = [email for email in emails if email.message_key not in taken]
+    outbox.queue_emails(emails)
     return user_ids
-
-
-def send_email(recipients: list[str], subject: str, body: str, *, message_key: str) -> bool:
-    """Send through MAIL_SERVER when one is configured; otherwise only log it."""
-    config = current_app.config
-    if not recipients:
-        return False
-    if not config.get("MAIL_SERVER"):
-        log.info("Mail not configured; would send %r to %d recipient(s)", subject, len(recipients))
-        return False
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = ", ".join(recipients)
-    message["Message-ID"] = f"<{message_key}@steward>"
-    message.set_content(body)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
-    return True

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from governance.auth.forms import ConfirmForm
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.notifications import feed
-from governance.web.htmx import page_or_partial
+from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.pagination import paginate
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -72,10 +72,20 @@ def read_all():
 @bp.route("/<int:notification_id>/read", methods=["POST"])
 @login_required
 def read(notification_id: int):
-    if _form_is_valid():
-        try:
-            feed.mark_read(notification_id, user=current_user)
-        except DomainError:
-            db.session.rollback()
-            raise  # 404 unknown, 403 someone else's
+    """htmx swaps in the row (now read) and the nav badge; a plain form goes back to the list."""
+    if not _form_is_valid():
+        return redirect(url_for("notifications.index"), 303)
+    try:
+        notification = feed.mark_read(notification_id, user=current_user)
+    except DomainError:
+        db.session.rollback()
+        raise  # 404 unknown, 403 someone else's
+    if is_htmx():
+        response = make_response(
+            render_template(
+                "notifications/_read.html", notification=notification, safe_link=feed.safe_link
+            )
+        )
+        response.vary.add("HX-Request")
+        return response
     return redirect(url_for("notifications.index"), 303)

@@ -1,0 +1,339 @@
+"""The email outbox: rows are the truth, Huey only carries their ids.
+
+An email is added in the caller's transaction and its id reaches Huey after that commit. A
+consumer claims it with one conditional UPDATE, sends it, and records the result; a failed send
+stays queued with a growing back-off until MAX_ATTEMPTS, then it is "failed" for an admin to
+send again. The reconciler calls resend_stale_emails() for messages Huey lost.
+
+While an email is queued, `sent_at` holds the time of its latest attempt (NULL before the first)
+and `attempts` how many have started: together they are the claim. The next attempt may start
+only `retry_delay(attempts)` after the latest one, and the claim UPDATE also matches on
+`attempts`, so of two consumers holding the same id only one sends, and a duplicate message
+arriving while an attempt is still running finds nothing due.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from governance.audit.service import record_event
+from governance.auth.models import User
+from governance.errors import Conflict
+from governance.extensions import db, huey
+from governance.lookup import get_or_raise
+
+# A module import, not a name: tasks imports this module too, in whichever order they load.
+from governance.notifications import mail, tasks
+from governance.notifications.models import OutboundEmail
+from governance.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8 minutes between the five attempts
+RETRY_CAP_SECONDS = 3600
+# The first retry delay doubles as the lease of a running attempt: an SMTP conversation (each
+# step bounded by mail.SMTP_TIMEOUT_SECONDS) finishes well within a minute.
+STALE_AFTER = timedelta(minutes=1)
+BATCH = 500
+QUEUE_SCAN_LIMIT = 10_000
+_PENDING_KEY = "steward.outbox"
+_hooks_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email to queue: recipients, subject, body, and its unique idempotency key."""
+
+    recipients: list[str]
+    subject: str
+    body: str
+    message_key: str
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after attempt number `attempts` the next one may start (exponential)."""
+    seconds = RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, RETRY_CAP_SECONDS))
+
+
+def next_attempt_at(attempts: int, last_attempt_at: datetime | None) -> datetime | None:
+    """None: due now (never tried)."""
+    if last_attempt_at is None:
+        return None
+    return last_attempt_at + retry_delay(attempts)
+
+
+def is_due(attempts: int, last_attempt_at: datetime | None, now: datetime) -> bool:
+    due_at = next_attempt_at(attempts, last_attempt_at)
+    return due_at is None or due_at <= now
+
+
+# ------------------------------------------------------------------ queueing
+
+
+def queue_emails(emails: list[Email]) -> list[int]:
+    """Add the emails to the current transaction (no commit); they go to Huey after commit."""
+    rows = [
+        OutboundEmail(
+            message_key=email.message_key[:200],
+            recipients=", ".join(email.recipients),
+            subject=email.subject[:300],
+            body=email.body,
+            status="queued",
+            attempts=0,
+        )
+        for email in emails
+        if email.recipients
+    ]
+    if not rows:
+        return []
+    db.session.add_all(rows)
+    db.session.flush()
+    email_ids = [row.id for row in rows]
+    send_after_commit(email_ids)
+    return email_ids
+
+
+def existing_message_keys(keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    statement = sa.select(OutboundEmail.message_key).where(OutboundEmail.message_key.in_(keys))
+    return set(db.session.scalars(statement))
+
+
+def send_after_commit(email_ids: list[int]) -> None:
+    """Hand these ids to Huey once the current transaction commits (dropped on rollback).
+
+    A consumer must never see an id before its row exists; if the hand-over fails the rows
+    simply stay queued and resend_stale_emails() sends them later.
+    """
+    if not email_ids:
+        return
+    _install_session_hooks()
+    db.session.info.setdefault(_PENDING_KEY, []).extend(email_ids)
+
+
+def hand_to_queue(email_ids: list[int], *, eta: datetime | None = None) -> int:
+    """Enqueue the send task for each id; returns how many went. Never raises."""
+    sent = 0
+    for email_id in email_ids:
+        try:
+            if eta is not None:
+                tasks.send_email.schedule(args=(email_id,), eta=eta)
+            else:
+                tasks.send_email(email_id)
+            sent += 1
+        except Exception:  # the queue is down: the row stays queued for the reconciler
+            log.warning("Could not enqueue email %s; it stays queued", email_id, exc_info=True)
+    return sent
+
+
+def _after_commit(session: so.Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        hand_to_queue(pending)
+
+
+def _after_rollback(session: so.Session, previous_transaction: so.SessionTransaction) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def _install_session_hooks() -> None:
+    """Listen on every session once per process, the first time an email is queued.
+
+    Installed lazily (and under a lock, as web threads may race here) so the outbox works in
+    any process that queues mail, the web app, a consumer or a CLI command, without a setup call.
+    """
+    if sa.event.contains(so.Session, "after_commit", _after_commit):
+        return
+    with _hooks_lock:
+        if not sa.event.contains(so.Session, "after_commit", _after_commit):
+            sa.event.listen(so.Session, "after_commit", _after_commit)
+            sa.event.listen(so.Session, "after_soft_rollback", _after_rollback)
+
+
+# ------------------------------------------------------------------ sending (the task's body)
+
+
+def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
+    """Start an attempt at this email, or None when it is not queued, not yet due, or another
+    consumer claimed it first. Commits the claim before anything is sent."""
+    row = db.session.execute(
+        sa.select(OutboundEmail.status, OutboundEmail.attempts, OutboundEmail.sent_at).where(
+            OutboundEmail.id == email_id
+        )
+    ).one_or_none()
+    if row is None or row.status != "queued" or not is_due(row.attempts, row.sent_at, now):
+        db.session.rollback()
+        return None
+    if row.attempts >= MAX_ATTEMPTS:
+        # The last attempt never reported back (its consumer died): that was the last chance.
+        _finish(
+            email_id,
+            row.attempts,
+            status="failed",
+            last_error="The last attempt did not finish (its consumer stopped).",
+        )
+        return None
+    claimed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == "queued",
+            OutboundEmail.attempts == row.attempts,
+        )
+        .values(attempts=row.attempts + 1, sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return None
+    return db.session.get(OutboundEmail, email_id)
+
+
+def deliver(email_id: int, now: datetime | None = None) -> str:
+    """Claim, send (SMTP, or an .eml file without MAIL_SERVER), record. Returns the outcome:
+    "sent", "written", "retry", "failed" or "not-claimed"."""
+    now = now or utcnow()
+    email = claim_email(email_id, now)
+    if email is None:
+        return "not-claimed"
+    attempt = email.attempts
+    try:
+        message = mail.build_message(
+            recipients=[address.strip() for address in email.recipients.split(",")],
+            subject=email.subject,
+            body=email.body,
+            message_key=email.message_key,
+        )
+        if mail.is_smtp_configured():
+            mail.send_smtp(message)
+            status, file_path = "sent", None
+        else:
+            path = mail.write_eml(message, email_id=email.id, message_key=email.message_key)
+            status, file_path = "written", str(path)
+    except (OSError, smtplib.SMTPException) as error:  # refused, timed out, rejected
+        return _record_failure(email_id, attempt, now, error)
+    except Exception as error:  # a bug or bad data: still an attempt, recorded, not a crash
+        log.exception("Email %s could not be built or sent", email_id)
+        return _record_failure(email_id, attempt, now, error)
+    _finish(email_id, attempt, status=status, file_path=file_path, sent_at=utcnow())
+    return status
+
+
+def _finish(email_id: int, attempt: int, **values) -> bool:
+    """Record an attempt's result, only if the claim is still this attempt's."""
+    changed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == "queued",
+            OutboundEmail.attempts == attempt,
+        )
+        .values(last_error=values.pop("last_error", None), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return changed == 1
+
+
+def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception) -> str:
+    message = f"{type(error).__name__}: {error}"[:1000]
+    if attempt >= MAX_ATTEMPTS:
+        log.error("Email %s failed after %d attempts: %s", email_id, attempt, message)
+        _finish(email_id, attempt, status="failed", last_error=message, sent_at=now)
+        return "failed"
+    log.warning("Email %s attempt %d failed (%s); retrying later", email_id, attempt, message)
+    if _finish(email_id, attempt, last_error=message, sent_at=now):
+        # The back-off lives in the row; this message is only the wake-up call for it.
+        hand_to_queue([email_id], eta=next_attempt_at(attempt, now))
+    return "retry"
+
+
+# ------------------------------------------------------------------ reconciler and admin
+
+
+def resend_stale_emails(now: datetime) -> int:
+    """Re-send queued emails older than a minute that are due and whose message is not still
+    waiting in the queue (Huey lost it, or the enqueue failed). Returns how many were sent.
+
+    Changes no rows: a duplicate message finds nothing to claim, so two reconcilers at once
+    are harmless.
+    """
+    rows = db.session.execute(
+        sa.select(OutboundEmail.id, OutboundEmail.attempts, OutboundEmail.sent_at)
+        .where(OutboundEmail.status == "queued", OutboundEmail.created_at < now - STALE_AFTER)
+        .order_by(OutboundEmail.id)
+        .limit(BATCH)
+    ).all()
+    due = [row.id for row in rows if is_due(row.attempts, row.sent_at, now)]
+    if not due:
+        return 0
+    waiting = _email_ids_in_queue()
+    if waiting is None:
+        return 0
+    return hand_to_queue([email_id for email_id in due if email_id not in waiting])
+
+
+def _email_ids_in_queue() -> set[int] | None:
+    """Ids with a send message waiting in Huey; None when the queue is unreadable or too long
+    to scan (then nothing is re-sent this pass: a busy queue is not a lost message)."""
+    try:
+        if huey.pending_count() > QUEUE_SCAN_LIMIT:
+            return None
+        return {
+            task.args[0]
+            for task in huey.pending()
+            if task.name == tasks.send_email.name and task.args
+        }
+    except Exception:  # the queue is unreachable: nothing can be sent anyway
+        log.warning("Could not read the queue; stale emails are re-sent on a later pass")
+        return None
+
+
+def send_again(email_id: int, *, actor: User) -> OutboundEmail:
+    """An admin re-queues a failed email: five fresh attempts. Commits."""
+    email = get_or_raise(OutboundEmail, email_id, "No such email.")
+    # Conditional: two admins clicking at once queue it once.
+    changed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
+        .values(status="queued", attempts=0, sent_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        db.session.refresh(email)
+        raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")
+    record_event(
+        actor_id=actor.id,
+        action="email.resent",
+        object_type="outbound_email",
+        object_id=email_id,
+        summary=f"{actor.name} queued the failed email “{email.subject}” to "
+        f"{email.recipients} again",
+    )
+    send_after_commit([email_id])
+    db.session.commit()
+    return email
+
+
+def outbox_statement() -> sa.Select:
+    """Newest first; the bodies stay in the database until a detail page asks for one."""
+    return (
+        sa.select(OutboundEmail)
+        .options(so.defer(OutboundEmail.body))
+        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
+    )
+
+
+def get_email(email_id: int) -> OutboundEmail:
+    return get_or_raise(OutboundEmail, email_id, "No such email.")
