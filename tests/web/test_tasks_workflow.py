@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import threading
+
 import sqlalchemy as sa
 
+from governance.audit.models import AuditEvent
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
 from governance.engine.tasks import run_step
+from governance.errors import Conflict
 from governance.extensions import huey
 from governance.policies import service as policies
 from governance.policies.models import Policy
+from governance.tasks import service as tasks
 from governance.tasks.models import Task
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
@@ -122,6 +127,48 @@ def test_marking_a_waiting_task_done_in_place_also_moves_the_execution(as_role, 
     assert _step_run(db, "approve").status == "queued"
     run_queued_steps()
     assert _execution(db).status == "succeeded"
+
+
+def test_two_members_marking_a_waiting_task_done_at_once_mark_it_once(app, users, db):
+    legal = _legal(users)
+    second = factories.make_user("approver", groups=[legal])
+    _waiting_task_workflow(users)
+    _submitted_policy(users)
+    run_queued_steps()
+    task_id = _only_task(db).id
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def mark_done(user_id: int) -> None:
+        with app.app_context():
+            from governance.auth.models import User
+            from governance.extensions import db as thread_db
+
+            user = thread_db.session.get(User, user_id)
+            barrier.wait()
+            try:
+                tasks.complete_task(task_id, actor=user, note=f"by {user_id}")
+                results.append("ok")
+            except Conflict:
+                results.append("already done")
+            except Exception as error:  # SQLite may refuse the second writer outright
+                thread_db.session.rollback()
+                results.append(type(error).__name__)
+
+    threads = [
+        threading.Thread(target=mark_done, args=(user_id,))
+        for user_id in (users["approver"].id, second.id)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("ok") == 1, results
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(AuditEvent.action)).all().count("task.done") == 1
+    done = _only_task(db)
+    assert _step_run(db, "check").output["done_by"] == done.done_by_id
+    assert _step_run(db, "approve").status == "queued"
 
 
 def test_a_task_of_a_cancelled_execution_can_be_done_without_touching_the_execution(
