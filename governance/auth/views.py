@@ -19,6 +19,12 @@ bp = Blueprint("auth", __name__)
 LOGIN_FAILED = "Email or password is not correct."
 TOO_MANY_ATTEMPTS = "Too many failed login attempts. Please wait a minute and try again later."
 
+NOTIFY_SAVED = {
+    "email": "Saved: you will get an email for every notification.",
+    "digest": "Saved: you will get one digest email a day, when there is something new.",
+    "in_app": "Saved: you will see notifications in Steward only, no email.",
+}
+
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect a fresh login to another host."""
@@ -109,16 +115,9 @@ def notification_preference():
     return _account_page(preference=preference)
 
 
-NOTIFY_SAVED = {
-    "email": "Saved: you will get an email for every notification.",
-    "digest": "Saved: you will get one digest email a day, when there is something new.",
-    "in_app": "Saved: you will see notifications in Steward only, no email.",
-}
-
-
 def _account_page(form=None, preference=None):
     if preference is None:
         preference = NotificationPreferenceForm(formdata=None, notify_by=current_user.notify_by)
-    return render_template(
-        "auth/account.html", form=form or ChangePasswordForm(), preference=preference
-    )
+    if form is None:
+        form = ChangePasswordForm(formdata=None)
+    return render_template("auth/account.html", form=form, preference=preference)
