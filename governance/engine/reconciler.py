@@ -21,6 +21,7 @@ from governance.engine import backoff, runtime
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepAttempt, StepRun
 from governance.extensions import db, huey
+from governance.notifications import digest, outbox
 from governance.timeutil import utcnow
 from governance.workflows import schedule
 from governance.workflows.models import Workflow
@@ -245,6 +246,9 @@ def reconcile() -> dict[str, int]:
     db.session.commit()
     counts["approvals_escalated"] = _escalate_overdue_approvals(now)
     db.session.commit()
+    counts["emails_resent"] = outbox.resend_stale_emails(now)
+    counts["digests_queued"] = digest.send_due_digests(now)
+    db.session.commit()  # the digests' emails reach Huey after this commit
     counts["stages_advanced"] = _advance_finished_stages()
     db.session.commit()
     return counts
