@@ -12,6 +12,16 @@ from governance.errors import DomainError
 from governance.extensions import db
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker process: drop the database pool copied from the parent, unclosed.
+
+    Those connections are the parent's (its reconciler uses them); a child that used or closed
+    them would corrupt or end the parent's sessions. The child opens its own on first use.
+    """
+    for engine in db.engines.values():
+        engine.dispose(close=False)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("create-user")
     @click.argument("email")
@@ -87,6 +97,8 @@ def register(app: Flask) -> None:
             shutdown_timeout=shutdown_timeout,
         )
         config.setup_logger()
+        if worker_type == "process":
+            huey.on_startup("steward-own-connections")(_forget_inherited_connections)
         stop = threading.Event()
         run_in_background(current_app._get_current_object(), stop)
         try:

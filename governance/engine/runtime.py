@@ -7,6 +7,7 @@ a conditional UPDATE, so a duplicate or late message, or a second reconciler, ch
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import traceback
@@ -67,15 +68,6 @@ _CLAIM = (
 )
 # Executed with one value per column (step_run_id, number, started_at, consumer).
 _OPEN_ATTEMPT = sa.insert(_attempts)
-# The step, with what a run reads of its execution, workflow, version, policy and owner.
-_LOAD_FOR_RUN = (
-    sa.select(StepRun)
-    .where(StepRun.id == sa.bindparam("step_run_id"))
-    .options(
-        so.joinedload(StepRun.execution).joinedload(Execution.version),
-        so.joinedload(StepRun.execution).joinedload(Execution.policy).defer(Policy.body),
-    )
-)
 _STEP_RESULTS = (
     sa.select(_steps.c.step_key, _steps.c.status, _steps.c.output)
     .where(_steps.c.execution_id == sa.bindparam("execution"))
@@ -118,7 +110,8 @@ _COUNT_OPEN_STEPS = (
 _still_at_stage = sa.and_(
     _this_execution,
     _executions.c.current_stage == sa.bindparam("stage"),
-    _executions.c.status.in_(("running", "waiting")),
+    # Not in_(): an IN list is re-rendered into the SQL at every execution.
+    sa.or_(_executions.c.status == "running", _executions.c.status == "waiting"),
 )
 _SUCCEED_EXECUTION = (
     sa.update(_executions).where(_still_at_stage).values(status="succeeded", finished_at=_now)
@@ -266,7 +259,25 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
         },
     )
     db.session.commit()
-    return db.session.scalars(_LOAD_FOR_RUN, {"step_run_id": step_run_id}).one()
+    return db.session.scalars(_load_for_run(), {"step_run_id": step_run_id}).one()
+
+
+@functools.cache
+def _load_for_run() -> sa.Select:
+    """The step, with what a run reads of its execution, workflow, version, policy and owner.
+
+    Built on first use rather than at import: loader options configure every mapper, and
+    at import some models may not be defined yet.
+    """
+    execution = so.joinedload(StepRun.execution)
+    return (
+        sa.select(StepRun)
+        .where(StepRun.id == sa.bindparam("step_run_id"))
+        .options(
+            execution.joinedload(Execution.version),
+            execution.joinedload(Execution.policy).defer(Policy.body),
+        )
+    )
 
 
 # ---------------------------------------------------------------- running
