@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 
 from governance.audit.service import record_event
 from governance.auth.models import User
@@ -41,7 +42,6 @@ RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8 minutes between the five attempts
 RETRY_CAP_SECONDS = 3600
 # The first retry delay doubles as the lease of a running attempt: an SMTP conversation (each
 # step bounded by mail.SMTP_TIMEOUT_SECONDS) finishes well within a minute.
-STALE_AFTER = timedelta(minutes=1)
 BATCH = 500
 QUEUE_SCAN_LIMIT = 10_000
 _PENDING_KEY = "steward.outbox"
@@ -262,15 +262,16 @@ def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception
 
 
 def resend_stale_emails(now: datetime) -> int:
-    """Re-send queued emails older than a minute that are due and whose message is not still
-    waiting in the queue (Huey lost it, or the enqueue failed). Returns how many were sent.
+    """Re-send queued emails older than STALE_QUEUED_SECONDS that are due and whose message is
+    not still waiting in the queue (Huey lost it, or the enqueue failed). Returns how many.
 
     Changes no rows: a duplicate message finds nothing to claim, so two reconcilers at once
     are harmless.
     """
+    stale_after = timedelta(seconds=current_app.config["STALE_QUEUED_SECONDS"])
     rows = db.session.execute(
         sa.select(OutboundEmail.id, OutboundEmail.attempts, OutboundEmail.sent_at)
-        .where(OutboundEmail.status == "queued", OutboundEmail.created_at < now - STALE_AFTER)
+        .where(OutboundEmail.status == "queued", OutboundEmail.created_at < now - stale_after)
         .order_by(OutboundEmail.id)
         .limit(BATCH)
     ).all()
