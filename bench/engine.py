@@ -2,7 +2,8 @@
 
 `make bench` (or `python -m bench.engine`) prints (a) raw Huey no-op tasks/s, (b) Steward's
 Huey tasks/s and steps/s for a 3-step automated workflow, (c) their ratio and (d) trigger ->
-first-step-start latency p50/p99. Both consumers run 4 threads. It asserts nothing about time.
+first-step-start latency p50/p99. Both consumers run 4 workers of one type: threads, or processes
+with BENCH_WORKER_TYPE=process. It asserts nothing about time.
 It creates and drops a scratch PostgreSQL database; see bench/README.md.
 """
 
@@ -27,6 +28,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 BENCH_DATABASE = "steward_bench"
 WORKERS = 4
+# The same for both consumers, or the comparison says nothing.
+WORKER_TYPE = os.environ.get("BENCH_WORKER_TYPE", "thread")
+if WORKER_TYPE not in ("thread", "process"):
+    raise SystemExit(f"bench: BENCH_WORKER_TYPE is thread or process, not {WORKER_TYPE!r}")
 NOOP_TASKS = 5000
 THROUGHPUT_EXECUTIONS = 300
 LATENCY_EXECUTIONS = 150
@@ -92,7 +97,7 @@ def measure_raw_huey(workdir: Path) -> float:
         noop()
     mark("end")
     command = ["-m", "huey.bin.huey_consumer", "bench.engine.raw_huey"]
-    command += ["--workers", str(WORKERS), "--worker-type", "thread"]
+    command += ["--workers", str(WORKERS), "--worker-type", WORKER_TYPE]
     with consumer(command, dict(os.environ), workdir / "raw-consumer.log"):
         end = wait_for(lambda: raw_huey.get("end", peek=True), 120, "the raw Huey queue")
     start = raw_huey.get("start")
@@ -251,6 +256,7 @@ def measure_steward(workdir: Path, database_url: str) -> dict[str, float]:
 
     app = create_app()
     worker = ["-m", "flask", "--app", "app", "worker", "--workers", str(WORKERS)]
+    worker += ["--worker-type", WORKER_TYPE]
     log = workdir / "steward-consumer.log"
     with app.app_context():
         huey.flush()
@@ -302,7 +308,7 @@ def main() -> None:
     ]
     print(
         f"\nSteward engine benchmark: Redis {REDIS_URL}, PostgreSQL {BENCH_DATABASE}, "
-        f"{WORKERS} consumer threads, {os.cpu_count()} CPUs"
+        f"both consumers {WORKERS} {WORKER_TYPE} workers (-k {WORKER_TYPE}), {os.cpu_count()} CPUs"
     )
     print(f"{'':36} {'measured':>22}   target")
     for label, value, target in rows:
