@@ -122,3 +122,22 @@ def run_queued_steps(max_rounds: int = 50) -> int:
             run_step.call_local(step_run_id)
             ran += 1
     return ran
+
+
+def edit_policy(policy_id: int, actor: User, **changes) -> None:
+    """Save a new revision of a draft through the service, changing only `changes`."""
+    policy = policies.get_policy(policy_id)
+    fields = {
+        "title": policy.title,
+        "body": policy.body,
+        "category": policy.category,
+        "owner_id": policy.owner_id,
+        "tags": policy.tags,
+    } | changes
+    policies.update_policy(
+        policy.id,
+        policies.PolicyInput(**fields),
+        actor=actor,
+        expected_version=policy.version,
+        max_body=200_000,
+    )

@@ -18,7 +18,7 @@ from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
@@ -55,7 +55,7 @@ def inbox_page():
     query = _query_from_args()
     pagination = paginate(
         inbox.list_statement(query, current_user.id),
-        page=max(1, min(request.args.get("page", 1, type=int) or 1, 100_000)),
+        page=page_from_args(),
         per_page=PER_PAGE,
     )
     return page_or_partial(

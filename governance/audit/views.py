@@ -8,7 +8,7 @@ from governance.audit import service
 from governance.auth.access import require_role
 from governance.auth.service import list_users
 from governance.web.htmx import page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -23,7 +23,7 @@ def index():
     statement = service.events_statement(
         action=action, actor_id=actor_id, object_type=object_type, object_id=object_id
     )
-    pagination = paginate(statement, page=request.args.get("page", 1, type=int) or 1, per_page=50)
+    pagination = paginate(statement, page=page_from_args(), per_page=50)
     return page_or_partial(
         "audit/index.html",
         "audit/_events.html",

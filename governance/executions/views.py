@@ -18,7 +18,7 @@ from governance.executions.forms import CancelForm
 from governance.extensions import db
 from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("executions", __name__, url_prefix="/executions")
 PER_PAGE = 25
@@ -37,7 +37,7 @@ def _query_from_args() -> service.ExecutionQuery:
         policy_id=args.get("policy", type=int),
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
-        page=max(1, min(args.get("page", 1, type=int) or 1, 100_000)),
+        page=page_from_args(),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from governance.auth.access import require_role
@@ -11,7 +11,7 @@ from governance.errors import DomainError
 from governance.extensions import db
 from governance.notifications import outbox
 from governance.web.htmx import page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 PER_PAGE = 50
@@ -28,7 +28,7 @@ STATUS_LABELS = {
 def index():
     pagination = paginate(
         outbox.outbox_statement(),
-        page=max(1, min(request.args.get("page", 1, type=int) or 1, 100_000)),
+        page=page_from_args(),
         per_page=PER_PAGE,
     )
     return page_or_partial(

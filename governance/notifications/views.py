@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from governance.auth.forms import ConfirmForm
@@ -10,7 +10,7 @@ from governance.errors import DomainError
 from governance.extensions import db
 from governance.notifications import feed
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 50
@@ -39,7 +39,7 @@ def unread_notifications() -> dict:
 def index():
     pagination = paginate(
         feed.notification_list_statement(current_user.id),
-        page=max(1, min(request.args.get("page", 1, type=int) or 1, 100_000)),
+        page=page_from_args(),
         per_page=PER_PAGE,
     )
     return page_or_partial(

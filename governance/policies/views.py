@@ -25,7 +25,7 @@ from governance.policies.forms import PolicyForm, TransitionForm
 from governance.policies.rendering import render_markdown
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
-from governance.web.pagination import paginate
+from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -39,7 +39,7 @@ def _query_from_args() -> service.PolicyQuery:
         category=args.get("category", "")[:80],
         review_due=args.get("review_due") == "1",
         sort=args.get("sort", "updated") if args.get("sort") in service.SORTS else "updated",
-        page=max(1, min(args.get("page", 1, type=int) or 1, 100_000)),
+        page=page_from_args(),
     )
 
 

@@ -12,6 +12,7 @@ from governance.tasks import service
 from governance.tasks.forms import TaskDoneForm
 from governance.timeutil import utcnow
 from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.pagination import page_from_args
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 PER_PAGE = 50
@@ -40,7 +41,7 @@ def index():
     tab = request.args.get("tab", "open")
     if tab not in service.TABS:
         tab = "open"
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = page_from_args()
     return page_or_partial("tasks/index.html", "tasks/_list.html", **_page_context(tab, page))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 
 from governance.extensions import db
 
@@ -51,3 +52,8 @@ def paginate(statement: sa.Select, *, page: int, per_page: int, cap: int = COUNT
         db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique()
     )
     return Page(items, page, per_page, min(total, cap), total_is_exact=total <= cap)
+
+
+def page_from_args(last: int = 100_000) -> int:
+    """The ?page= of this request: a number from 1 to `last`; anything else is page 1."""
+    return max(1, min(request.args.get("page", 1, type=int) or 1, last))

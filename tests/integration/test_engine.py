@@ -447,19 +447,7 @@ def test_a_failed_execution_is_retried_from_its_failed_step(app, db, users):
     run_queued_steps()
     execution = _execution(db)
     assert execution.status == "failed"
-    policies.update_policy(
-        policy.id,
-        policies.PolicyInput(
-            title=policy.title,
-            body=policy.body,
-            category=policy.category,
-            owner_id=policy.owner_id,
-            tags="privacy",
-        ),
-        actor=users["owner"],
-        expected_version=policy.version,
-        max_body=200_000,
-    )
+    factories.edit_policy(policy.id, users["owner"], tags="privacy")
     runtime.retry_execution(execution.id, actor_id=users["admin"].id)
     run_queued_steps()
     execution = _execution(db)

@@ -111,23 +111,6 @@ def _failed_mail_execution(db, users, retry=TWO_TRIES) -> Execution:
     return execution
 
 
-def _tag(policy_id: int, owner, tags: str) -> None:
-    policy = factories.policies.get_policy(policy_id)
-    factories.policies.update_policy(
-        policy.id,
-        factories.policies.PolicyInput(
-            title=policy.title,
-            body=policy.body,
-            category=policy.category,
-            owner_id=policy.owner_id,
-            tags=tags,
-        ),
-        actor=owner,
-        expected_version=policy.version,
-        max_body=200_000,
-    )
-
-
 # ------------------------------------------------------------------ list
 
 
@@ -504,7 +487,9 @@ def test_admin_retries_a_failed_execution_from_its_failed_step(app, as_role, use
     assert f'action="/executions/{execution.id}/retry"' in page
     assert POLL not in page
 
-    _tag(execution.policy_id, users["owner"], "privacy")  # the data the step needs is there
+    factories.edit_policy(
+        execution.policy_id, users["owner"], tags="privacy"
+    )  # the data the step needs is there
     response = client.submit(
         f"/executions/{execution.id}/retry", token_from="/account", follow_redirects=True
     )

@@ -40,23 +40,6 @@ def _submit(users, *, submitter=None, **policy_fields):
     return policy
 
 
-def _edit(policy_id: int, owner, body: str) -> None:
-    policy = factories.policies.get_policy(policy_id)
-    factories.policies.update_policy(
-        policy.id,
-        factories.policies.PolicyInput(
-            title=policy.title,
-            body=body,
-            category=policy.category,
-            owner_id=policy.owner_id,
-            tags="",
-        ),
-        actor=owner,
-        expected_version=policy.version,
-        max_body=200_000,
-    )
-
-
 def _requests(db) -> list[ApprovalRequest]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
@@ -90,7 +73,9 @@ def test_waiting_lists_my_and_my_groups_requests_with_what_an_approver_needs(as_
     legal = users["approver"].groups[0]
     _review_workflow(users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"})
     policy = factories.make_policy(users["owner"], title="Data retention", category="Privacy")
-    _edit(policy.id, users["owner"], "# Purpose\n\nKeep records for seven years.\n")
+    factories.edit_policy(
+        policy.id, users["owner"], body="# Purpose\n\nKeep records for seven years.\n"
+    )
     factories.policies.transition_policy(policy.id, "in_review", actor=users["owner"])
     run_queued_steps()
     security_request = next(r for r in _requests(db) if r.assignee_user_id)
@@ -119,7 +104,7 @@ def test_waiting_lists_my_and_my_groups_requests_with_what_an_approver_needs(as_
 def test_the_change_is_compared_with_the_last_published_revision(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
     policy = factories.make_policy(users["owner"], body="Old rule.\n")
-    _edit(policy.id, users["owner"], "New rule.\n")
+    factories.edit_policy(policy.id, users["owner"], body="New rule.\n")
     # Revision 1 was the text last published (set directly: a published policy is revised
     # through a new draft, which the policy lifecycle does not offer yet).
     db.session.execute(sa.update(factories.policies.Policy).values(published_revision=1))
