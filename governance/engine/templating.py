@@ -6,10 +6,11 @@ data handed in is plain dicts and lists, never ORM objects.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined
+from jinja2 import Template, TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 _environment = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined)
@@ -27,9 +28,15 @@ def check_template(source: str) -> None:
         raise TemplateError(f"line {error.lineno}: {error.message}") from error
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """Compiling is most of a render's cost, and a workflow's templates never change."""
+    return _environment.from_string(source)
+
+
 def render(source: str, data: Mapping[str, Any]) -> str:
     try:
-        text = _environment.from_string(source).render(**data)
+        text = _compiled(source).render(**data)
     except TemplateSyntaxError as error:
         raise TemplateError(f"line {error.lineno}: {error.message}") from error
     except SecurityError as error:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -98,8 +99,12 @@ def get_action(name: str) -> Action:
     return ACTIONS[name]
 
 
+@functools.cache
 def load_all() -> dict[str, Action]:
-    """Import every module of this package once, so each registers its step type."""
+    """Import every module of this package once, so each registers its step type.
+
+    Cached: listing the package directory on every step cost more than some steps do.
+    """
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
     return ACTIONS
