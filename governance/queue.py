@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
 
 from governance.extensions import huey
+
+log = logging.getLogger(__name__)
+# Beyond this many waiting messages the queue is busy, not lossy: it is not scanned.
+QUEUE_SCAN_LIMIT = 10_000
 
 
 @functools.cache
@@ -42,3 +47,22 @@ def periodic_task(validate_datetime: Callable, **task_options) -> Callable:
         return huey.periodic_task(validate_datetime, **task_options)(_in_app_context(fn))
 
     return decorator
+
+
+def ids_waiting_in_queue(task_name: str) -> set[int] | None:
+    """The first arguments (row ids) of this task's messages waiting in Huey.
+
+    None when the queue cannot be read or is too long to scan: then the caller re-sends
+    nothing this pass, since a busy queue is not a lost message.
+    """
+    try:
+        if huey.pending_count() > QUEUE_SCAN_LIMIT:
+            return None
+        return {
+            message.args[0]
+            for message in huey.pending()
+            if message.name == task_name and message.args
+        }
+    except Exception:  # the queue is unreachable: nothing can be sent anyway
+        log.warning("Could not read the queue; lost %s messages are re-sent later", task_name)
+        return None

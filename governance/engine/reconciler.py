@@ -20,8 +20,10 @@ from governance.approvals.models import ApprovalRequest
 from governance.engine import backoff, runtime
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepAttempt, StepRun
-from governance.extensions import db, huey
+from governance.engine.tasks import run_step
+from governance.extensions import db
 from governance.notifications import digest, outbox
+from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
 from governance.workflows import schedule
 from governance.workflows.models import Workflow
@@ -97,23 +99,6 @@ def _requeue_expired_leases(now) -> list[int]:
     return requeued
 
 
-QUEUE_SCAN_LIMIT = 10_000
-
-
-def _step_ids_in_queue() -> set[int] | None:
-    """Step ids with a message waiting in Huey; None when the queue cannot be read or is too
-    long to scan (then nothing is re-sent this pass: the queue is busy, not empty)."""
-    from governance.engine.tasks import run_step
-
-    try:
-        if huey.pending_count() > QUEUE_SCAN_LIMIT:
-            return None
-        return {task.args[0] for task in huey.pending() if task.name == run_step.name and task.args}
-    except Exception:  # the queue is unreachable: nothing can be sent anyway
-        log.warning("Could not read the queue; stale steps are re-sent on a later pass")
-        return None
-
-
 def _resend_stale_queued(now) -> list[int]:
     stale_before = now - timedelta(seconds=current_app.config["STALE_QUEUED_SECONDS"])
     stale = _candidates(
@@ -126,7 +111,7 @@ def _resend_stale_queued(now) -> list[int]:
     if stale:
         # A step whose message is still waiting in a busy queue is not lost: sending it again
         # would only grow the backlog. Re-send only what the queue no longer holds.
-        in_queue = _step_ids_in_queue()
+        in_queue = ids_waiting_in_queue(run_step.name)
         if in_queue is None:
             return []
         stale = [step_run_id for step_run_id in stale if step_run_id not in in_queue]

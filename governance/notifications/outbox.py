@@ -27,12 +27,13 @@ from flask import current_app
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.errors import Conflict
-from governance.extensions import db, huey
+from governance.extensions import db
 from governance.lookup import get_or_raise
 
 # A module import, not a name: tasks imports this module too, in whichever order they load.
 from governance.notifications import mail, tasks
 from governance.notifications.models import OutboundEmail
+from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ RETRY_CAP_SECONDS = 3600
 # The first retry delay doubles as the lease of a running attempt: an SMTP conversation (each
 # step bounded by mail.SMTP_TIMEOUT_SECONDS) finishes well within a minute.
 BATCH = 500
-QUEUE_SCAN_LIMIT = 10_000
 _PENDING_KEY = "steward.outbox"
 _hooks_lock = threading.Lock()
 
@@ -278,26 +278,10 @@ def resend_stale_emails(now: datetime) -> int:
     due = [row.id for row in rows if is_due(row.attempts, row.sent_at, now)]
     if not due:
         return 0
-    waiting = _email_ids_in_queue()
+    waiting = ids_waiting_in_queue(tasks.send_email.name)
     if waiting is None:
         return 0
     return hand_to_queue([email_id for email_id in due if email_id not in waiting])
-
-
-def _email_ids_in_queue() -> set[int] | None:
-    """Ids with a send message waiting in Huey; None when the queue is unreadable or too long
-    to scan (then nothing is re-sent this pass: a busy queue is not a lost message)."""
-    try:
-        if huey.pending_count() > QUEUE_SCAN_LIMIT:
-            return None
-        return {
-            task.args[0]
-            for task in huey.pending()
-            if task.name == tasks.send_email.name and task.args
-        }
-    except Exception:  # the queue is unreachable: nothing can be sent anyway
-        log.warning("Could not read the queue; stale emails are re-sent on a later pass")
-        return None
 
 
 def send_again(email_id: int, *, actor: User) -> OutboundEmail:
