@@ -18,25 +18,29 @@ from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
+WAITING_COUNT_KEY = "inbox_waiting_count"
 FORM_EXPIRED = "The form expired or was not sent from Steward. Please try again."
 
 
 @bp.app_context_processor
 def inbox_badge() -> dict:
-    """`inbox_waiting_count()` for the navigation: counted once per page, only when shown."""
+    """`inbox_waiting_count()` for the navigation (see web.nav.lazy_user_count)."""
+    return {
+        "inbox_waiting_count": lazy_user_count(WAITING_COUNT_KEY, inbox.waiting_count),
+        "due_label": inbox.due_label,
+    }
 
-    def count() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        if "inbox_waiting_count" not in g:
-            g.inbox_waiting_count = inbox.waiting_count(current_user.id)
-        return g.inbox_waiting_count
 
-    return {"inbox_waiting_count": count, "due_label": inbox.due_label}
+def _tab_counts() -> dict[str, int]:
+    """The tabs' counts; the navigation badge reuses the waiting one instead of a query."""
+    counts = inbox.tab_counts(current_user.id)
+    setattr(g, WAITING_COUNT_KEY, counts["waiting"])
+    return counts
 
 
 def _query_from_args() -> inbox.InboxQuery:
@@ -64,7 +68,7 @@ def inbox_page():
         query=query,
         pagination=pagination,
         items=inbox.build_items(pagination.items),
-        counts=inbox.tab_counts(current_user.id),
+        counts=_tab_counts(),
         workflows=inbox.workflow_choices(),
         categories=inbox.category_choices(),
         **_item_helpers(),
@@ -130,7 +134,7 @@ def _decision_answer(approval_request, from_inbox: bool, *, state=None, error=No
             error=error,
             message=service.STATE_MESSAGES.get(state, ""),
             comment=request.form.get("comment", ""),
-            counts=inbox.tab_counts(current_user.id),
+            counts=_tab_counts(),
             query=inbox.InboxQuery(tab=request.form.get("tab", "waiting")),
             **_item_helpers(),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from governance.auth.forms import ConfirmForm
@@ -10,6 +10,7 @@ from governance.errors import DomainError
 from governance.extensions import db
 from governance.notifications import feed
 from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -18,20 +19,10 @@ PER_PAGE = 50
 
 @bp.app_context_processor
 def unread_notifications() -> dict:
-    """`unread_notification_count()` for the navigation.
-
-    A function rather than a number: the COUNT runs only when a page's navigation asks for
-    it (once per page, cached on `g`), not for every fragment an htmx poll renders.
-    """
-
-    def count() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        if "unread_notification_count" not in g:
-            g.unread_notification_count = feed.unread_count(current_user.id)
-        return g.unread_notification_count
-
-    return {"unread_notification_count": count}
+    """`unread_notification_count()` for the navigation (see web.nav.lazy_user_count)."""
+    return {
+        "unread_notification_count": lazy_user_count("unread_notification_count", feed.unread_count)
+    }
 
 
 @bp.route("")
