@@ -218,14 +218,13 @@ def build_items(requests: list[ApprovalRequest]) -> list[InboxItem]:
         .order_by(ApprovalRequest.id)
     ):
         peers.setdefault(peer.step_run_id, []).append(peer)
-    wanted = set()
+    keys = {}
     for item in items:
         item.peers = [p for p in peers.get(item.request.step_run_id, []) if p.id != item.request.id]
-        for key in _revision_keys(item):
-            wanted.add(key)
-    revisions = _load_revisions(wanted)
+        keys[item.request.id] = _revision_keys(item) or (None, None)
+    revisions = _load_revisions({key for pair in keys.values() for key in pair if key})
     for item in items:
-        submitted, published = _revision_keys(item) or (None, None)
+        submitted, published = keys[item.request.id]
         item.revision = revisions.get(submitted)
         item.published = revisions.get(published)
     return items
