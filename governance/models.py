@@ -4,6 +4,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User, UserRole, UserSession
 from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.monitor.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.notifications.models import Notification
 from governance.policies.models import Policy, PolicyRevision
 from governance.tasks.models import Task
@@ -12,8 +13,12 @@ from governance.workflows.models import Workflow, WorkflowVersion
 __all__ = [
     "ApprovalRequest",
     "AuditEvent",
+    "Consumer",
     "Execution",
     "Group",
+    "JobCounter",
+    "JobRecord",
+    "MonitorAlert",
     "Notification",
     "Policy",
     "PolicyRevision",
