@@ -6,6 +6,8 @@ from flask import Flask
 
 from governance.config import PROJECT_ROOT, Config, instance_dir
 
+__version__ = "0.5.0"
+
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(
@@ -29,6 +31,7 @@ def register_extensions(app: Flask) -> None:
     from governance import engine, models  # noqa: F401  (models: every table in the metadata)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
+    from governance.monitor import recorder  # noqa: F401  (records Huey's signals)
     from governance.web import security
 
     db.init_app(app)

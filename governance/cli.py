@@ -87,6 +87,8 @@ def register(app: Flask) -> None:
         from huey.consumer_options import ConsumerConfig
 
         from governance.engine.reconciler import run_in_background
+        from governance.monitor import heartbeat
+        from governance.timeutil import utcnow
         from governance.worker import huey
 
         config = ConsumerConfig(
@@ -99,12 +101,18 @@ def register(app: Flask) -> None:
         config.setup_logger()
         if worker_type == "process":
             huey.on_startup("steward-own-connections")(_forget_inherited_connections)
+        app = current_app._get_current_object()
+        # Registered before the workers start, so forked process workers share its id.
+        consumer_id = heartbeat.register_consumer(worker_count=workers, worker_type=worker_type)
+        click.echo(f"Consumer {consumer_id}: {workers} {worker_type} worker(s)")
         stop = threading.Event()
-        run_in_background(current_app._get_current_object(), stop)
+        run_in_background(app, stop)
+        heartbeat.run_in_background(app, stop)
         try:
             huey.create_consumer(**config.values).run()
         finally:
             stop.set()
+            heartbeat.mark_stopped(utcnow())
 
     @app.cli.command("reconcile")
     def reconcile_command() -> None:

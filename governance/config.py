@@ -132,3 +132,17 @@ class Config:
             for item in os.environ.get("WEBHOOK_ALLOWLIST", "").split(",")
             if item.strip()
         ]
+
+        # Queue health: heartbeats (stale after two missed), how long a silent consumer stays
+        # listed, retention of job records, counters and sent email, and the alert thresholds.
+        self.HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", 5))
+        self.CONSUMER_FORGET_SECONDS = float(os.environ.get("CONSUMER_FORGET_SECONDS", 600))
+        self.JOB_RETENTION_DAYS = float(os.environ.get("JOB_RETENTION_DAYS", 7))
+        self.COUNTER_RETENTION_DAYS = float(os.environ.get("COUNTER_RETENTION_DAYS", 30))
+        self.EMAIL_RETENTION_DAYS = float(os.environ.get("EMAIL_RETENTION_DAYS", 30))
+        # /health/queues answers 503 when the oldest waiting job has waited longer than this.
+        self.QUEUE_LAG_LIMIT_SECONDS = float(os.environ.get("QUEUE_LAG_LIMIT_SECONDS", 300))
+        # Admins are alerted when more jobs than this failed in the last five minutes.
+        self.ALERT_FAILURES_5MIN = int(os.environ.get("ALERT_FAILURES_5MIN", 10))
+        # A firing alert is notified once per window, however long it lasts.
+        self.ALERT_WINDOW_SECONDS = float(os.environ.get("ALERT_WINDOW_SECONDS", 3600))

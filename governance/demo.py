@@ -11,7 +11,7 @@ from flask import current_app
 from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
 from governance.engine.models import Execution, StepRun
-from governance.engine.tasks import run_step
+from governance.engine.tasks import execute_step
 from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies
@@ -278,7 +278,7 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
 
 def _run_queued_steps() -> None:
     for step_run_id in db.session.scalars(sa.select(StepRun.id).where(StepRun.status == "queued")):
-        run_step.call_local(step_run_id)
+        execute_step(step_run_id)
 
 
 def _backdate_requests(title: str, *, hours: int) -> int:

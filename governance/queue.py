@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
+from huey.exceptions import RetryTask
 
 from governance.extensions import huey
+from governance.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 # Beyond this many waiting messages the queue is busy, not lossy: it is not scanned.
@@ -16,7 +19,7 @@ QUEUE_SCAN_LIMIT = 10_000
 
 
 @functools.cache
-def _consumer_app() -> Flask:
+def consumer_app() -> Flask:
     """The app a consumer process runs tasks in, built once per process on first use."""
     from governance import create_app
 
@@ -28,11 +31,29 @@ def _in_app_context(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        app = current_app._get_current_object() if has_app_context() else _consumer_app()
+        app = current_app._get_current_object() if has_app_context() else consumer_app()
         with app.app_context():
             return fn(*args, **kwargs)
 
     return run
+
+
+class JobFailed(Exception):
+    """A task raises this after its failure is recorded and committed, so that Huey's error
+    signal marks the job failed; `traceback_text` is the underlying error's own traceback."""
+
+    def __init__(self, message: str, traceback_text: str | None = None) -> None:
+        super().__init__(message)
+        self.traceback_text = traceback_text
+
+
+def retry_later(message: str, due_at: datetime | None) -> RetryTask:
+    """For `raise`: Huey sends this same task again at `due_at` (and signals "retrying").
+
+    The database already holds the retry's due time, so if this message is lost the
+    reconciler sends the work again anyway.
+    """
+    return RetryTask(message, eta=due_at or utcnow())
 
 
 def task(**task_options) -> Callable:

@@ -104,7 +104,7 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     import sqlalchemy as sa
 
     from governance.engine.models import StepRun
-    from governance.engine.tasks import run_step
+    from governance.engine.tasks import execute_step
     from governance.timeutil import utcnow
 
     ran = 0
@@ -119,7 +119,7 @@ def run_queued_steps(max_rounds: int = 50) -> int:
         if not due:
             return ran
         for step_run_id in due:
-            run_step.call_local(step_run_id)
+            execute_step(step_run_id)
             ran += 1
     return ran
 

@@ -61,13 +61,13 @@ def _run_inline(step_run_id: int) -> None:
     A thread with its own app context (so its own database session): the caller is inside
     a commit hook, where its own session cannot be used.
     """
-    from governance.engine.tasks import run_step
+    from governance.engine.tasks import execute_step
 
     app = current_app._get_current_object()
 
     def run() -> None:
         with app.app_context():
-            run_step.call_local(step_run_id)
+            execute_step(step_run_id)
 
     threading.Thread(target=run, name=f"inline-step-{step_run_id}", daemon=True).start()
 

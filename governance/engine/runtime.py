@@ -11,7 +11,7 @@ import functools
 import logging
 import socket
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -471,7 +471,7 @@ def _record_failure(step_run_id: int, attempt: int, outcome: Outcome, trace: str
             return "lost-lease"
         _close_attempt(step_run_id, attempt, "retry", outcome.error, trace)
         db.session.commit()
-        enqueue_after_commit([step_run_id], delay=delay, commit_now=True)
+        # The task wrapper asks Huey to send this step again when due (see tasks.run_step).
         return "retrying"
     if not _finish_step(step_run_id, attempt, "failed", error=outcome.error, trace=trace):
         db.session.rollback()
@@ -479,6 +479,20 @@ def _record_failure(step_run_id: int, attempt: int, outcome: Outcome, trace: str
     fail_execution(step_run.execution_id, f"Step “{step_run.step_key}” failed: {outcome.error}")
     db.session.commit()
     return "failed"
+
+
+def failure_report(step_run_id: int) -> tuple[str, str | None, datetime | None]:
+    """(error, traceback, when the retry is due) of a step's latest failed attempt: what the
+    task wrapper hands Huey, so the job record tells the same story as the step."""
+    row = db.session.execute(
+        sa.select(StepRun.error, StepRun.next_attempt_at, StepAttempt.traceback)
+        .outerjoin(
+            StepAttempt,
+            sa.and_(StepAttempt.step_run_id == StepRun.id, StepAttempt.number == StepRun.attempt),
+        )
+        .where(StepRun.id == step_run_id)
+    ).one()
+    return row.error or "The step failed.", row.traceback, row.next_attempt_at
 
 
 # ---------------------------------------------------------------- advancing

@@ -252,9 +252,9 @@ def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception
         _finish(email_id, attempt, status="failed", last_error=message, sent_at=now)
         return "failed"
     log.warning("Email %s attempt %d failed (%s); retrying later", email_id, attempt, message)
-    if _finish(email_id, attempt, last_error=message, sent_at=now):
-        # The back-off lives in the row; this message is only the wake-up call for it.
-        hand_to_queue([email_id], eta=next_attempt_at(attempt, now))
+    if not _finish(email_id, attempt, last_error=message, sent_at=now):
+        return "not-claimed"
+    # The back-off lives in the row; the task asks Huey for the wake-up call (see tasks.py).
     return "retry"
 
 

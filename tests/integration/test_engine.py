@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from huey.exceptions import RetryTask
 
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
@@ -236,9 +237,12 @@ def test_retry_delays_grow_with_exponential_backoff(app, db, users):
     ceilings = []
     for attempt in range(1, 4):
         before = utcnow()
-        assert run_step.call_local(step_run_id) == "retrying"
+        with pytest.raises(RetryTask) as retry:
+            run_step.call_local(step_run_id)
         run = db.session.get(StepRun, step_run_id)
         db.session.refresh(run)
+        # Huey is asked to send this same task again when the back-off ends.
+        assert retry.value.eta == run.next_attempt_at
         delay = (run.next_attempt_at - before).total_seconds()
         ceilings.append(100 * 2 ** (attempt - 1))
         assert 0 <= delay <= ceilings[-1] + 1
