@@ -31,7 +31,7 @@ def register_extensions(app: Flask) -> None:
     from governance import engine, models  # noqa: F401  (models: every table in the metadata)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
-    from governance.monitor import recorder  # noqa: F401  (records Huey's signals)
+    from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
     from governance.web import security
 
     db.init_app(app)
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     login_throttle.init_app(app)
     security.init_app(app)
     engine.init_app()
+    alerts.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -50,6 +51,8 @@ def register_blueprints(app: Flask) -> None:
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
     from governance.executions.views import bp as executions_bp
+    from governance.monitor.health import bp as health_bp
+    from governance.monitor.views import bp as monitor_bp
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
@@ -69,6 +72,8 @@ def register_blueprints(app: Flask) -> None:
         tasks_bp,
         notifications_bp,
         outbox_bp,
+        monitor_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
 

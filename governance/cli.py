@@ -87,7 +87,7 @@ def register(app: Flask) -> None:
         from huey.consumer_options import ConsumerConfig
 
         from governance.engine.reconciler import run_in_background
-        from governance.monitor import heartbeat
+        from governance.monitor import heartbeat, housekeeping
         from governance.timeutil import utcnow
         from governance.worker import huey
 
@@ -107,7 +107,7 @@ def register(app: Flask) -> None:
         click.echo(f"Consumer {consumer_id}: {workers} {worker_type} worker(s)")
         stop = threading.Event()
         run_in_background(app, stop)
-        heartbeat.run_in_background(app, stop)
+        heartbeat.run_in_background(app, stop, on_beat=housekeeping.tick)
         try:
             huey.create_consumer(**config.values).run()
         finally:

@@ -146,3 +146,5 @@ class Config:
         self.ALERT_FAILURES_5MIN = int(os.environ.get("ALERT_FAILURES_5MIN", 10))
         # A firing alert is notified once per window, however long it lasts.
         self.ALERT_WINDOW_SECONDS = float(os.environ.get("ALERT_WINDOW_SECONDS", 3600))
+        # The web app evaluates the alerts this often too (0: only consumers do).
+        self.WEB_ALERT_CHECK_SECONDS = float(os.environ.get("WEB_ALERT_CHECK_SECONDS", 30))

@@ -72,7 +72,14 @@ def _reset_schema(engine: sa.Engine) -> None:
 def app():
     from flask_migrate import upgrade
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": _database_url()})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": _database_url(),
+            # Alerts are evaluated when a test asks (monitor tests), not after any request.
+            "WEB_ALERT_CHECK_SECONDS": 0,
+        }
+    )
     with app.app_context():
         _reset_schema(_db.engine)
         upgrade()

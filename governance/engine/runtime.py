@@ -685,3 +685,27 @@ def retry_execution(execution_id: int, *, actor_id: int | None) -> list[int]:
     enqueue_after_commit(ids)
     db.session.commit()
     return ids
+
+
+def give_up_step(step_run_id: int, *, reason: str) -> bool:
+    """An operator stops trying a step that failed or waits for its retry (no commit).
+
+    The step ends failed with the reason, and its execution fails with it. False when the step
+    has meanwhile succeeded, runs again, or its execution ended otherwise: nothing to give up.
+    """
+    changed = db.session.execute(
+        sa.update(StepRun)
+        .where(StepRun.id == step_run_id, StepRun.status.in_(("queued", "failed")))
+        .values(status="failed", error=reason, lease_until=None, finished_at=utcnow())
+        .returning(StepRun.execution_id, StepRun.step_key)
+    ).one_or_none()
+    if changed is None:
+        return False
+    execution_id, step_key = changed
+    still_open = db.session.scalar(
+        sa.select(Execution.status).where(Execution.id == execution_id)
+    ) in ("running", "waiting", "failed")
+    if not still_open:
+        return False
+    fail_execution(execution_id, f"Step “{step_key}” failed: {reason}")
+    return True

@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,17 +102,24 @@ def mark_stopped(now: datetime) -> None:
         )
 
 
-def run_in_background(app: Flask, stop: threading.Event) -> threading.Thread:
-    """A daemon thread that beats every HEARTBEAT_SECONDS until `stop` is set."""
+def run_in_background(
+    app: Flask, stop: threading.Event, on_beat: Callable[[datetime], None] | None = None
+) -> threading.Thread:
+    """A daemon thread that beats every HEARTBEAT_SECONDS until `stop` is set, then runs
+    `on_beat` (the consumer's share of housekeeping)."""
 
     def loop() -> None:
         interval = app.config["HEARTBEAT_SECONDS"]
         while not stop.wait(interval):
             with app.app_context():
                 try:
-                    beat(utcnow())
+                    now = utcnow()
+                    beat(now)
+                    if on_beat:
+                        on_beat(now)
                 except Exception:  # the database blinked: the next beat tries again
                     log.warning("Heartbeat failed; trying again shortly", exc_info=True)
+                    db.session.rollback()
 
     thread = threading.Thread(target=loop, name="steward-heartbeat", daemon=True)
     thread.start()

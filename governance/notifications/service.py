@@ -24,6 +24,10 @@ EMAIL_FOOTER = (
     "You get this email because your Steward notification setting is “{choice}”.\n"
     "You can change it on your account page: /account"
 )
+URGENT_FOOTER = (
+    "You get this email because you are a Steward administrator: operational alerts are\n"
+    "emailed at once, whatever your notification setting."
+)
 
 
 def notify_users(
@@ -54,6 +58,7 @@ def notify(
     body: str = "",
     link: str | None = None,
     dedupe_key: str | None = None,
+    urgent: bool = False,
 ) -> list[int]:
     """Notify these users about anything that is not a workflow step (no commit).
 
@@ -61,10 +66,17 @@ def notify(
     idempotency key, so the same event never queues a second email to the same person, even
     from a later transaction. In-app notifications are as exactly-once as the caller's own
     transaction: guard the event with a conditional UPDATE, as escalate() and remind() do.
-    Returns the ids notified.
+    `urgent` (operational alerts) emails everyone at once, whatever their digest or in-app
+    choice: an outage cannot wait for tomorrow's digest. Returns the ids notified.
     """
     return _notify(
-        user_ids, subject=subject, body=body, link=link, step_run_id=None, dedupe_key=dedupe_key
+        user_ids,
+        subject=subject,
+        body=body,
+        link=link,
+        step_run_id=None,
+        dedupe_key=dedupe_key,
+        urgent=urgent,
     )
 
 
@@ -97,11 +109,17 @@ def set_notification_preference(user: User, notify_by: str) -> None:
     db.session.commit()
 
 
-def email_body(body: str, link: str | None, notify_by: str) -> str:
+def email_body(body: str, link: str | None, notify_by: str | None) -> str:
+    """The email's text; `notify_by` None marks an urgent email, sent whatever the setting."""
     parts = [body.strip()] if body and body.strip() else []
     if safe_link(link):
         parts.append(f"Open in Steward: {link}")
-    parts.append("-- \n" + EMAIL_FOOTER.format(choice=NOTIFY_CHOICES[notify_by]))
+    footer = (
+        URGENT_FOOTER
+        if notify_by is None
+        else EMAIL_FOOTER.format(choice=NOTIFY_CHOICES[notify_by])
+    )
+    parts.append("-- \n" + footer)
     return "\n\n".join(parts) + "\n"
 
 
@@ -113,6 +131,7 @@ def _notify(
     link: str | None,
     step_run_id: int | None,
     dedupe_key: str | None,
+    urgent: bool = False,
 ) -> list[int]:
     user_ids = list(dict.fromkeys(user_ids))  # each person once, in the caller's order
     if not user_ids:
@@ -128,16 +147,17 @@ def _notify(
     db.session.flush()
     # Only those who chose "email" get one now; "digest" users get send_due_digests(), and
     # "in_app" users never. A disabled account gets no mail.
+    wants_email = sa.true() if urgent else User.notify_by == "email"
     recipients = db.session.execute(
         sa.select(User.id, User.email).where(
-            User.id.in_(user_ids), User.is_enabled.is_(True), User.notify_by == "email"
+            User.id.in_(user_ids), User.is_enabled.is_(True), wants_email
         )
     ).all()
     emails = [
         outbox.Email(
             recipients=[address],
             subject=subject,
-            body=email_body(body, link, "email"),
+            body=email_body(body, link, None if urgent else "email"),
             message_key=(
                 f"{dedupe_key}:user-{user_id}"
                 if dedupe_key
