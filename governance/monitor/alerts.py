@@ -21,6 +21,8 @@ from governance.dbutil import insert_on_conflict
 from governance.extensions import db, huey
 from governance.monitor import heartbeat
 from governance.monitor.models import Consumer, JobCounter, MonitorAlert
+from governance.notifications import outbox
+from governance.notifications.models import OutboundEmail
 from governance.notifications.service import notify
 from governance.timeutil import utcnow
 
@@ -117,7 +119,8 @@ def _transition(condition: Condition, now: datetime) -> str | None:
     return None
 
 
-def _tell_admins(condition: Condition, change: str, now: datetime) -> None:
+def _tell_admins(condition: Condition, change: str, now: datetime) -> str:
+    """Notify every admin (no commit); returns the event's key, which names its emails."""
     subject = {
         "firing": f"Alert: {condition.title}",
         "still firing": f"Alert still firing: {condition.title}",
@@ -126,26 +129,50 @@ def _tell_admins(condition: Condition, change: str, now: datetime) -> None:
     body = (
         condition.detail if change != "resolved" else f"Back to normal at {now:%Y-%m-%d %H:%M} UTC."
     )
+    dedupe_key = f"alert-{condition.key}-{change.replace(' ', '-')}-{now:%Y%m%dT%H%M%S%f}"
     notify(
         [admin.id for admin in users_with_role("admin")],
         subject=subject,
         body=body,
         link=QUEUES_PAGE,
-        dedupe_key=f"alert-{condition.key}-{change.replace(' ', '-')}-{now:%Y%m%dT%H%M%S%f}",
+        dedupe_key=dedupe_key,
         urgent=True,
     )
+    return dedupe_key
+
+
+def _send_now(dedupe_key: str) -> None:
+    """Send an alert's emails from this process (after commit). When no consumer is alive,
+    none would take their send messages off the queue; those find nothing left to send."""
+    email_ids = db.session.scalars(
+        sa.select(OutboundEmail.id).where(
+            OutboundEmail.message_key.startswith(f"{dedupe_key}:", autoescape=True),
+            OutboundEmail.status == "queued",
+        )
+    ).all()
+    for email_id in email_ids:
+        try:
+            outbox.deliver(email_id)
+        except Exception:  # the outbox keeps the row queued; its send message tries again
+            log.warning("Could not send alert email %s now", email_id, exc_info=True)
+            db.session.rollback()
 
 
 def evaluate(now: datetime) -> dict[str, bool]:
     """Bring every alert up to date and notify admins of changes; commits. Returns the states."""
     current = conditions(now)
     _ensure_rows([condition.key for condition in current])
+    send_now = []
     for condition in current:
         change = _transition(condition, now)
         if change:
-            _tell_admins(condition, change, now)
+            dedupe_key = _tell_admins(condition, change, now)
+            if condition.key == "no_consumer":  # the consumers are what is down
+                send_now.append(dedupe_key)
             log.warning("Alert %s: %s (%s)", condition.key, change, condition.detail)
     db.session.commit()
+    for dedupe_key in send_now:
+        _send_now(dedupe_key)
     return {condition.key: condition.is_firing for condition in current}
 
 
