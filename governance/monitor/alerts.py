@@ -39,12 +39,16 @@ class Condition:
     detail: str
 
 
+def _jobs(count: int) -> str:
+    return f"{count} job" if count == 1 else f"{count} jobs"
+
+
 def failures_in_last_5_minutes(now: datetime) -> int:
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=4)
     return int(
         db.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(JobCounter.failed), 0)).where(
-                JobCounter.minute >= since
+                JobCounter.minute >= since, JobCounter.minute <= now
             )
         )
     )
@@ -66,13 +70,13 @@ def conditions(now: datetime) -> list[Condition]:
             key="job_failures",
             title="Jobs are failing",
             is_firing=failures > threshold,
-            detail=f"{failures} jobs failed in the last 5 minutes (alert above {threshold}).",
+            detail=f"{_jobs(failures)} failed in the last 5 minutes (alert above {threshold}).",
         ),
         Condition(
             key="no_consumer",
             title="No consumer is running",
             is_firing=alive == 0 and pending > 0,
-            detail=f"{pending} jobs are waiting and no consumer has sent a fresh heartbeat.",
+            detail=f"{_jobs(pending)} waiting and no consumer has sent a fresh heartbeat.",
         ),
     ]
 
