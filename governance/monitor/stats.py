@@ -69,6 +69,7 @@ class QueueSnapshot:
     consumers: list[Consumer]
     minutes: list[MinutePoint]
     durations: list[TaskDurations] = field(default_factory=list)
+    latest_failed: list[JobRecord] = field(default_factory=list)
 
     @property
     def consumers_alive(self) -> int:
@@ -97,9 +98,11 @@ class QueueSnapshot:
 
     @property
     def throughput_per_minute(self) -> float:
-        """Jobs finished per minute, averaged over the last five whole minutes."""
-        recent = self.minutes[-6:-1]
-        return sum(point.finished for point in recent) / len(recent) if recent else 0.0
+        """Jobs finished per minute over the last five minutes, the current one included (as
+        far as it has gone), so a burst shows at once."""
+        recent = self.minutes[-5:]
+        elapsed = len(recent) - 1 + max(self.now.second + self.now.microsecond / 1e6, 1) / 60
+        return sum(point.finished for point in recent) / elapsed if recent else 0.0
 
     @property
     def failure_rate_last_hour(self) -> float | None:
@@ -216,6 +219,18 @@ def _durations(since: datetime) -> list[TaskDurations]:
     return durations
 
 
+def _latest_failed(limit: int = 5) -> list[JobRecord]:
+    """The newest failed jobs waiting for an operator (an index range, however many)."""
+    return list(
+        db.session.scalars(
+            sa.select(JobRecord)
+            .where(JobRecord.status == "error")
+            .order_by(JobRecord.finished_at.desc(), JobRecord.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def snapshot(now: datetime, *, with_durations: bool = True) -> QueueSnapshot:
     """Every figure of the queue page, in a fixed number of statements and queue commands."""
     pending, scheduled, oldest_id, queue_error = _queue_figures(now)
@@ -251,6 +266,7 @@ def snapshot(now: datetime, *, with_durations: bool = True) -> QueueSnapshot:
         consumers=heartbeat.listed_consumers(now),
         minutes=_minutes(since, now),
         durations=_durations(since) if with_durations else [],
+        latest_failed=_latest_failed() if with_durations else [],
     )
 
 

@@ -36,11 +36,7 @@ def _live_context() -> dict:
 @bp.route("")
 @require_role("admin")
 def index():
-    return render_template(
-        "monitor/index.html",
-        **_live_context(),
-        failed=paginate(operations.failed_jobs_statement(), page=1, per_page=5),
-    )
+    return render_template("monitor/index.html", **_live_context())
 
 
 @bp.route("/live")
