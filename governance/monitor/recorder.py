@@ -27,7 +27,7 @@ from governance.monitor.models import (
     JobCounter,
     JobRecord,
 )
-from governance.queue import consumer_app
+from governance.queue import JobFailed, consumer_app
 from governance.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ def minute_of(moment: datetime) -> datetime:
 def short_error(exc: BaseException | None) -> str | None:
     if exc is None:
         return None
+    if isinstance(exc, JobFailed):  # already the underlying error's own words
+        return str(exc)[:1000]
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
