@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from governance import engine, models  # noqa: F401  (models: every table in the metadata)
+    from governance import audit, engine, models  # noqa: F401  (models: every table in the metadata)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.web import security
@@ -39,6 +39,7 @@ def register_extensions(app: Flask) -> None:
     login_throttle.init_app(app)
     security.init_app(app)
     engine.init_app()
+    audit.init_app()
 
 
 def register_blueprints(app: Flask) -> None:
