@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from governance import engine, models  # noqa: F401  (models: every table in the metadata)
+    from governance import audit, engine, models  # noqa: F401  (models: every table in the metadata)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     login_throttle.init_app(app)
     security.init_app(app)
     engine.init_app()
+    audit.init_app()
     alerts.init_app(app)
 
 

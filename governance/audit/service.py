@@ -1,13 +1,22 @@
-"""The one function that writes audit events; callers commit it with the change it records."""
+"""The one function that writes audit events, and the queries behind the audit page.
+
+record_event() queues the event on the session; governance.audit.writer appends it to the
+hash chain when the caller commits the change it records.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
+from governance.audit import writer
 from governance.audit.models import AuditEvent
 from governance.extensions import db
+from governance.timeutil import utcnow
+
+SUMMARY_MAX = 500
 
 
 def record_event(
@@ -18,18 +27,22 @@ def record_event(
     object_id: int | None,
     summary: str = "",
     changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add an audit event to the current transaction (no commit: it lands with the change)."""
-    event = AuditEvent(
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary[:500],
-        changes=changes or {},
+) -> None:
+    """Record an audit event in the current transaction (no commit: it lands with the change)."""
+    writer.queue_for_commit(
+        db.session(),  # the request's Session itself, not its scoped proxy
+        {
+            "created_at": utcnow(),
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "summary": summary[:SUMMARY_MAX],
+            # Through JSON and back, so the hash covers exactly what the column will give back
+            # (tuples become lists, keys become strings).
+            "changes": json.loads(json.dumps(changes or {})),
+        },
     )
-    db.session.add(event)
-    return event
 
 
 def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
