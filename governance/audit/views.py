@@ -1,39 +1,101 @@
-"""The audit page for admins: newest first, filterable by action, actor and object."""
+"""The audit pages for admins: the filtered trail (newest first) and its CSV export."""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from datetime import date
 
-from governance.audit import service
+from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+
+from governance.audit import export, service
 from governance.auth.access import require_role
 from governance.auth.service import list_users
+from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp = Blueprint("audit", __name__)
+PER_PAGE = 50
 
 
-@bp.route("")
+def _query_from_args() -> tuple[service.AuditQuery, list[str]]:
+    """The filters in the query string, and what is wrong with them (to show, not to guess)."""
+    args = request.args
+    errors = []
+    object_id = args.get("object_id", "").strip()
+    if object_id and not object_id.isdigit():
+        errors.append("The object id must be a whole number.")
+    date_from = _date_arg("from", "From", errors)
+    date_to = _date_arg("to", "To", errors)
+    if date_from and date_to and date_from > date_to:
+        errors.append("“From” must be on or before “To”.")
+    query = service.AuditQuery(
+        action=args.get("action", "")[:64],
+        actor_id=args.get("actor", type=int),
+        object_type=args.get("object_type", "")[:40],
+        object_id=int(object_id) if object_id.isdigit() else None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return query, errors
+
+
+def _date_arg(name: str, label: str, errors: list[str]) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"“{label}” must be a date like 2026-01-31.")
+        return None
+
+
+@bp.route("/admin/audit")
 @require_role("admin")
 def index():
-    action = request.args.get("action", "")[:64]
-    actor_id = request.args.get("actor", type=int)
-    object_type = request.args.get("object_type", "")[:40]
-    object_id = request.args.get("object_id", type=int)
-    statement = service.events_statement(
-        action=action, actor_id=actor_id, object_type=object_type, object_id=object_id
+    query, errors = _query_from_args()
+    pagination = (
+        None
+        if errors
+        else paginate(service.events_statement(query), page=page_from_args(), per_page=PER_PAGE)
     )
-    pagination = paginate(statement, page=page_from_args(), per_page=50)
+    filter_args = request.args.to_dict()
+    object_types = service.known_object_types()
+    if query.object_type and query.object_type not in object_types:
+        object_types.append(query.object_type)  # a history link to an object with no events
     return page_or_partial(
         "audit/index.html",
         "audit/_events.html",
         pagination=pagination,
+        errors=errors,
+        query=query,
+        filter_args=filter_args,
+        export_args={name: value for name, value in filter_args.items() if name != "page"},
         actions=service.known_actions(),
+        object_types=object_types,
         users=list_users(),
-        filters={
-            "action": action,
-            "actor": actor_id,
-            "object_type": object_type,
-            "object_id": object_id,
-        },
     )
+
+
+@bp.route("/admin/audit.csv")
+@require_role("admin")
+def export_csv():
+    query, errors = _query_from_args()
+    if errors:
+        return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
+    rows = service.events_for_export(query)
+    filename = f"steward-audit-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(export.csv_chunks(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/audit")
+def old_index():
+    """The trail's former address: bookmarks keep working, filters included."""
+    target = url_for("audit.index")
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    return redirect(target, 301)

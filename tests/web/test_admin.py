@@ -30,7 +30,8 @@ ADMIN_ROUTES = [
     ("POST", "/admin/groups"),
     ("GET", "/admin/groups/{group}"),
     ("POST", "/admin/groups/{group}"),
-    ("GET", "/audit"),
+    ("GET", "/admin/audit"),
+    ("GET", "/admin/audit.csv"),
 ]
 ROUTE_IDS = [f"{method} {url}" for method, url in ADMIN_ROUTES]
 

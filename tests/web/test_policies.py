@@ -525,11 +525,11 @@ def test_audit_page_lists_policy_events_newest_first_with_filters(as_role, users
     policy = factories.make_policy(users["owner"], title="Audited")
     _transition(as_role("owner"), policy, "in_review")
     admin = as_role("admin")
-    page = admin.get("/audit?object_type=policy").get_data(as_text=True)
+    page = admin.get("/admin/audit?object_type=policy").get_data(as_text=True)
     assert page.index("<code>policy.status_changed</code>") < page.index(
         "<code>policy.created</code>"
     )
-    filtered = admin.get("/audit?action=policy.created").get_data(as_text=True)
+    filtered = admin.get("/admin/audit?action=policy.created").get_data(as_text=True)
     assert "policy.created" in filtered
     assert "<code>policy.status_changed</code>" not in filtered
-    assert as_role("owner").get("/audit").status_code == 403
+    assert as_role("owner").get("/admin/audit").status_code == 403

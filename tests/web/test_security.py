@@ -29,7 +29,7 @@ PAGES = [
     ("admin", "/admin/users/{user}"),
     ("admin", "/admin/groups"),
     ("admin", "/admin/groups/{group}"),
-    ("admin", "/audit"),
+    ("admin", "/admin/audit"),
     ("viewer", "/admin/users"),  # 403 page
     ("viewer", "/no/such/page"),  # 404 page
 ]
