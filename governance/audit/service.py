@@ -116,7 +116,14 @@ def events_for_export(
             AuditEvent.hash,
         ).outerjoin(User, User.id == AuditEvent.actor_id),
         query,
-    ).order_by(AuditEvent.seq)
+    )
+    return in_chain_order(statement, batch_size)
+
+
+def in_chain_order(statement: sa.Select, batch_size: int) -> Iterator[sa.Row]:
+    """The statement's rows (which must include `seq`) in chain order, `batch_size` at a time
+    (keyset on seq), so reading any number of events holds one batch in memory."""
+    statement = statement.order_by(AuditEvent.seq)
     last_seq = None
     while True:
         page = statement if last_seq is None else statement.where(AuditEvent.seq > last_seq)

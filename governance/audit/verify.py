@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from governance.audit import chain
 from governance.audit.models import AuditChainHead, AuditEvent
+from governance.audit.service import in_chain_order
 from governance.extensions import db
 
 BATCH_SIZE = 1000
@@ -63,15 +64,7 @@ def _read_head() -> tuple[int, str]:
 
 def _events_up_to(last_seq: int, batch_size: int):
     """Events with seq <= last_seq in seq order, read batch by batch."""
-    statement = sa.select(*_COLUMNS).where(AuditEvent.seq <= last_seq).order_by(AuditEvent.seq)
-    after = None
-    while True:
-        page = statement if after is None else statement.where(AuditEvent.seq > after)
-        rows = db.session.execute(page.limit(batch_size)).all()
-        yield from rows
-        if len(rows) < batch_size:
-            return
-        after = rows[-1].seq
+    return in_chain_order(sa.select(*_COLUMNS).where(AuditEvent.seq <= last_seq), batch_size)
 
 
 def verify_chain(*, batch_size: int = BATCH_SIZE) -> ChainCheck:

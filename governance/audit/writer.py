@@ -12,10 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from governance.audit import chain
 from governance.audit.models import AuditChainHead, AuditEvent
+from governance.dbutil import insert_on_conflict
 
 PENDING_KEY = "audit.pending"
 
@@ -74,8 +74,7 @@ def _lock_head(session: so.Session) -> tuple[int, str]:
 
 def _insert_ignoring_conflict(session: so.Session):
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return insert(_head).on_conflict_do_nothing(index_elements=[_head.c.id])
+    return insert_on_conflict(_head, dialect).on_conflict_do_nothing(index_elements=[_head.c.id])
 
 
 def _forget_rolled_back_events(
