@@ -141,3 +141,30 @@ def edit_policy(policy_id: int, actor: User, **changes) -> None:
         expected_version=policy.version,
         max_body=200_000,
     )
+
+
+def make_consumer(
+    consumer_id: str = "c1",
+    *,
+    last_seen_at,
+    started_at=None,
+    stopped_at=None,
+):
+    """A consumer's heartbeat row, as `flask worker` writes it (committed)."""
+    from governance.monitor.models import Consumer
+
+    consumer = Consumer(
+        id=consumer_id,
+        host="worker-1",
+        pid=4242,
+        worker_count=2,
+        worker_type="thread",
+        version="test",
+        started_at=started_at or last_seen_at,
+        last_seen_at=last_seen_at,
+        stopped_at=stopped_at,
+        tasks_done=0,
+    )
+    db.session.add(consumer)
+    db.session.commit()
+    return consumer

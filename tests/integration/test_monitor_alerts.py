@@ -58,17 +58,8 @@ def beat(db, now: datetime, consumer_id: str = "c1") -> None:
     """A consumer's heartbeat at `now`, as `flask worker` writes it."""
     consumer = db.session.get(Consumer, consumer_id)
     if consumer is None:
-        consumer = Consumer(
-            id=consumer_id,
-            host="worker-1",
-            pid=4242,
-            worker_count=2,
-            worker_type="thread",
-            version="test",
-            started_at=now,
-            tasks_done=0,
-        )
-        db.session.add(consumer)
+        factories.make_consumer(consumer_id, last_seen_at=now)
+        return
     consumer.last_seen_at = now
     db.session.commit()
 

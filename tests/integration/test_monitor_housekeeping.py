@@ -18,6 +18,7 @@ from governance.monitor import housekeeping
 from governance.monitor.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.notifications.models import OutboundEmail
 from governance.timeutil import utcnow
+from tests import factories
 
 _numbers = itertools.count(1)
 
@@ -70,21 +71,12 @@ def add_email(db, *, created_at: datetime, status: str) -> int:
 
 
 def add_consumer(db, name: str, *, last_seen_at: datetime, stopped_at=None) -> None:
-    db.session.add(
-        Consumer(
-            id=name,
-            host="worker-1",
-            pid=4242,
-            worker_count=2,
-            worker_type="thread",
-            version="test",
-            started_at=last_seen_at - timedelta(hours=1),
-            last_seen_at=last_seen_at,
-            stopped_at=stopped_at,
-            tasks_done=0,
-        )
+    factories.make_consumer(
+        name,
+        last_seen_at=last_seen_at,
+        started_at=last_seen_at - timedelta(hours=1),
+        stopped_at=stopped_at,
     )
-    db.session.commit()
 
 
 def remaining(db, column) -> list:

@@ -42,20 +42,11 @@ NO_CONSUMER = "No consumer has sent a fresh heartbeat."
 def add_consumer(db, *, seconds_ago: float = 0, name: str = "c1") -> Consumer:
     """A consumer's heartbeat row, as `flask worker` writes it."""
     now = utcnow()
-    consumer = Consumer(
-        id=name,
-        host="worker-1",
-        pid=4242,
-        worker_count=2,
-        worker_type="thread",
-        version="test",
-        started_at=now - timedelta(seconds=seconds_ago + 60),
+    return factories.make_consumer(
+        name,
         last_seen_at=now - timedelta(seconds=seconds_ago),
-        tasks_done=0,
+        started_at=now - timedelta(seconds=seconds_ago + 60),
     )
-    db.session.add(consumer)
-    db.session.commit()
-    return consumer
 
 
 def queue_an_email(db, user) -> JobRecord:
