@@ -87,7 +87,7 @@ def register(app: Flask) -> None:
         from huey.consumer_options import ConsumerConfig
 
         from governance.engine.reconciler import run_in_background
-        from governance.monitor import heartbeat, housekeeping
+        from governance.monitor import heartbeat, housekeeping, recorder
         from governance.timeutil import utcnow
         from governance.worker import huey
 
@@ -105,6 +105,7 @@ def register(app: Flask) -> None:
         # Registered before the workers start, so forked process workers share its id.
         consumer_id = heartbeat.register_consumer(worker_count=workers, worker_type=worker_type)
         click.echo(f"Consumer {consumer_id}: {workers} {worker_type} worker(s)")
+        recorder.start_write_behind(app)
         stop = threading.Event()
         run_in_background(app, stop)
         heartbeat.run_in_background(app, stop, on_beat=housekeeping.tick)
@@ -112,6 +113,7 @@ def register(app: Flask) -> None:
             huey.create_consumer(**config.values).run()
         finally:
             stop.set()
+            recorder.stop_write_behind()
             heartbeat.mark_stopped(utcnow())
 
     @app.cli.command("reconcile")

@@ -1,0 +1,100 @@
+"""A consumer's write-behind recorder: signals are merged in memory and written in one batch,
+with the same records, counters and tally that writing each signal at once gives.
+
+Steps and emails go through the real Huey path (enqueued by the services, dequeued and executed
+the way a consumer does), with the write-behind started as `flask worker` starts it.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from governance.monitor import heartbeat, recorder
+from governance.monitor.models import Consumer, JobCounter, JobRecord
+from tests import factories
+from tests.factories import make_workflow, step
+from tests.web.test_monitor_pages import ONE_ATTEMPT, PER_TAG, consume
+
+
+@pytest.fixture
+def consumer_process(app, monkeypatch):
+    """This process as a registered consumer whose write-behind never flushes by itself."""
+    monkeypatch.setattr(recorder, "FLUSH_SECONDS", 3600)
+    consumer_id = heartbeat.register_consumer(worker_count=1, worker_type="thread")
+    recorder.start_write_behind(app)
+    yield consumer_id
+    recorder.stop_write_behind()
+    monkeypatch.setattr(heartbeat, "_registration", None)
+
+
+def job_statuses(db) -> list[tuple[str, str, int]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        sa.select(JobRecord.task_name, JobRecord.status, JobRecord.attempts).order_by(
+            JobRecord.task_name, JobRecord.status
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+def counter_sums(db) -> dict[str, tuple[int, int, int]]:
+    rows = db.session.execute(
+        sa.select(
+            JobCounter.task_name,
+            sa.func.sum(JobCounter.started),
+            sa.func.sum(JobCounter.succeeded),
+            sa.func.sum(JobCounter.failed),
+        ).group_by(JobCounter.task_name)
+    )
+    return {name: (started, succeeded, failed) for name, started, succeeded, failed in rows}
+
+
+def test_a_consumer_writes_merged_records_only_when_it_flushes(db, users, consumer_process):
+    make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[[step("mail", "notify", PER_TAG, retry=ONE_ATTEMPT)]],
+    )
+    for tags in ("a", "b", ""):  # two steps succeed and send an email each, one fails
+        factories.make_policy(users["owner"], tags=tags)
+    assert consume() == 5
+
+    assert job_statuses(db) == []  # gathered in memory: nothing written yet
+    recorder.flush_pending()
+
+    assert job_statuses(db) == [
+        ("steward.run_step", "complete", 1),
+        ("steward.run_step", "complete", 1),
+        ("steward.run_step", "error", 1),
+        ("steward.send_email", "complete", 1),
+        ("steward.send_email", "complete", 1),
+    ]
+    (failed,) = db.session.scalars(sa.select(JobRecord).where(JobRecord.status == "error"))
+    assert failed.step_run_id is not None and "ZeroDivisionError" in failed.traceback
+    assert failed.enqueued_at <= failed.started_at <= failed.finished_at
+    assert counter_sums(db) == {"steward.run_step": (3, 2, 1), "steward.send_email": (2, 2, 0)}
+    assert db.session.get(Consumer, consumer_process).tasks_done == 5
+
+
+def test_records_gathered_across_flushes_add_up(db, users, consumer_process):
+    make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[[step("mail", "notify", PER_TAG, retry=ONE_ATTEMPT)]],
+    )
+    factories.make_policy(users["owner"], tags="a")
+    recorder.flush_pending()  # the step's job, enqueued
+    assert job_statuses(db) == [("steward.run_step", "enqueued", 0)]
+
+    consume()
+    recorder.flush_pending()
+    consume()  # its email, enqueued by the step
+    recorder.stop_write_behind()  # what a consumer does on its way out
+
+    assert job_statuses(db) == [
+        ("steward.run_step", "complete", 1),
+        ("steward.send_email", "complete", 1),
+    ]
+    assert counter_sums(db) == {"steward.run_step": (1, 1, 0), "steward.send_email": (1, 1, 0)}
+    assert db.session.get(Consumer, consumer_process).tasks_done == 2
