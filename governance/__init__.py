@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from governance.admin.views import bp as admin_bp
+    from governance.api import views as api
     from governance.approvals.views import bp as approvals_bp
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
@@ -61,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.web.views import bp as web_bp
     from governance.workflows.views import bp as workflows_bp
 
+    api.init_app(app)
     for blueprint in (
         web_bp,
         auth_bp,

@@ -91,6 +91,8 @@ class Config:
         # Login throttle counts live in Redis when there is one, so every web process shares them.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per minute")
+        # Requests per personal API token, shared by every process through Redis when set.
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,5 +1,6 @@
 """Every model module, imported once so the metadata (and Alembic) sees all tables."""
 
+from governance.api.models import ApiToken
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User, UserRole, UserSession
@@ -11,6 +12,7 @@ from governance.tasks.models import Task
 from governance.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
+    "ApiToken",
     "ApprovalRequest",
     "AuditEvent",
     "Consumer",

@@ -27,6 +27,7 @@ import sqlalchemy as sa  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 
 from governance import create_app  # noqa: E402
+from governance.api.auth import reset_rate_limits  # noqa: E402
 from governance.extensions import db as _db  # noqa: E402
 from governance.extensions import huey, login_throttle  # noqa: E402
 from tests import factories  # noqa: E402
@@ -108,6 +109,7 @@ def _clean_state(request):
             else:
                 _delete_all_rows_on_sqlite(connection, tables)
         login_throttle.reset()
+        reset_rate_limits()
         huey.flush()
 
 
@@ -203,6 +205,59 @@ def users(db):
 def as_role(users, login):
     """as_role('owner') -> a client logged in as that role's user."""
     return lambda role: login(users[role])
+
+
+class ApiClient:
+    """Calls /api/v1 with a bearer token, as a script would: JSON in, JSON out, no cookies."""
+
+    def __init__(self, app, token: str | None) -> None:
+        self.client = app.test_client(use_cookies=False)
+        self.app = app
+        self.token = token
+
+    def request(self, method: str, path: str, json=None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        with self.app.app_context():
+            return self.client.open(url, method=method, json=json, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json=None, **kwargs):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api_token(users):
+    """api_token(user) -> a fresh personal API token (the plain text) for that user."""
+    from datetime import date
+
+    from governance.api import tokens
+
+    def _token(user, **kwargs) -> str:
+        kwargs.setdefault("expires_on", None)
+        return tokens.create_token(user, name="test", today=date.today(), **kwargs).token
+
+    return _token
+
+
+@pytest.fixture
+def api_as(app, users, api_token):
+    """api_as('owner') -> an API client with a token of that role's user; api_as(None): none."""
+
+    def _client(role: str | None) -> ApiClient:
+        return ApiClient(app, api_token(users[role]) if role else None)
+
+    return _client
 
 
 @pytest.fixture

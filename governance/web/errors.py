@@ -6,6 +6,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from governance.api import errors as api_errors
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.web.htmx import is_htmx
@@ -43,6 +44,8 @@ def render_error(status: int, message: str | None = None):
 
 
 def register(app: Flask) -> None:
+    api_errors.register(app)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(
@@ -53,10 +56,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        if api_errors.is_api_request():
+            return api_errors.domain_error_response(error)
         return render_error(error.status_code, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if api_errors.is_api_request():
+            return api_errors.http_error_response(error)
         status = error.code or 500
         # A description given to abort() is meant for the user; werkzeug's stock text is not.
         custom = error.description if error.description != type(error).description else None
@@ -64,6 +71,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        if api_errors.is_api_request():
+            return api_errors.unexpected_error_response()
         app.logger.exception("Unhandled error")
         db.session.rollback()
         return render_error(500)

@@ -1,0 +1,128 @@
+"""One JSON error shape for the whole API: {"error": {"code", "message", "details"}}.
+
+Never HTML, never a stack trace: anything unexpected is logged and answered with a plain 500.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from governance.errors import Conflict, DomainError, NotAllowed, NotFound
+from governance.extensions import db
+
+API_PREFIX = "/api/"
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    body["error"]["details"] = details or []
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def validation_details(error: ValidationError) -> list[dict]:
+    """Pydantic's errors as {field, message}: every field at once, unknown ones named."""
+    details = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"]) or None
+        unknown = item["type"] == "extra_forbidden"
+        message = f"Unknown field “{field}”." if unknown else item["msg"]
+        details.append({"field": field, "message": message})
+    return details
+
+
+def _domain_status(error: DomainError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, NotAllowed):
+        return 403
+    if isinstance(error, Conflict):
+        return 409
+    return 422  # a rule refused the values sent: the request was well-formed
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def domain_error_response(error: DomainError) -> Response:
+    db.session.rollback()
+    details = [{"field": error.field, "message": error.message}] if error.field else []
+    return error_response(_domain_status(error), error.message, details=details)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    status = error.code or 500
+    custom = error.description if error.description != type(error).description else None
+    message = custom or {
+        404: "There is no such resource.",
+        405: f"{request.method} is not allowed here.",
+    }.get(status, (error.description or "The request failed.").strip())
+    headers = {}
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return error_response(status, message, headers=headers)
+
+
+def unexpected_error_response() -> Response:
+    current_app.logger.exception("Unhandled API error")
+    db.session.rollback()
+    return error_response(500, "Steward hit an unexpected error; it has been logged.")
+
+
+def register(app: Flask) -> None:
+    """ApiError's handler; the page handlers (governance.web.errors) hand API paths here."""
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        db.session.rollback()
+        return error_response(
+            error.status,
+            error.message,
+            code=error.code,
+            details=error.details,
+            headers=error.headers,
+        )

@@ -1,0 +1,3 @@
+"""/api/v1/executions (filled in by its own change)."""
+
+from __future__ import annotations

@@ -1,0 +1,313 @@
+"""/api/v1/policies: list, read, create, update (optimistic locking), lifecycle moves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from flask import current_app, url_for
+from pydantic import BaseModel, Field
+
+from governance.api.auth import current_api_user
+from governance.api.errors import ApiError
+from governance.api.paging import keyset_page
+from governance.api.schemas import PageQuery, Strict
+from governance.api.spec import operation
+from governance.policies import lifecycle, service
+from governance.policies.models import Policy, PolicyRevision
+
+TAG = "Policies"
+Status = Literal["draft", "in_review", "approved", "published", "retired"]
+
+
+class UserRef(BaseModel):
+    id: int
+    name: str
+    email: str
+
+
+class VersionOut(BaseModel):
+    """One saved revision's content."""
+
+    number: int
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    created_at: datetime
+    summary: str
+
+
+class PolicySummary(BaseModel):
+    id: int
+    title: str
+    status: Status
+    category: str
+    tags: list[str]
+    owner: UserRef
+    next_review_on: date | None
+    current_revision: int
+    published_revision: int | None
+    version: int = Field(description="Send it back when updating: a stale one gets 409.")
+    updated_at: datetime
+
+
+class PolicyOut(PolicySummary):
+    body: str
+    review_interval_days: int | None
+    created_at: datetime
+    allowed_transitions: list[Status] = Field(description="Targets this caller may move it to.")
+    current_version: VersionOut
+    published_version: VersionOut | None
+
+
+class PolicyList(BaseModel):
+    items: list[PolicySummary]
+    next_cursor: str | None
+
+
+class PolicyListQuery(PageQuery):
+    q: str | None = Field(default=None, max_length=200, description="Words in title or body.")
+    status: Status | None = None
+    category: str | None = Field(default=None, max_length=80)
+    owner_id: int | None = Field(default=None, ge=1)
+    review_due: bool = False
+
+
+class PolicyCreate(Strict):
+    title: str = Field(max_length=200)
+    body: str = ""
+    category: str = Field(max_length=80)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    owner_id: int | None = Field(default=None, ge=1, description="Admins only; default: you.")
+    review_interval_days: int | None = Field(default=None, ge=1, le=3650)
+    next_review_on: date | None = None
+    summary: str = Field(default="", max_length=200, description="What this revision changes.")
+
+
+class PolicyUpdate(Strict):
+    """Only the fields sent change; `version` is the one read before editing."""
+
+    version: int = Field(ge=1)
+    title: str | None = Field(default=None, max_length=200)
+    body: str | None = None
+    category: str | None = Field(default=None, max_length=80)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    owner_id: int | None = Field(default=None, ge=1)
+    review_interval_days: int | None = Field(default=None, ge=1, le=3650)
+    next_review_on: date | None = None
+    summary: str = Field(default="", max_length=200)
+
+
+class TransitionIn(Strict):
+    status: Status
+    reason: str = Field(default="", max_length=500)
+    version: int | None = Field(default=None, ge=1, description="Refuse (409) if it changed.")
+
+
+def _user(user) -> UserRef:
+    return UserRef(id=user.id, name=user.name, email=user.email)
+
+
+def _summary_fields(policy: Policy) -> dict:
+    return {
+        "id": policy.id,
+        "title": policy.title,
+        "status": policy.status,
+        "category": policy.category,
+        "tags": policy.tag_list,
+        "owner": _user(policy.owner),
+        "next_review_on": policy.next_review_on,
+        "current_revision": policy.current_revision,
+        "published_revision": policy.published_revision,
+        "version": policy.version,
+        "updated_at": policy.updated_at,
+    }
+
+
+def _version(revision: PolicyRevision) -> VersionOut:
+    return VersionOut(
+        number=revision.number,
+        title=revision.title,
+        body=revision.body,
+        category=revision.category,
+        tags=[tag for tag in revision.tags.split(",") if tag],
+        created_at=revision.created_at,
+        summary=revision.summary,
+    )
+
+
+def _policy_out(policy: Policy) -> PolicyOut:
+    user = current_api_user()
+    published = (
+        _version(service.get_revision(policy.id, policy.published_revision))
+        if policy.published_revision
+        else None
+    )
+    return PolicyOut(
+        **_summary_fields(policy),
+        body=policy.body,
+        review_interval_days=policy.review_interval_days,
+        created_at=policy.created_at,
+        allowed_transitions=[t.target for t in service.available_transitions(user, policy)],
+        current_version=_version(service.get_revision(policy.id, policy.current_revision)),
+        published_version=published,
+    )
+
+
+@operation(
+    "/policies",
+    summary="List policies",
+    tag=TAG,
+    query=PolicyListQuery,
+    responses={200: PolicyList},
+    description="Newest first. Viewers see published policies only.",
+)
+def list_policies(query: PolicyListQuery):
+    statement = service.policy_list_statement(
+        service.PolicyQuery(
+            text=query.q or "",
+            status=query.status or "",
+            owner_id=query.owner_id,
+            category=query.category or "",
+            review_due=query.review_due,
+        ),
+        current_api_user(),
+    )
+    policies, next_cursor = keyset_page(statement, Policy.id, query)
+    return PolicyList(
+        items=[PolicySummary(**_summary_fields(p)) for p in policies], next_cursor=next_cursor
+    )
+
+
+@operation(
+    "/policies/<int:policy_id>",
+    summary="Get a policy with its current and published version",
+    tag=TAG,
+    responses={200: PolicyOut},
+)
+def get_policy(policy_id: int):
+    return _policy_out(service.get_visible_policy(policy_id, current_api_user()))
+
+
+def _max_body() -> int:
+    return current_app.config["POLICY_BODY_MAX_CHARS"]
+
+
+@operation(
+    "/policies",
+    "POST",
+    summary="Create a draft policy",
+    tag=TAG,
+    body=PolicyCreate,
+    roles=("owner", "admin"),
+    responses={201: PolicyOut},
+    headers={201: {"Location": "The new policy's URL."}},
+)
+def create_policy(body: PolicyCreate):
+    user = current_api_user()
+    if not service.can_create(user):
+        raise ApiError(403, "Only policy owners and admins create policies.")
+    if body.owner_id is not None and not service.can_choose_owner(user):
+        raise ApiError(
+            422,
+            "Only admins choose a policy's owner.",
+            details=[{"field": "owner_id", "message": "Leave it out: you own what you create."}],
+        )
+    policy_id = service.create_policy(
+        service.PolicyInput(
+            title=body.title,
+            body=body.body,
+            category=body.category,
+            owner_id=body.owner_id or user.id,
+            tags=body.tags,
+            review_interval_days=body.review_interval_days,
+            next_review_on=body.next_review_on,
+        ),
+        actor=user,
+        max_body=_max_body(),
+        summary=body.summary,
+    )
+    location = url_for("api.get_policy", policy_id=policy_id)
+    return _policy_out(service.get_policy(policy_id)), 201, {"Location": location}
+
+
+@operation(
+    "/policies/<int:policy_id>",
+    "PATCH",
+    summary="Edit a draft policy (a new revision)",
+    tag=TAG,
+    body=PolicyUpdate,
+    roles=("owner", "admin"),
+    responses={200: PolicyOut},
+    errors=(409,),
+)
+def update_policy(policy_id: int, body: PolicyUpdate):
+    user = current_api_user()
+    policy = service.get_visible_policy(policy_id, user)
+    sent = body.model_fields_set
+    if "owner_id" in sent and not service.can_choose_owner(user):
+        raise ApiError(
+            422,
+            "Only admins change a policy's owner.",
+            details=[{"field": "owner_id", "message": "Leave it out."}],
+        )
+
+    def chosen(name: str, current):
+        value = getattr(body, name)
+        return value if name in sent and value is not None else current
+
+    service.update_policy(
+        policy.id,
+        service.PolicyInput(
+            title=chosen("title", policy.title),
+            body=chosen("body", policy.body),
+            category=chosen("category", policy.category),
+            owner_id=chosen("owner_id", policy.owner_id),
+            tags=chosen("tags", policy.tag_list),
+            # These two may be cleared with null.
+            review_interval_days=body.review_interval_days
+            if "review_interval_days" in sent
+            else policy.review_interval_days,
+            next_review_on=body.next_review_on
+            if "next_review_on" in sent
+            else policy.next_review_on,
+        ),
+        actor=user,
+        expected_version=body.version,
+        max_body=_max_body(),
+        summary=body.summary,
+    )
+    return _policy_out(service.get_policy(policy.id))
+
+
+@operation(
+    "/policies/<int:policy_id>/transitions",
+    "POST",
+    summary="Move a policy to another status",
+    tag=TAG,
+    body=TransitionIn,
+    responses={200: PolicyOut},
+    errors=(409,),
+    description="An impossible move answers 422 with the allowed targets in `details`.",
+)
+def transition_policy(policy_id: int, body: TransitionIn):
+    user = current_api_user()
+    policy = service.get_visible_policy(policy_id, user)
+    allowed = lifecycle.allowed_targets(policy.status)
+    if body.status not in allowed:
+        raise ApiError(
+            422,
+            f"A {policy.status_label.lower()} policy cannot become {body.status}.",
+            details=[
+                {
+                    "field": "status",
+                    "message": f"Allowed from {policy.status}: {', '.join(allowed) or 'none'}.",
+                    "allowed": allowed,
+                }
+            ],
+        )
+    service.transition_policy(
+        policy.id, body.status, actor=user, reason=body.reason, expected_version=body.version
+    )
+    return _policy_out(service.get_policy(policy.id))

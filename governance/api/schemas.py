@@ -1,0 +1,55 @@
+"""Models every API area shares: the error body, pages of results and their cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused (and named), not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = Field(description="The field at fault, dotted for nested ones.")
+    message: str
+    allowed: list[str] | None = Field(
+        default=None, description="Values that would have been accepted, where they are few."
+    )
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="A stable, machine-readable code, e.g. `not_found`.")
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class PageQuery(BaseModel):
+    """Cursor pagination: pass back `next_cursor` as `cursor` for the following page."""
+
+    cursor: str | None = Field(default=None, description="From the previous page.")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The id a cursor points after; raises ValueError for anything that is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise ValueError("not a cursor") from error
+    kind, _, number = text.partition(":")
+    if kind != "id" or not number.isdigit():
+        raise ValueError("not a cursor")
+    return int(number)

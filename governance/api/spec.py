@@ -1,0 +1,254 @@
+"""API operations and the OpenAPI 3.1 document built from them.
+
+Each endpoint is declared once with `@operation(...)`: its path, method, the pydantic models
+of its query, body and responses, and the roles that may call it. The same models validate
+the request and describe it in /api/v1/openapi.json, so the document cannot drift from the
+code. Error responses every operation can give (401, 403, 404, 422, 429...) are added here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from governance.api.errors import ApiError, validation_details
+from governance.api.schemas import ErrorBody
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_BODY_BYTES = 1_000_000
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "No token, or an unknown, revoked or expired one.",
+    403: "The token's user lacks the role this needs.",
+    404: "No such object, or not one this user may see.",
+    409: "The object changed meanwhile or is busy.",
+    413: "The body is too large.",
+    422: "Invalid or unknown fields; `details` lists every one.",
+    429: "Too many requests for this token; see Retry-After.",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    roles: tuple[str, ...]
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | None]
+    errors: tuple[int, ...]
+    description: str = ""
+    headers: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", bp.url_prefix + self.rule)
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return re.findall(r"<(?:\w+:)?(\w+)>", self.rule)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    rule: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    tag: str,
+    responses: dict[int, type[BaseModel] | None],
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    roles: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+    description: str = "",
+    headers: dict[int, dict[str, str]] | None = None,
+) -> Callable:
+    """Register an API view. It receives path values, `query=` and `body=` as validated models,
+    and returns a model (answered with the first documented status), a (model, status) or
+    (model, status, headers) tuple, or a Response."""
+
+    def decorator(view: Callable) -> Callable:
+        success = next(iter(responses))
+
+        @functools.wraps(view)
+        def run(**path_values):
+            kwargs = dict(path_values)
+            if query is not None:
+                kwargs["query"] = _parse(query, request.args.to_dict())
+            if body is not None:
+                kwargs["body"] = _parse(body, _json_body())
+            return _respond(view(**kwargs), success)
+
+        endpoint = view.__name__
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=run, methods=[method])
+        OPERATIONS.append(
+            Operation(
+                rule=rule,
+                method=method.lower(),
+                endpoint=endpoint,
+                summary=summary,
+                tag=tag,
+                roles=roles,
+                query=query,
+                body=body,
+                responses=responses,
+                errors=errors,
+                description=description,
+                headers=headers or {},
+            )
+        )
+        return run
+
+    return decorator
+
+
+def _json_body() -> object:
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw or b"null")
+    except ValueError as error:
+        message = f"The body is not valid JSON: {error}."
+        raise ApiError(400, message, code="malformed_json") from error
+
+
+def _parse(model: type[BaseModel], data: object) -> BaseModel:
+    if data is None:
+        raise ApiError(
+            422, "Send a JSON object.", details=[{"field": None, "message": "Body missing."}]
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        details = validation_details(error)
+        raise ApiError(422, "Some fields are invalid.", details=details) from error
+
+
+def _respond(result, success: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    headers: dict[str, str] = {}
+    status = success
+    if isinstance(result, tuple):
+        result, status, *rest = result
+        headers = rest[0] if rest else {}
+    if result is None:
+        response = Response(status=status)
+    else:
+        response = jsonify(result.model_dump(mode="json"))
+        response.status_code = status
+    response.headers.update(headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- the document
+
+
+def _error_statuses(op: Operation) -> list[int]:
+    statuses = {401, 403, 429, *op.errors}
+    if op.path_parameters:
+        statuses.add(404)
+    if op.body is not None:
+        statuses |= {400, 413, 422}
+    if op.query is not None:
+        statuses.add(422)
+    return sorted(statuses)
+
+
+def _query_parameters(model: type[BaseModel], schema: dict) -> list[dict]:
+    parameters = []
+    required = set(schema.get("required", ()))
+    for name, prop in schema.get("properties", {}).items():
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def openapi_document(title: str, version: str) -> dict:
+    models: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
+    for op in OPERATIONS:
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        models += [(model, "serialization") for model in op.responses.values() if model]
+    refs, definitions = models_json_schema(
+        list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for name in op.path_parameters
+        ]
+        if op.query is not None:
+            parameters += _query_parameters(op.query, op.query.model_json_schema())
+        responses: dict[str, dict] = {}
+        for status, model in op.responses.items():
+            response: dict = {"description": "Success"}
+            if model is not None:
+                schema = refs[(model, "serialization")]
+                response["content"] = {"application/json": {"schema": schema}}
+            if status in op.headers:
+                response["headers"] = {
+                    name: {"description": text, "schema": {"type": "string"}}
+                    for name, text in op.headers[status].items()
+                }
+            responses[str(status)] = response
+        error_schema = refs[(ErrorBody, "serialization")]
+        for status in _error_statuses(op):
+            responses[str(status)] = {
+                "description": ERROR_DESCRIPTIONS.get(status, "Error"),
+                "content": {"application/json": {"schema": error_schema}},
+            }
+        entry: dict = {
+            "operationId": op.endpoint,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "responses": responses,
+        }
+        description = op.description
+        if op.roles:
+            description = f"Roles: {', '.join(op.roles)}. {description}".strip()
+        if description:
+            entry["description"] = description
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        paths.setdefault(op.path, {})[op.method] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Steward's JSON API. Send `Authorization: Bearer <token>` with a "
+            "personal token from your account page; a token acts with its user's roles.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }

@@ -1,0 +1,38 @@
+"""The API blueprint: every area's operations, authentication, the OpenAPI document, the docs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, render_template
+
+from governance import __version__
+from governance.api import (  # noqa: F401  (each area registers its operations)
+    approvals,
+    auth,
+    executions,
+    policies,
+    queues,
+    workflows,
+)
+from governance.api.spec import bp, openapi_document
+from governance.extensions import csrf
+
+docs_bp = Blueprint("api_docs", __name__)
+bp.before_request(auth.authenticate_request)
+
+
+@bp.route("/openapi.json")
+def openapi_json():
+    return jsonify(openapi_document("Steward API", __version__))
+
+
+@docs_bp.route("/api/docs")
+def docs():
+    return render_template("api/docs.html")
+
+
+def init_app(app: Flask) -> None:
+    # Bearer tokens only, no cookie: nothing a browser could be tricked into sending (see auth).
+    csrf.exempt(bp)
+    auth.init_app(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(docs_bp)
