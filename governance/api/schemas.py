@@ -7,6 +7,10 @@ import binascii
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The largest id a database column holds (a 64-bit integer, SQLite's and PostgreSQL's bigint):
+# a larger number names nothing, and SQLite refuses to even compare with it.
+MAX_ID = 2**63 - 1
+
 
 class Strict(BaseModel):
     """A request body: unknown fields are refused (and named), not silently ignored."""
@@ -50,6 +54,6 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError) as error:
         raise ValueError("not a cursor") from error
     kind, _, number = text.partition(":")
-    if kind != "id" or not number.isdigit():
+    if kind != "id" or not number.isdigit() or int(number) > MAX_ID:
         raise ValueError("not a cursor")
     return int(number)

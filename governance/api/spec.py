@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from governance.api.errors import ApiError, validation_details
-from governance.api.schemas import ErrorBody
+from governance.api.schemas import MAX_ID, ErrorBody
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BODY_BYTES = 1_000_000
@@ -85,6 +85,8 @@ def operation(
 
         @functools.wraps(view)
         def run(**path_values):
+            if any(isinstance(value, int) and value > MAX_ID for value in path_values.values()):
+                raise ApiError(404, "There is no such resource.")
             kwargs = dict(path_values)
             if query is not None:
                 kwargs["query"] = _parse(query, request.args.to_dict())
