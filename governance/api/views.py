@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
 from governance import __version__
 from governance.api import (  # noqa: F401  (each area registers its operations)
@@ -27,6 +27,10 @@ def openapi_json():
 
 @docs_bp.route("/api/docs")
 def docs():
+    if request.headers.get("HX-Boosted"):
+        # htmx runs no scripts from a boosted swap (allowScriptTags: false), so Swagger UI would
+        # never start: ask for a real page load instead.
+        return Response(status=204, headers={"HX-Redirect": url_for("api_docs.docs")})
     return render_template("api/docs.html")
 
 
