@@ -21,6 +21,8 @@ from governance.auth.models import User
 
 PUBLIC_ENDPOINTS = {"api.openapi_json"}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="steward"'}
+# RFC 6750: a token was sent but is no good, so a client can tell "log in" from "get a new one".
+INVALID_TOKEN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="steward", error="invalid_token"'}
 
 
 def current_api_user() -> User:
@@ -50,7 +52,7 @@ def authenticate_request() -> None:
             401,
             "The token is unknown, revoked or expired.",
             code="invalid_token",
-            headers=CHALLENGE,
+            headers=INVALID_TOKEN_CHALLENGE,
         )
     g.api_user, g.api_token = found
     _check_rate(g.api_token.id)

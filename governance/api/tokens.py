@@ -19,6 +19,9 @@ from governance.timeutil import utcnow
 TOKEN_PREFIX = "stw_"  # noqa: S105 - a marker that makes a leaked token easy to recognise
 NAME_MAX = 80
 MAX_ACTIVE_TOKENS = 50
+# Far enough for anyone who wants a date (no date at all means no expiry), and far from the
+# year 9999, past which the end of the expiry day cannot even be computed.
+MAX_EXPIRY_AHEAD = timedelta(days=10 * 366)
 # A token's use is written at most this often: not a database write per API request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -39,8 +42,10 @@ def create_token(user: User, *, name: str, expires_on: date | None, today: date)
         raise DomainError("Give the token a name, e.g. “CI pipeline”.", field="name")
     if len(name) > NAME_MAX:
         raise DomainError(f"The name is at most {NAME_MAX} characters.", field="name")
-    if expires_on is not None and expires_on <= today:
-        raise DomainError("The expiry date must be in the future.", field="expires_on")
+    if not name.isprintable():
+        # Tabs, newlines, NUL (which PostgreSQL cannot even store) have no place in a label.
+        raise DomainError("The name is one line of ordinary characters.", field="name")
+    check_expiry(expires_on, today)
     active = db.session.scalar(
         sa.select(sa.func.count()).select_from(ApiToken).where(_is_active(user.id, utcnow()))
     )
@@ -73,6 +78,20 @@ def create_token(user: User, *, name: str, expires_on: date | None, today: date)
     return NewToken(row.id, token)
 
 
+def check_expiry(expires_on: date | None, today: date) -> None:
+    """The expiry day must lie ahead (the token works through it, UTC), at most ten years."""
+    if expires_on is None:
+        return
+    if expires_on <= today:
+        raise DomainError("The expiry date must be in the future.", field="expires_on")
+    if expires_on > today + MAX_EXPIRY_AHEAD:
+        raise DomainError(
+            "The expiry date is at most ten years ahead; leave it empty for a token that "
+            "does not expire.",
+            field="expires_on",
+        )
+
+
 def _is_active(user_id: int, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         ApiToken.user_id == user_id,
@@ -92,11 +111,17 @@ def list_tokens(user: User) -> list[ApiToken]:
     )
 
 
-def revoke_token(user: User, token_id: int) -> None:
-    """Revoke one of the user's own tokens; someone else's is not found."""
+def find_token(user: User, token_id: int) -> ApiToken:
+    """One of the user's own tokens; someone else's is not found (nor told apart from none)."""
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFound("No such token.")
+        raise NotFound("There is no such API token among yours.")
+    return row
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    """Revoke one of the user's own tokens at once; revoking it again changes nothing."""
+    row = find_token(user, token_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         record_event(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -15,9 +16,12 @@ from wtforms import (
     SubmitField,
     widgets,
 )
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 
+from governance.api import tokens
 from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
+from governance.errors import DomainError
+from governance.timeutil import utcnow
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -55,6 +59,44 @@ class NotificationPreferenceForm(FlaskForm):
         ],
     )
     submit = SubmitField("Save notification setting")
+
+
+class DateInputField(DateField):
+    """A date field whose message says which format it wants, not just "Not a valid date"."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter the date as YYYY-MM-DD, e.g. 2030-12-31.") from None
+
+
+class ApiTokenForm(FlaskForm):
+    # The service checks the same rules (and those a form cannot, such as the date); these
+    # only say it early, in the same words.
+    name = StringField(
+        "Token name",
+        validators=[
+            DataRequired(message="Give the token a name, e.g. “CI pipeline”."),
+            Length(
+                max=tokens.NAME_MAX, message=f"The name is at most {tokens.NAME_MAX} characters."
+            ),
+        ],
+        description="What uses it, so you can tell your tokens apart, e.g. “CI pipeline”.",
+    )
+    expires_on = DateInputField(
+        "Expires on (optional)",
+        validators=[Optional()],
+        description="The token works until the end of this day (UTC). Leave empty: no expiry.",
+    )
+    submit = SubmitField("Create token")
+
+    def validate_expires_on(self, field) -> None:
+        # The service's own rule, asked early so every field's problem shows at once.
+        try:
+            tokens.check_expiry(field.data, utcnow().date())
+        except DomainError as error:
+            raise ValidationError(error.message) from None
 
 
 def _role_choices() -> list[SelectChoice]:

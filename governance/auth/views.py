@@ -7,16 +7,27 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from governance.api import tokens
 from governance.auth import service
 from governance.auth.access import SESSION_TOKEN_KEY
-from governance.auth.forms import ChangePasswordForm, LoginForm, NotificationPreferenceForm
+from governance.auth.forms import (
+    ApiTokenForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    LoginForm,
+    NotificationPreferenceForm,
+)
 from governance.errors import DomainError
 from governance.extensions import db, login_throttle
 from governance.notifications.service import set_notification_preference
+from governance.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "Email or password is not correct."
+# A new API token waits here between the POST and the page that shows it, which pops it: it is
+# shown exactly once, and never travels in a URL, a flash message or a log line.
+NEW_API_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key name, not a secret
 TOO_MANY_ATTEMPTS = "Too many failed login attempts. Please wait a minute and try again later."
 
 NOTIFY_SAVED = {
@@ -115,9 +126,58 @@ def notification_preference():
     return _account_page(preference=preference)
 
 
-def _account_page(form=None, preference=None):
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def create_api_token():
+    """The account page's token form posts here; the new token is shown once, after a redirect."""
+    if request.method == "GET":
+        return redirect(url_for("auth.account", _anchor="api-tokens"))
+    token_form = ApiTokenForm()
+    if token_form.validate_on_submit():
+        try:
+            new = tokens.create_token(
+                current_user,
+                name=token_form.name.data,
+                expires_on=token_form.expires_on.data,
+                today=utcnow().date(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            getattr(token_form, error.field or "name").errors.append(error.message)
+        else:
+            session[NEW_API_TOKEN_KEY] = {"id": new.id, "token": new.token}
+            return redirect(url_for("auth.account", _anchor="api-tokens"), 303)
+    return _account_page(token_form=token_form)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@login_required
+def revoke_api_token(token_id: int):
+    """GET asks to confirm; POST revokes. Someone else's token is a 404 either way."""
+    token = tokens.find_token(current_user, token_id)
+    confirm = ConfirmForm()
+    if confirm.validate_on_submit():
+        tokens.revoke_token(current_user, token.id)
+        flash(f"API token “{token.name}” revoked: requests with it are now refused.", "success")
+        return redirect(url_for("auth.account", _anchor="api-tokens"), 303)
+    return render_template(
+        "auth/revoke_token.html", token=token, confirm=confirm, state=token.state(utcnow())
+    )
+
+
+def _account_page(form=None, preference=None, token_form=None):
     if preference is None:
         preference = NotificationPreferenceForm(formdata=None, notify_by=current_user.notify_by)
     if form is None:
         form = ChangePasswordForm(formdata=None)
-    return render_template("auth/account.html", form=form, preference=preference)
+    if token_form is None:
+        token_form = ApiTokenForm(formdata=None)
+    return render_template(
+        "auth/account.html",
+        form=form,
+        preference=preference,
+        token_form=token_form,
+        api_tokens=tokens.list_tokens(current_user),
+        new_api_token=session.pop(NEW_API_TOKEN_KEY, None),
+        now=utcnow(),
+    )
