@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # The largest id a database column holds (a 64-bit integer, SQLite's and PostgreSQL's bigint):
 # a larger number names nothing, and SQLite refuses to even compare with it.
 MAX_ID = 2**63 - 1
+
+
+def _as_utc(moment: datetime) -> datetime:
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00+01:00 is before the first UTC moment
+        raise ValueError("The moment is out of range.") from error
+
+
+# A moment in a filter: timezone-aware UTC as the database compares it; no offset means UTC.
+UTCDatetime = Annotated[
+    datetime,
+    AfterValidator(_as_utc),
+    Field(description="ISO 8601, e.g. 2025-05-01T00:00:00Z; no offset means UTC."),
+]
 
 
 class Strict(BaseModel):
