@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import current_app, url_for
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
-from governance.api.schemas import PageQuery, Strict
+from governance.api.schemas import MAX_ID, PageQuery, Strict
 from governance.api.spec import operation
 from governance.policies import lifecycle, service
 from governance.policies.models import Policy, PolicyRevision
 
 TAG = "Policies"
 Status = Literal["draft", "in_review", "approved", "published", "retired"]
+# Blank titles and categories are refused here, with every other field, not one at a time later.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Tag = Annotated[str, StringConstraints(max_length=40)]
 
 
 class UserRef(BaseModel):
@@ -70,30 +74,37 @@ class PolicyListQuery(PageQuery):
     q: str | None = Field(default=None, max_length=200, description="Words in title or body.")
     status: Status | None = None
     category: str | None = Field(default=None, max_length=80)
-    owner_id: int | None = Field(default=None, ge=1)
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     review_due: bool = False
 
 
 class PolicyCreate(Strict):
-    title: str = Field(max_length=200)
+    title: Title
     body: str = ""
-    category: str = Field(max_length=80)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    owner_id: int | None = Field(default=None, ge=1, description="Admins only; default: you.")
+    category: Category
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    owner_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Admins only; default: you."
+    )
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
     next_review_on: date | None = None
     summary: str = Field(default="", max_length=200, description="What this revision changes.")
 
 
 class PolicyUpdate(Strict):
-    """Only the fields sent change; `version` is the one read before editing."""
+    """Only the fields sent change; `version` is the one read before editing.
+
+    Leave a field out to keep it. Only the two review fields may be sent as null (to clear
+    them); a null title, body, category, tags or owner is refused, not taken as "unchanged".
+    """
 
     version: int = Field(ge=1)
-    title: str | None = Field(default=None, max_length=200)
-    body: str | None = None
-    category: str | None = Field(default=None, max_length=80)
-    tags: list[str] | None = Field(default=None, max_length=20)
-    owner_id: int | None = Field(default=None, ge=1)
+    # None only when left out: the defaults are not validated, a null that is sent is.
+    title: Title = None
+    body: str = None
+    category: Category = None
+    tags: list[Tag] = Field(default=None, max_length=20)
+    owner_id: int = Field(default=None, ge=1, le=MAX_ID)
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
     next_review_on: date | None = None
     summary: str = Field(default="", max_length=200)
@@ -254,8 +265,7 @@ def update_policy(policy_id: int, body: PolicyUpdate):
         )
 
     def chosen(name: str, current):
-        value = getattr(body, name)
-        return value if name in sent and value is not None else current
+        return getattr(body, name) if name in sent else current
 
     service.update_policy(
         policy.id,
