@@ -1,3 +1,166 @@
-"""/api/v1/approvals (filled in by its own change)."""
+"""/api/v1/approvals: my pending approval requests (the inbox's "Waiting for me") and a decision
+on one, through the same decision service as the inbox (four-eyes, decided once)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from governance.api.auth import current_api_user
+from governance.api.errors import ApiError
+from governance.api.paging import keyset_page
+from governance.api.schemas import MAX_ID, PageQuery, Strict
+from governance.api.spec import operation
+from governance.approvals import inbox, service
+from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
+from governance.engine.models import EXECUTION_STATUSES
+
+TAG = "Approvals"
+RequestStatus = Literal[REQUEST_STATUSES]
+ExecutionStatus = Literal[EXECUTION_STATUSES]
+# The API speaks in verbs; the decision service records what the request became.
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+
+
+class ApproverRef(BaseModel):
+    id: int
+    name: str
+
+
+class ApproverGroupRef(BaseModel):
+    id: int
+    name: str
+
+
+class ApprovalExecution(BaseModel):
+    id: int
+    status: ExecutionStatus
+    workflow_id: int
+    workflow_name: str
+    started_by: ApproverRef | None = Field(description="Who submitted the change.")
+
+
+class ApprovalPolicy(BaseModel):
+    id: int
+    title: str
+    category: str
+
+
+class ApprovalOut(BaseModel):
+    id: int
+    status: RequestStatus
+    step_key: str
+    execution: ApprovalExecution
+    policy: ApprovalPolicy | None
+    assignee_user: ApproverRef | None
+    assignee_group: ApproverGroupRef | None = Field(description="Set when asked of a group.")
+    due_at: datetime | None
+    created_at: datetime
+    decided_by: ApproverRef | None
+    decided_at: datetime | None
+    comment: str | None
+
+
+class ApprovalList(BaseModel):
+    items: list[ApprovalOut]
+    next_cursor: str | None
+
+
+class ApprovalListQuery(PageQuery):
+    workflow_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class DecisionIn(Strict):
+    decision: Literal["approve", "reject"]
+    comment: str = Field(default="", max_length=2000, description="Required to reject.")
+
+
+class DecisionOut(BaseModel):
+    request: ApprovalOut
+    step_state: Literal["waiting", "approved", "rejected"] = Field(
+        description="The step after this decision: still waiting for other approvers, or done."
+    )
+    message: str
+
+
+def _person(user) -> ApproverRef | None:
+    return ApproverRef(id=user.id, name=user.name) if user is not None else None
+
+
+def _approval_out(request: ApprovalRequest) -> ApprovalOut:
+    execution = request.execution
+    policy = execution.policy
+    group = request.assignee_group
+    return ApprovalOut(
+        id=request.id,
+        status=request.status,
+        step_key=request.step_run.step_key,
+        execution=ApprovalExecution(
+            id=execution.id,
+            status=execution.status,
+            workflow_id=execution.workflow.id,
+            workflow_name=execution.workflow.name,
+            started_by=_person(execution.actor),
+        ),
+        policy=ApprovalPolicy(id=policy.id, title=policy.title, category=policy.category)
+        if policy
+        else None,
+        assignee_user=_person(request.assignee_user),
+        assignee_group=ApproverGroupRef(id=group.id, name=group.name) if group else None,
+        due_at=request.due_at,
+        created_at=request.created_at,
+        decided_by=_person(request.decided_by),
+        decided_at=request.decided_at,
+        comment=request.comment,
+    )
+
+
+@operation(
+    "/approvals",
+    summary="List the approval requests waiting for me",
+    tag=TAG,
+    query=ApprovalListQuery,
+    responses={200: ApprovalList},
+    description="The inbox's “Waiting for me”: pending requests assigned to you or your groups, "
+    "on executions still open, never of a change you submitted. Newest first.",
+)
+def list_approvals(query: ApprovalListQuery):
+    user = current_api_user()
+    statement = inbox.list_statement(
+        inbox.InboxQuery(tab="waiting", workflow_id=query.workflow_id), user.id
+    )
+    requests, next_cursor = keyset_page(statement, ApprovalRequest.id, query)
+    return ApprovalList(
+        items=[_approval_out(request) for request in requests], next_cursor=next_cursor
+    )
+
+
+@operation(
+    "/approvals/<int:request_id>/decision",
+    "POST",
+    summary="Approve or reject an approval request",
+    tag=TAG,
+    body=DecisionIn,
+    responses={200: DecisionOut},
+    errors=(409,),
+    description="Only a request assigned to you or your groups (another's answers 404). The "
+    "person who submitted the change gets 403 (four-eyes); a request already decided, or "
+    "on an execution that ended, gets 409; a rejection without a comment gets 422.",
+)
+def decide_approval(request_id: int, body: DecisionIn):
+    user = current_api_user()
+    request = service.get_request(request_id)
+    if request.execution.actor_id != user.id and not service.is_assignee(user, request):
+        # Someone else's request is not revealed, like any other user's object. The submitter
+        # is let through: the service refuses them with the four-eyes rule's 403.
+        raise ApiError(404, "No such approval request.")
+    state = service.record_decision(
+        request.id, user=user, decision=DECISIONS[body.decision], comment=body.comment
+    )
+    return DecisionOut(
+        request=_approval_out(request),
+        step_state=state,
+        message=service.STATE_MESSAGES[state],
+    )
