@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
+from governance.api.executions import GroupRef, PersonRef, person_ref
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict
 from governance.api.spec import operation
@@ -24,22 +25,12 @@ ExecutionStatus = Literal[EXECUTION_STATUSES]
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
-class ApproverRef(BaseModel):
-    id: int
-    name: str
-
-
-class ApproverGroupRef(BaseModel):
-    id: int
-    name: str
-
-
 class ApprovalExecution(BaseModel):
     id: int
     status: ExecutionStatus
     workflow_id: int
     workflow_name: str
-    started_by: ApproverRef | None = Field(description="Who submitted the change.")
+    started_by: PersonRef | None = Field(description="Who submitted the change.")
 
 
 class ApprovalPolicy(BaseModel):
@@ -54,11 +45,11 @@ class ApprovalOut(BaseModel):
     step_key: str
     execution: ApprovalExecution
     policy: ApprovalPolicy | None
-    assignee_user: ApproverRef | None
-    assignee_group: ApproverGroupRef | None = Field(description="Set when asked of a group.")
+    assignee_user: PersonRef | None
+    assignee_group: GroupRef | None = Field(description="Set when asked of a group.")
     due_at: datetime | None
     created_at: datetime
-    decided_by: ApproverRef | None
+    decided_by: PersonRef | None
     decided_at: datetime | None
     comment: str | None
 
@@ -85,10 +76,6 @@ class DecisionOut(BaseModel):
     message: str
 
 
-def _person(user) -> ApproverRef | None:
-    return ApproverRef(id=user.id, name=user.name) if user is not None else None
-
-
 def _approval_out(request: ApprovalRequest) -> ApprovalOut:
     execution = request.execution
     policy = execution.policy
@@ -102,16 +89,16 @@ def _approval_out(request: ApprovalRequest) -> ApprovalOut:
             status=execution.status,
             workflow_id=execution.workflow.id,
             workflow_name=execution.workflow.name,
-            started_by=_person(execution.actor),
+            started_by=person_ref(execution.actor),
         ),
         policy=ApprovalPolicy(id=policy.id, title=policy.title, category=policy.category)
         if policy
         else None,
-        assignee_user=_person(request.assignee_user),
-        assignee_group=ApproverGroupRef(id=group.id, name=group.name) if group else None,
+        assignee_user=person_ref(request.assignee_user),
+        assignee_group=GroupRef(id=group.id, name=group.name) if group else None,
         due_at=request.due_at,
         created_at=request.created_at,
-        decided_by=_person(request.decided_by),
+        decided_by=person_ref(request.decided_by),
         decided_at=request.decided_at,
         comment=request.comment,
     )

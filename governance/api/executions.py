@@ -28,12 +28,12 @@ RequestStatus = Literal[REQUEST_STATUSES]
 StageState = Literal["done", "failed", "cancelled", "current", "upcoming"]
 
 
-class WorkflowRef(BaseModel):
+class ExecutionWorkflow(BaseModel):
     id: int
     name: str
 
 
-class PolicyRef(BaseModel):
+class ExecutionPolicy(BaseModel):
     id: int
     title: str
 
@@ -50,8 +50,8 @@ class GroupRef(BaseModel):
 
 class ExecutionSummary(BaseModel):
     id: int
-    workflow: WorkflowRef
-    policy: PolicyRef | None
+    workflow: ExecutionWorkflow
+    policy: ExecutionPolicy | None
     status: ExecutionStatus
     trigger_type: str
     started_by: PersonRef | None = Field(description="Who caused it; null for the system.")
@@ -132,7 +132,7 @@ class CancelIn(Strict):
     reason: str = Field(default="", max_length=500, description="Shown as the execution's error.")
 
 
-def _person(user) -> PersonRef | None:
+def person_ref(user) -> PersonRef | None:
     return PersonRef(id=user.id, name=user.name) if user is not None else None
 
 
@@ -140,11 +140,11 @@ def _summary_fields(execution: Execution) -> dict:
     policy = execution.policy
     return {
         "id": execution.id,
-        "workflow": WorkflowRef(id=execution.workflow.id, name=execution.workflow.name),
-        "policy": PolicyRef(id=policy.id, title=policy.title) if policy else None,
+        "workflow": ExecutionWorkflow(id=execution.workflow.id, name=execution.workflow.name),
+        "policy": ExecutionPolicy(id=policy.id, title=policy.title) if policy else None,
         "status": execution.status,
         "trigger_type": execution.trigger_type,
-        "started_by": _person(execution.actor),
+        "started_by": person_ref(execution.actor),
         "current_stage": execution.current_stage + 1,
         "created_at": execution.created_at,
         "finished_at": execution.finished_at,
@@ -156,10 +156,10 @@ def _approval_request(request: ApprovalRequest) -> ApprovalRequestOut:
     return ApprovalRequestOut(
         id=request.id,
         status=request.status,
-        assignee_user=_person(request.assignee_user),
+        assignee_user=person_ref(request.assignee_user),
         assignee_group=GroupRef(id=group.id, name=group.name) if group else None,
         due_at=request.due_at,
-        decided_by=_person(request.decided_by),
+        decided_by=person_ref(request.decided_by),
         decided_at=request.decided_at,
         comment=request.comment,
     )
