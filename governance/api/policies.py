@@ -13,15 +13,20 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict
 from governance.api.spec import operation
+from governance.api.text import Text, no_nul
 from governance.policies import lifecycle, service
 from governance.policies.models import Policy, PolicyRevision
 
 TAG = "Policies"
 Status = Literal["draft", "in_review", "approved", "published", "retired"]
 # Blank titles and categories are refused here, with every other field, not one at a time later.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Tag = Annotated[str, StringConstraints(max_length=40)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), no_nul
+]
+Category = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), no_nul
+]
+Tag = Annotated[str, StringConstraints(max_length=40), no_nul]
 
 
 class UserRef(BaseModel):
@@ -71,16 +76,16 @@ class PolicyList(BaseModel):
 
 
 class PolicyListQuery(PageQuery):
-    q: str | None = Field(default=None, max_length=200, description="Words in title or body.")
+    q: Text | None = Field(default=None, max_length=200, description="Words in title or body.")
     status: Status | None = None
-    category: str | None = Field(default=None, max_length=80)
+    category: Text | None = Field(default=None, max_length=80)
     owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     review_due: bool = False
 
 
 class PolicyCreate(Strict):
     title: Title
-    body: str = ""
+    body: Text = ""
     category: Category
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     owner_id: int | None = Field(
@@ -88,7 +93,7 @@ class PolicyCreate(Strict):
     )
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
     next_review_on: date | None = None
-    summary: str = Field(default="", max_length=200, description="What this revision changes.")
+    summary: Text = Field(default="", max_length=200, description="What this revision changes.")
 
 
 class PolicyUpdate(Strict):
@@ -101,18 +106,18 @@ class PolicyUpdate(Strict):
     version: int = Field(ge=1)
     # None only when left out: the defaults are not validated, a null that is sent is.
     title: Title = None
-    body: str = None
+    body: Text = None
     category: Category = None
     tags: list[Tag] = Field(default=None, max_length=20)
     owner_id: int = Field(default=None, ge=1, le=MAX_ID)
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
     next_review_on: date | None = None
-    summary: str = Field(default="", max_length=200)
+    summary: Text = Field(default="", max_length=200)
 
 
 class TransitionIn(Strict):
     status: Status
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)
     version: int | None = Field(default=None, ge=1, description="Refuse (409) if it changed.")
 
 

@@ -368,6 +368,23 @@ def test_every_invalid_field_is_listed_at_once_and_nothing_is_written(api_as, us
     assert _state(db) == before
 
 
+def test_nul_characters_are_422_naming_the_field_not_a_server_error(api_as, users, db):
+    policy = factories.make_policy(users["owner"])
+    client = api_as("owner")
+    before = _state(db)
+    response = client.post(
+        "policies", json={"title": "A\x00", "category": "B", "tags": ["\x00"], "body": "\x00"}
+    )
+    _error(response, 422)
+    assert _fields(response) == {"title", "tags.0", "body"}
+    response = client.patch(f"policies/{policy.id}", json={"version": 1, "summary": "\x00"})
+    assert _fields(response) == {"summary"}
+    response = client.get("policies?q=a%00b")
+    _error(response, 422)
+    assert _fields(response) == {"q"}
+    assert _state(db) == before
+
+
 def test_a_body_longer_than_the_configured_limit_is_422_on_body(api_as, users, db, app):
     client = api_as("owner")
     before = _state(db)
