@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -30,6 +30,13 @@ class ApiToken(db.Model):
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     user: so.Mapped[User] = so.relationship()
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day (UTC) the token works: it expires as the next one begins."""
+        if self.expires_at is None:
+            return None
+        return (self.expires_at - timedelta(microseconds=1)).date()
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:

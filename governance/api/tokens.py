@@ -46,10 +46,7 @@ def create_token(user: User, *, name: str, expires_on: date | None, today: date)
         # Tabs, newlines, NUL (which PostgreSQL cannot even store) have no place in a label.
         raise DomainError("The name is one line of ordinary characters.", field="name")
     check_expiry(expires_on, today)
-    active = db.session.scalar(
-        sa.select(sa.func.count()).select_from(ApiToken).where(_is_active(user.id, utcnow()))
-    )
-    if active >= MAX_ACTIVE_TOKENS:
+    if count_active_tokens(user) >= MAX_ACTIVE_TOKENS:
         raise DomainError(
             f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one first.", field="name"
         )
@@ -97,6 +94,12 @@ def _is_active(user_id: int, now: datetime) -> sa.ColumnElement[bool]:
         ApiToken.user_id == user_id,
         ApiToken.revoked_at.is_(None),
         sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
+
+
+def count_active_tokens(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(ApiToken).where(_is_active(user.id, utcnow()))
     )
 
 

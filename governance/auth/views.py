@@ -128,10 +128,8 @@ def notification_preference():
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
-def create_api_token():
-    """The account page's token form posts here; the new token is shown once, after a redirect."""
-    if request.method == "GET":
-        return redirect(url_for("auth.account", _anchor="api-tokens"))
+def api_tokens():
+    """The user's API tokens: create one (shown once, after the redirect), list them."""
     token_form = ApiTokenForm()
     if token_form.validate_on_submit():
         try:
@@ -146,8 +144,14 @@ def create_api_token():
             getattr(token_form, error.field or "name").errors.append(error.message)
         else:
             session[NEW_API_TOKEN_KEY] = {"id": new.id, "token": new.token}
-            return redirect(url_for("auth.account", _anchor="api-tokens"), 303)
-    return _account_page(token_form=token_form)
+            return redirect(url_for("auth.api_tokens"), 303)
+    return render_template(
+        "auth/tokens.html",
+        token_form=token_form,
+        api_tokens=tokens.list_tokens(current_user),
+        new_api_token=session.pop(NEW_API_TOKEN_KEY, None),
+        now=utcnow(),
+    )
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
@@ -159,25 +163,20 @@ def revoke_api_token(token_id: int):
     if confirm.validate_on_submit():
         tokens.revoke_token(current_user, token.id)
         flash(f"API token “{token.name}” revoked: requests with it are now refused.", "success")
-        return redirect(url_for("auth.account", _anchor="api-tokens"), 303)
+        return redirect(url_for("auth.api_tokens"), 303)
     return render_template(
         "auth/revoke_token.html", token=token, confirm=confirm, state=token.state(utcnow())
     )
 
 
-def _account_page(form=None, preference=None, token_form=None):
+def _account_page(form=None, preference=None):
     if preference is None:
         preference = NotificationPreferenceForm(formdata=None, notify_by=current_user.notify_by)
     if form is None:
         form = ChangePasswordForm(formdata=None)
-    if token_form is None:
-        token_form = ApiTokenForm(formdata=None)
     return render_template(
         "auth/account.html",
         form=form,
         preference=preference,
-        token_form=token_form,
-        api_tokens=tokens.list_tokens(current_user),
-        new_api_token=session.pop(NEW_API_TOKEN_KEY, None),
-        now=utcnow(),
+        active_api_tokens=tokens.count_active_tokens(current_user),
     )

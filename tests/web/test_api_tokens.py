@@ -1,5 +1,5 @@
-"""Personal API tokens on the account page: create (the token shown once), list, revoke; only a
-hash of each token is stored."""
+"""Personal API tokens on /account/tokens (linked from the account page): create (the token
+shown once), list, revoke; only a hash of each token is stored."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from governance.auth.views import NEW_API_TOKEN_KEY
 from governance.timeutil import utcnow
 from tests.conftest import ApiClient
 
+TOKENS = "/account/tokens"
 SHOWN_TOKEN = re.compile(r'id="new-token-value"[^>]*value="([^"]+)"')
 
 
 def create(client, name: str = "CI pipeline", expires_on: str = ""):
     return client.submit(
-        "/account/tokens", {"name": name, "expires_on": expires_on}, token_from="/account"
+        "/account/tokens", {"name": name, "expires_on": expires_on}, token_from=TOKENS
     )
 
 
@@ -65,7 +66,7 @@ def test_created_token_is_shown_once_after_a_redirect_and_never_again(as_role, d
 
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert location.endswith("/account#api-tokens")
+    assert location.endswith(TOKENS)
     page = client.get(location).get_data(as_text=True)
     token = shown_token(page)
     assert token and token.startswith("stw_")
@@ -77,7 +78,7 @@ def test_created_token_is_shown_once_after_a_redirect_and_never_again(as_role, d
     with client.session_transaction() as session:
         assert NEW_API_TOKEN_KEY not in session
 
-    reloaded = client.get("/account").get_data(as_text=True)
+    reloaded = client.get(TOKENS).get_data(as_text=True)
     assert shown_token(reloaded) is None
     assert token not in reloaded
     assert "Copy your new token now" not in reloaded
@@ -191,11 +192,19 @@ def test_creating_a_token_requires_the_csrf_token(as_role, db):
     assert token_rows(db) == []
 
 
-def test_token_form_address_opened_directly_leads_to_the_account_page(as_role):
-    response = as_role("owner").get("/account/tokens")
+def test_account_page_links_to_the_tokens_and_counts_the_active_ones(as_role, users, db):
+    client = as_role("owner")
+    page = client.get("/account").get_data(as_text=True)
+    assert 'id="api-tokens"' in page
+    assert f'href="{TOKENS}"' in page
+    assert "You have no active tokens." in page
 
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/account#api-tokens")
+    create_and_read(client, "One")
+    create_and_read(client, "Two")
+    [first, _] = token_rows(db)
+    client.submit(f"/account/tokens/{first.id}/revoke")
+
+    assert "You have 1 active token." in client.get("/account").get_data(as_text=True)
 
 
 # Listing
@@ -219,7 +228,7 @@ def test_account_page_lists_each_token_with_its_state(as_role, users, db, app):
     )
     db.session.commit()
 
-    html = client.get("/account").get_data(as_text=True)
+    html = client.get(TOKENS).get_data(as_text=True)
 
     used_row = row_html(html, rows["Used one"].id)
     assert "Used one" in used_row
@@ -233,8 +242,9 @@ def test_account_page_lists_each_token_with_its_state(as_role, users, db, app):
     revoked_row = row_html(html, rows["Revoked one"].id)
     assert "token-revoked" in revoked_row and "Revoke…" not in revoked_row
     dated_row = row_html(html, rows["Dated one"].id)
-    expiry = (utcnow().date() + timedelta(days=11)).isoformat()
-    assert f'datetime="{expiry}T00:00:00+00:00"' in dated_row
+    last_day = utcnow().date() + timedelta(days=10)
+    assert f"end of {last_day:%d %b %Y}" in dated_row  # the day chosen, not midnight after it
+    assert f'datetime="{last_day + timedelta(days=1)}T00:00:00+00:00"' in dated_row
     # Newest first.
     assert html.index("Dated one") < html.index("Used one")
 
@@ -242,7 +252,7 @@ def test_account_page_lists_each_token_with_its_state(as_role, users, db, app):
 def test_account_page_lists_only_the_users_own_tokens(as_role, users, api_token):
     api_token(users["other_owner"])
 
-    html = as_role("owner").get("/account").get_data(as_text=True)
+    html = as_role("owner").get(TOKENS).get_data(as_text=True)
 
     assert "You have no API tokens yet." in html
     assert "api-token-row-" not in html
@@ -268,8 +278,8 @@ def test_revoking_asks_first_then_the_token_gets_401(app, as_role, users, db):
     response = client.submit(f"/account/tokens/{row.id}/revoke")
 
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/account#api-tokens")
-    assert "API token “Deploy bot” revoked" in client.get("/account").get_data(as_text=True)
+    assert response.headers["Location"].endswith(TOKENS)
+    assert "API token “Deploy bot” revoked" in client.get(TOKENS).get_data(as_text=True)
     assert token_rows(db)[0].revoked_at is not None
     refused = api.get("policies")
     assert refused.status_code == 401
@@ -299,7 +309,7 @@ def test_someone_elses_token_is_not_found(app, as_role, users, api_token, db):
     client = as_role("owner")
 
     assert client.get(f"/account/tokens/{row.id}/revoke").status_code == 404
-    response = client.submit(f"/account/tokens/{row.id}/revoke", token_from="/account")
+    response = client.submit(f"/account/tokens/{row.id}/revoke", token_from=TOKENS)
 
     assert response.status_code == 404
     assert token_rows(db)[0].revoked_at is None
@@ -310,7 +320,7 @@ def test_unknown_token_id_is_not_found(as_role, users):
     client = as_role("owner")
 
     assert client.get("/account/tokens/999/revoke").status_code == 404
-    assert client.submit("/account/tokens/999/revoke", token_from="/account").status_code == 404
+    assert client.submit("/account/tokens/999/revoke", token_from=TOKENS).status_code == 404
 
 
 def test_revoked_token_page_says_so_without_a_button(as_role, db):
