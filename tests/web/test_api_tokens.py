@@ -358,3 +358,31 @@ def test_anonymous_visitor_is_sent_to_log_in(client, users, db, method, url):
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
     assert token_rows(db) == []
+
+
+def test_token_pages_carry_no_inline_script_or_style(as_role, db):
+    client = as_role("owner")
+    create(client)
+    [row] = token_rows(db)
+
+    for url in (TOKENS, f"/account/tokens/{row.id}/revoke"):
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
+        assert re.search(r"\s(style|on[a-z]+)=", html) is None
+    assert 'maxlength="80"' in client.get(TOKENS).get_data(as_text=True)
+
+
+def test_a_user_with_fifty_active_tokens_must_revoke_one_first(as_role, users, api_token, db):
+    for _ in range(50):
+        api_token(users["owner"])
+    client = as_role("owner")
+
+    response = create(client, "One too many")
+
+    assert "You have 50 active tokens; revoke one first." in response.get_data(as_text=True)
+    assert len(token_rows(db)) == 50
+    first = token_rows(db)[0]
+    client.submit(f"/account/tokens/{first.id}/revoke")
+    assert create(client, "Now it fits").status_code == 303
