@@ -183,6 +183,38 @@ def test_list_pages_with_a_cursor_until_the_last_page(api_as, users, db):
     assert first.json["items"][0]["started_by"] is None
 
 
+def test_list_and_get_use_a_constant_number_of_queries(api_as, users, db, count_statements):
+    workflow = _task_workflow(users)
+    client = api_as("viewer")
+
+    def statements_for(path: str) -> int:
+        with count_statements() as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    def start(count: int) -> None:
+        for number in range(count):
+            policy = factories.make_policy(users["owner"], "published", admin=users["admin"])
+            runtime.start_execution(
+                workflow,
+                policy_id=policy.id if number % 3 else None,
+                trigger_type="manual",
+                trigger_data={"number": number},
+                actor_id=users["admin"].id if number % 2 else None,
+            )
+            db.session.commit()
+
+    start(2)
+    statements_for("executions")  # a token's first use also records when it was used
+    few = statements_for("executions")
+    start(30)
+    assert statements_for("executions") == few
+    assert statements_for("executions?limit=200&status=running") == few
+    run_queued_steps()
+    last = _latest(db)
+    assert statements_for(f"executions/{last.id}") == statements_for(f"executions/{last.id - 20}")
+
+
 def test_viewers_see_executions_of_published_policies_only(api_as, users, db):
     _task_workflow(users)
     draft = factories.make_policy(users["owner"], title="Secret draft")
