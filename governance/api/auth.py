@@ -66,7 +66,11 @@ def _limit(text: str) -> RateLimitItem:
 def _check_rate(token_id: int) -> None:
     limiter = current_app.extensions["api_rate_limit"]
     limit = _limit(current_app.config["API_RATE_LIMIT"])
-    if limiter.hit(limit, "api-token", str(token_id)):
+    try:
+        if limiter.hit(limit, "api-token", str(token_id)):
+            return
+    except Exception:  # the counter store (Redis) blinked: a missed count beats a refused call
+        current_app.logger.warning("API rate limit unavailable; request allowed", exc_info=True)
         return
     reset_at, _ = limiter.get_window_stats(limit, "api-token", str(token_id))
     retry_after = max(1, math.ceil(reset_at - time.time()))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from governance.api.models import ApiToken
 from governance.api.tokens import TOKEN_PREFIX, token_hash
@@ -270,6 +272,18 @@ def test_rate_limit_of_one_token_does_not_touch_another(app, users, api_token, m
 
     assert same_user_other_token.get("policies").status_code == 200
     assert other_user.get("policies").status_code == 200
+
+
+def test_an_unreachable_rate_limit_store_lets_requests_through(
+    app, users, api_token, monkeypatch, caplog
+):
+    # A Redis that does not answer (nothing listens on port 1): the API keeps working.
+    unreachable = MovingWindowRateLimiter(storage_from_string("redis://127.0.0.1:1/0"))
+    monkeypatch.setitem(app.extensions, "api_rate_limit", unreachable)
+    client = ApiClient(app, api_token(users["owner"]))
+
+    assert client.get("policies").status_code == 200
+    assert "API rate limit unavailable" in caplog.text
 
 
 def test_rate_limit_is_shared_across_processes_through_redis(app, users, api_token, monkeypatch):
