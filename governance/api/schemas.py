@@ -9,9 +9,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-# The largest id a database column holds (a 64-bit integer, SQLite's and PostgreSQL's bigint):
-# a larger number names nothing, and SQLite refuses to even compare with it.
-MAX_ID = 2**63 - 1
+# The largest id every database holds: ids are PostgreSQL `integer` columns (32 bits), which
+# refuse to compare with a larger number (a 500, not a 404); SQLite stops at 64 bits.
+MAX_ID = 2**31 - 1
 
 
 def _as_utc(moment: datetime) -> datetime:
