@@ -14,6 +14,7 @@ from governance.api.executions import GroupRef, PersonRef, person_ref
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict
 from governance.api.spec import operation
+from governance.api.text import Text
 from governance.approvals import inbox, service
 from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
 from governance.engine.models import EXECUTION_STATUSES
@@ -65,7 +66,7 @@ class ApprovalListQuery(PageQuery):
 
 class DecisionIn(Strict):
     decision: Literal["approve", "reject"]
-    comment: str = Field(default="", max_length=2000, description="Required to reject.")
+    comment: Text = Field(default="", max_length=2000, description="Required to reject.")
 
 
 class DecisionOut(BaseModel):

@@ -14,6 +14,7 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
+from governance.api.text import Text
 from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
 from governance.engine import runtime
 from governance.engine.models import EXECUTION_STATUSES, STEP_STATUSES, Execution
@@ -129,7 +130,7 @@ class ExecutionListQuery(PageQuery):
 
 
 class CancelIn(Strict):
-    reason: str = Field(default="", max_length=500, description="Shown as the execution's error.")
+    reason: Text = Field(default="", max_length=500, description="Shown as the execution's error.")
 
 
 def person_ref(user) -> PersonRef | None:

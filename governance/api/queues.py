@@ -13,6 +13,7 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
+from governance.api.text import Text
 from governance.monitor import operations, stats
 from governance.monitor.models import JOB_STATUSES, JobRecord
 from governance.timeutil import utcnow
@@ -68,14 +69,16 @@ class JobResult(BaseModel):
 
 
 class FailedJobsQuery(PageQuery):
-    task_name: str | None = Field(default=None, max_length=120, description="e.g. steward.run_step")
+    task_name: Text | None = Field(
+        default=None, max_length=120, description="e.g. steward.run_step"
+    )
     since: UTCDatetime | None = Field(
         default=None, description="Failed at or after this moment (ISO 8601; no offset: UTC)."
     )
 
 
 class DiscardIn(Strict):
-    reason: str = Field(
+    reason: Text = Field(
         max_length=operations.REASON_MAX, description="Why the work is given up; audited."
     )
 

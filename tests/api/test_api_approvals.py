@@ -346,6 +346,7 @@ def test_rejecting_without_a_comment_is_refused_and_nothing_changes(api_as, user
         ({"json": {"decision": "maybe", "comment": 3}}, 422, ["decision", "comment"]),
         ({"json": {"comment": "no decision"}}, 422, ["decision"]),
         ({"json": {"decision": "approve", "comment": "x" * 2001}}, 422, ["comment"]),
+        ({"json": {"decision": "approve", "comment": "ok\x00"}}, 422, ["comment"]),
         ({"json": {"decision": "approve", "on_behalf_of": 1}}, 422, ["on_behalf_of"]),
     ],
 )

@@ -446,6 +446,7 @@ def test_cancelling_a_finished_execution_is_a_conflict_and_changes_nothing(api_a
         ({"data": "", "content_type": "application/json"}, 422, None),
         ({"json": {"reason": "x" * 501}}, 422, "reason"),
         ({"json": {"reason": 5}}, 422, "reason"),
+        ({"json": {"reason": "a\x00b"}}, 422, "reason"),  # PostgreSQL cannot store NUL
         ({"json": {"reason": "ok", "force": True}}, 422, "force"),
         ({"json": ["reason"]}, 422, None),
     ],

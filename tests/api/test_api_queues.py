@@ -301,6 +301,7 @@ def test_resolved_jobs_leave_the_failed_list(api_as, db, users):
         ("since=yesterday", "since"),
         ("task_name=" + "x" * 121, "task_name"),
         ("limit=500", "limit"),
+        ("task_name=steward%00run_step", "task_name"),
         ("cursor=abc", "cursor"),
     ],
 )
@@ -437,6 +438,7 @@ def test_discarding_a_failed_job_with_a_reason_fails_its_step_for_good(api_as, d
         ({"json": {"reason": "   "}}, 422, ["reason"]),
         ({"json": {}}, 422, ["reason"]),
         ({"json": {"reason": "x" * 501}}, 422, ["reason"]),
+        ({"json": {"reason": "Old\x00"}}, 422, ["reason"]),
         ({"json": {"reason": "Old", "cascade": True}}, 422, ["cascade"]),
         ({"data": "reason=Old", "content_type": "application/json"}, 400, []),
         ({}, 422, [None]),
