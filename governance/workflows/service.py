@@ -1,24 +1,35 @@
-"""Workflow rules: create, save a new immutable version, activate, deactivate, run manually."""
+"""Workflow rules: create, save a new immutable version, activate, deactivate, run manually,
+delete."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
 
+from governance.approvals.models import ApprovalDelegation, ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
-from governance.engine.models import Execution
+from governance.engine.models import (
+    FINISHED_EXECUTION_STATUSES,
+    Execution,
+    StepAttempt,
+    StepRun,
+)
 from governance.engine.signing import new_inbound_secret
-from governance.errors import DomainError, NotFound
+from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
+from governance.notifications.models import Notification
 from governance.policies.models import Policy
+from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.workflows import schedule
-from governance.workflows.definition import validate_definition
-from governance.workflows.models import Workflow, WorkflowVersion
+from governance.workflows.definition import DefinitionError, validate_definition
+from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 
 
 def get_workflow(workflow_id: int) -> Workflow:
@@ -36,6 +47,25 @@ def _check_name(name: str, exclude_id: int | None = None) -> str:
     return name
 
 
+def _validated(
+    name: str, definition: dict[str, Any], exclude_id: int | None
+) -> tuple[str, dict[str, Any]]:
+    """The clean name and definition, or one DefinitionError listing every problem, the
+    name's included, so the person fixes them all in one go."""
+    errors: dict[str, str] = {}
+    try:
+        name = _check_name(name, exclude_id)
+    except DomainError as error:
+        errors[error.field or "name"] = error.message
+    try:
+        clean = validate_definition(definition)
+    except DefinitionError as error:
+        errors |= error.errors
+    if errors:
+        raise DefinitionError(errors)
+    return name, clean
+
+
 def save_workflow(
     workflow_id: int | None,
     *,
@@ -43,17 +73,27 @@ def save_workflow(
     description: str,
     definition: dict[str, Any],
     actor: User,
+    expected_version: int | None = None,
 ) -> int:
     """Create a workflow or save a new version of it. Nothing is written if anything is wrong.
 
     A new version never changes running executions: they keep the version they started with.
+    `expected_version` is the latest version the caller edited: if someone saved a newer one
+    meanwhile, Conflict, so their version is not silently replaced.
     """
-    if workflow_id is not None:
-        _carry_over_secrets(get_workflow(workflow_id), definition)
-    clean = validate_definition(definition)
-    if workflow_id is None:
+    workflow = get_workflow(workflow_id) if workflow_id is not None else None
+    if workflow is not None:
+        if expected_version is not None and workflow.latest_version != expected_version:
+            raise Conflict(
+                f"“{workflow.name}” is at version {workflow.latest_version} now, not "
+                f"{expected_version}: someone saved it after you read it. Nothing was saved; "
+                "read it again and apply your changes."
+            )
+        _carry_over_secrets(workflow, definition)
+    name, clean = _validated(name, definition, exclude_id=workflow_id)
+    if workflow is None:
         workflow = Workflow(
-            name=_check_name(name),
+            name=name,
             status="draft",
             trigger_type=clean["trigger"]["type"],
             created_by_id=actor.id,
@@ -62,8 +102,7 @@ def save_workflow(
         db.session.add(workflow)
         db.session.flush()
     else:
-        workflow = get_workflow(workflow_id)
-        workflow.name = _check_name(name, exclude_id=workflow.id)
+        workflow.name = name
     workflow.description = description.strip()[:1000]
     workflow.latest_version += 1
     workflow.updated_at = utcnow()
@@ -74,15 +113,23 @@ def save_workflow(
         created_by_id=actor.id,
     )
     db.session.add(version)
-    db.session.flush()
-    record_event(
-        actor_id=actor.id,
-        action="workflow.saved",
-        object_type="workflow",
-        object_id=workflow.id,
-        summary=f"Saved “{workflow.name}” version {version.number}",
-    )
-    db.session.commit()
+    try:
+        db.session.flush()
+        record_event(
+            actor_id=actor.id,
+            action="workflow.saved",
+            object_type="workflow",
+            object_id=workflow.id,
+            summary=f"Saved “{workflow.name}” version {version.number}",
+        )
+        db.session.commit()
+    except IntegrityError as error:
+        # Two saves raced past the checks: the unique name or version number decided.
+        db.session.rollback()
+        raise Conflict(
+            "Someone else saved a workflow with this name or version at the same moment. "
+            "Nothing was saved; reload and try again."
+        ) from error
     return workflow.id
 
 
@@ -118,7 +165,7 @@ def activate(workflow_id: int, *, actor: User, version_number: int | None = None
         )
     )
     if version is None:
-        raise DomainError(f"This workflow has no version {number}.")
+        raise DomainError(f"This workflow has no version {number}.", field="version")
     trigger = version.definition["trigger"]
     workflow.active_version_id = version.id
     workflow.status = "active"
@@ -153,8 +200,18 @@ def deactivate(workflow_id: int, *, actor: User) -> None:
     db.session.commit()
 
 
-def run_manually(workflow_id: int, *, policy_id: int | None, actor: User) -> int:
-    """The Run button: start the active version for a policy now."""
+def run_manually(
+    workflow_id: int,
+    *,
+    policy_id: int | None,
+    actor: User,
+    input_data: dict[str, Any] | None = None,
+) -> int:
+    """The Run button (and the API's trigger): start the active version for a policy now.
+
+    `input_data` becomes the execution's trigger data, which conditions and templates read
+    as trigger.<name>; `started_by` is set here, never by the caller.
+    """
     workflow = get_workflow(workflow_id)
     if workflow.status != "active":
         raise DomainError("Activate the workflow before running it.")
@@ -162,11 +219,16 @@ def run_manually(workflow_id: int, *, policy_id: int | None, actor: User) -> int
         raise DomainError("Only workflows with the manual trigger have a Run button.")
     if policy_id is not None and db.session.get(Policy, policy_id) is None:
         raise DomainError("Choose an existing policy.", field="policy_id")
+    if "started_by" in (input_data or {}):
+        raise DomainError(
+            "started_by is set by Steward (who ran the workflow); use another name.",
+            field="input.started_by",
+        )
     execution = runtime.start_execution(
         workflow,
         policy_id=policy_id,
         trigger_type="manual",
-        trigger_data={"started_by": actor.id},
+        trigger_data={**(input_data or {}), "started_by": actor.id},
         actor_id=actor.id,
     )
     record_event(
@@ -178,6 +240,78 @@ def run_manually(workflow_id: int, *, policy_id: int | None, actor: User) -> int
     )
     db.session.commit()
     return execution.id
+
+
+def delete_workflow(workflow_id: int, *, actor: User) -> None:
+    """Delete a workflow with its versions and its finished executions (their step runs,
+    attempts and approval requests); refused while an execution of it is unfinished.
+
+    Tasks and notifications its steps made stay, no longer linked to a step. The audit log
+    keeps the record of everything the workflow did, and of this deletion.
+    """
+    workflow = get_workflow(workflow_id)
+    name = workflow.name
+    # Written first: from here SQLite holds its write lock, so no execution can start between
+    # the check below and the deletes. On PostgreSQL an execution started meanwhile makes the
+    # workflow's DELETE fail on its foreign key instead; both end as the same Conflict.
+    workflow.status = "inactive"
+    workflow.next_run_at = None
+    db.session.flush()
+    unfinished = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Execution)
+        .where(
+            Execution.workflow_id == workflow.id,
+            Execution.status.not_in(FINISHED_EXECUTION_STATUSES),
+        )
+    )
+    if unfinished:
+        db.session.rollback()
+        raise Conflict(_still_running_message(name, unfinished))
+    executions = sa.select(Execution.id).where(Execution.workflow_id == workflow.id)
+    finished = db.session.scalar(sa.select(sa.func.count()).select_from(executions.subquery()))
+    step_runs = sa.select(StepRun.id).where(StepRun.execution_id.in_(executions))
+    requests = sa.select(ApprovalRequest.id).where(ApprovalRequest.execution_id.in_(executions))
+    # Each dependent row explicitly, child first: SQLite does not enforce the foreign keys'
+    # ON DELETE rules, and the same statements then serve both databases.
+    for statement in (
+        sa.update(Task).where(Task.step_run_id.in_(step_runs)).values(step_run_id=None),
+        sa.update(Notification)
+        .where(Notification.step_run_id.in_(step_runs))
+        .values(step_run_id=None),
+        sa.delete(ApprovalDelegation).where(ApprovalDelegation.request_id.in_(requests)),
+        sa.delete(ApprovalRequest).where(ApprovalRequest.execution_id.in_(executions)),
+        sa.delete(StepAttempt).where(StepAttempt.step_run_id.in_(step_runs)),
+        sa.delete(StepRun).where(StepRun.execution_id.in_(executions)),
+        sa.delete(Execution).where(Execution.workflow_id == workflow.id),
+    ):
+        db.session.execute(statement, execution_options={"synchronize_session": False})
+    workflow.active_version_id = None
+    db.session.flush()
+    db.session.execute(
+        sa.delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.delete(workflow)
+    record_event(
+        actor_id=actor.id,
+        action="workflow.deleted",
+        object_type="workflow",
+        object_id=workflow_id,
+        summary=f"Deleted “{name}” with {finished} finished execution(s)",
+    )
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict(_still_running_message(name, 1)) from error
+
+
+def _still_running_message(name: str, count: int) -> str:
+    return (
+        f"“{name}” has {count} unfinished execution(s). Nothing was deleted: cancel them or "
+        "wait until they finish, then delete it."
+    )
 
 
 def recent_executions(workflow_id: int, limit: int = 100) -> list[Execution]:
@@ -196,6 +330,20 @@ def recent_executions(workflow_id: int, limit: int = 100) -> list[Execution]:
 
 def list_workflows() -> list[Workflow]:
     return list(db.session.scalars(sa.select(Workflow).order_by(Workflow.name)))
+
+
+def workflow_list_statement(
+    *, status: str | None = None, trigger_type: str | None = None
+) -> sa.Select:
+    """Workflows with their active version's number, optionally of one status or trigger."""
+    statement = sa.select(Workflow).options(
+        so.joinedload(Workflow.active_version).load_only(WorkflowVersion.id, WorkflowVersion.number)
+    )
+    if status in WORKFLOW_STATUSES:
+        statement = statement.where(Workflow.status == status)
+    if trigger_type:
+        statement = statement.where(Workflow.trigger_type == trigger_type)
+    return statement.order_by(Workflow.id.desc())
 
 
 def run_stats(workflow_ids: list[int], window: int = 100) -> dict[int, dict[str, Any]]:
