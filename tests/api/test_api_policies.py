@@ -163,6 +163,7 @@ def test_list_filters_by_status_category_owner_words_and_review_due(api_as, user
         ("limit=201", "limit"),
         ("limit=ten", "limit"),
         ("owner_id=0", "owner_id"),
+        ("owner_id=2147483648", "owner_id"),
         ("owner_id=99999999999999999999999", "owner_id"),
         ("review_due=perhaps", "review_due"),
         ("cursor=bm90LW91cnM", "cursor"),
@@ -233,7 +234,7 @@ def test_get_returns_the_policy_with_its_current_and_published_version(api_as, u
 
 
 def test_an_unknown_policy_is_404(api_as, users, db):
-    for path in ("policies/4242", "policies/99999999999999999999999"):
+    for path in ("policies/4242", "policies/2147483648", "policies/99999999999999999999999"):
         error = _error(api_as("admin").get(path), 404)
         assert error["code"] == "not_found"
 
