@@ -271,11 +271,12 @@ def _conflict(error: DomainError) -> ApiError:
     summary="Cancel a running or waiting execution",
     tag=TAG,
     body=CancelIn,
+    body_required=False,
     roles=("admin",),
     responses={200: ExecutionOut},
     errors=(409,),
     description="Pending approval requests are withdrawn. An execution that has already "
-    "ended answers 409. Send `{}` to cancel without a reason.",
+    "ended answers 409. The body may be left out.",
 )
 def cancel_execution(execution_id: int, body: CancelIn):
     user = require_roles("admin")

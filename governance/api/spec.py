@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from governance.api.auth import require_roles
 from governance.api.errors import ApiError, validation_details
 from governance.api.schemas import MAX_ID, ErrorBody
 
@@ -45,6 +46,7 @@ class Operation:
     roles: tuple[str, ...]
     query: type[BaseModel] | None
     body: type[BaseModel] | None
+    body_required: bool
     responses: dict[int, type[BaseModel] | None]
     errors: tuple[int, ...]
     description: str = ""
@@ -71,6 +73,7 @@ def operation(
     responses: dict[int, type[BaseModel] | None],
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
+    body_required: bool = True,
     roles: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
     description: str = "",
@@ -78,7 +81,10 @@ def operation(
 ) -> Callable:
     """Register an API view. It receives path values, `query=` and `body=` as validated models,
     and returns a model (answered with the first documented status), a (model, status) or
-    (model, status, headers) tuple, or a Response."""
+    (model, status, headers) tuple, or a Response.
+
+    `roles` are checked before anything is read, so a caller without them learns nothing
+    about their request but 403. A body that is not required may be left out (its defaults)."""
 
     def decorator(view: Callable) -> Callable:
         success = next(iter(responses))
@@ -87,11 +93,14 @@ def operation(
         def run(**path_values):
             if any(isinstance(value, int) and value > MAX_ID for value in path_values.values()):
                 raise ApiError(404, "There is no such resource.")
+            if roles:
+                require_roles(*roles)
             kwargs = dict(path_values)
             if query is not None:
                 kwargs["query"] = _parse(query, request.args.to_dict())
             if body is not None:
-                kwargs["body"] = _parse(body, _json_body())
+                data = _json_body()
+                kwargs["body"] = _parse(body, {} if data is None and not body_required else data)
             return _respond(view(**kwargs), success)
 
         endpoint = view.__name__
@@ -106,6 +115,7 @@ def operation(
                 roles=roles,
                 query=query,
                 body=body,
+                body_required=body_required,
                 responses=responses,
                 errors=errors,
                 description=description,
@@ -126,6 +136,8 @@ def _json_body() -> object:
     except ValueError as error:
         message = f"The body is not valid JSON: {error}."
         raise ApiError(400, message, code="malformed_json") from error
+    except RecursionError as error:  # [[[[... nested deeper than Python's stack
+        raise ApiError(400, "The body is nested too deeply.", code="malformed_json") from error
 
 
 def _parse(model: type[BaseModel], data: object) -> BaseModel:
@@ -235,7 +247,7 @@ def openapi_document(title: str, version: str) -> dict:
             entry["parameters"] = parameters
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         paths.setdefault(op.path, {})[op.method] = entry

@@ -9,23 +9,18 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
-from governance.approvals.models import ApprovalDelegation, ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     Execution,
-    StepAttempt,
-    StepRun,
 )
 from governance.engine.signing import new_inbound_secret
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
-from governance.notifications.models import Notification
 from governance.policies.models import Policy
-from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.workflows import schedule
 from governance.workflows.definition import DefinitionError, validate_definition
@@ -243,11 +238,10 @@ def run_manually(
 
 
 def delete_workflow(workflow_id: int, *, actor: User) -> None:
-    """Delete a workflow with its versions and its finished executions (their step runs,
-    attempts and approval requests); refused while an execution of it is unfinished.
+    """Delete a workflow that never ran, with its versions.
 
-    Tasks and notifications its steps made stay, no longer linked to a step. The audit log
-    keeps the record of everything the workflow did, and of this deletion.
+    One with executions is refused: unfinished ones are still at work, and finished ones are
+    evidence (who approved what, when) that an audit may ask for; deactivate it instead.
     """
     workflow = get_workflow(workflow_id)
     name = workflow.name
@@ -257,35 +251,24 @@ def delete_workflow(workflow_id: int, *, actor: User) -> None:
     workflow.status = "inactive"
     workflow.next_run_at = None
     db.session.flush()
-    unfinished = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Execution)
-        .where(
-            Execution.workflow_id == workflow.id,
-            Execution.status.not_in(FINISHED_EXECUTION_STATUSES),
-        )
-    )
+    unfinished, finished = db.session.execute(
+        sa.select(
+            sa.func.count().filter(Execution.status.not_in(FINISHED_EXECUTION_STATUSES)),
+            sa.func.count().filter(Execution.status.in_(FINISHED_EXECUTION_STATUSES)),
+        ).where(Execution.workflow_id == workflow.id)
+    ).one()
     if unfinished:
         db.session.rollback()
-        raise Conflict(_still_running_message(name, unfinished))
-    executions = sa.select(Execution.id).where(Execution.workflow_id == workflow.id)
-    finished = db.session.scalar(sa.select(sa.func.count()).select_from(executions.subquery()))
-    step_runs = sa.select(StepRun.id).where(StepRun.execution_id.in_(executions))
-    requests = sa.select(ApprovalRequest.id).where(ApprovalRequest.execution_id.in_(executions))
-    # Each dependent row explicitly, child first: SQLite does not enforce the foreign keys'
-    # ON DELETE rules, and the same statements then serve both databases.
-    for statement in (
-        sa.update(Task).where(Task.step_run_id.in_(step_runs)).values(step_run_id=None),
-        sa.update(Notification)
-        .where(Notification.step_run_id.in_(step_runs))
-        .values(step_run_id=None),
-        sa.delete(ApprovalDelegation).where(ApprovalDelegation.request_id.in_(requests)),
-        sa.delete(ApprovalRequest).where(ApprovalRequest.execution_id.in_(executions)),
-        sa.delete(StepAttempt).where(StepAttempt.step_run_id.in_(step_runs)),
-        sa.delete(StepRun).where(StepRun.execution_id.in_(executions)),
-        sa.delete(Execution).where(Execution.workflow_id == workflow.id),
-    ):
-        db.session.execute(statement, execution_options={"synchronize_session": False})
+        raise Conflict(
+            f"“{name}” has {unfinished} unfinished execution(s). Nothing was deleted: cancel "
+            "them or wait until they finish, then deactivate it."
+        )
+    if finished:
+        db.session.rollback()
+        raise Conflict(
+            f"“{name}” has run {finished} time(s); its executions are evidence of who approved "
+            "what, so it cannot be deleted. Deactivate it instead."
+        )
     workflow.active_version_id = None
     db.session.flush()
     db.session.execute(
@@ -298,20 +281,13 @@ def delete_workflow(workflow_id: int, *, actor: User) -> None:
         action="workflow.deleted",
         object_type="workflow",
         object_id=workflow_id,
-        summary=f"Deleted “{name}” with {finished} finished execution(s)",
+        summary=f"Deleted “{name}”, which never ran",
     )
     try:
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        raise Conflict(_still_running_message(name, 1)) from error
-
-
-def _still_running_message(name: str, count: int) -> str:
-    return (
-        f"“{name}” has {count} unfinished execution(s). Nothing was deleted: cancel them or "
-        "wait until they finish, then delete it."
-    )
+        raise Conflict(f"“{name}” started running meanwhile. Nothing was deleted.") from error
 
 
 def recent_executions(workflow_id: int, limit: int = 100) -> list[Execution]:

@@ -244,7 +244,8 @@ def test_a_viewer_gets_404_for_another_owners_draft_and_cannot_touch_it(api_as, 
     viewer = api_as("viewer")
     before = _state(db)
     assert _error(viewer.get(f"policies/{policy.id}"), 404)["code"] == "not_found"
-    assert _error(viewer.patch(f"policies/{policy.id}", json={"version": 1, "title": "X"}), 404)
+    # Editing needs a role the viewer lacks: refused before the policy is even looked up.
+    assert _error(viewer.patch(f"policies/{policy.id}", json={"version": 1, "title": "X"}), 403)
     transition = viewer.post(f"policies/{policy.id}/transitions", json={"status": "in_review"})
     assert _error(transition, 404)
     assert _state(db) == before
@@ -525,11 +526,15 @@ def test_only_the_owner_or_an_admin_edits_and_only_drafts(api_as, users, db):
     for role in ("other_owner", "approver"):
         response = api_as(role).patch(f"policies/{policy.id}", json={"version": 1, "title": "X"})
         assert _error(response, 403)["code"] == "forbidden"
-    for role in ("owner", "admin", "viewer"):
+    for role in ("owner", "admin"):
         response = api_as(role).patch(
             f"policies/{published.id}", json={"version": published.version, "title": "X"}
         )
         assert "only drafts can be edited" in _error(response, 403)["message"]
+    response = api_as("viewer").patch(
+        f"policies/{published.id}", json={"version": published.version, "title": "X"}
+    )
+    assert _error(response, 403)["message"] == "This needs the role owner or admin."
     response = api_as("owner").patch("policies/4242", json={"version": 1, "title": "X"})
     _error(response, 404)
     assert _state(db) == before

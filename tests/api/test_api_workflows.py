@@ -10,10 +10,8 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
-from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.engine.models import Execution, StepRun
 from governance.notifications.models import Notification
-from governance.tasks.models import Task
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
@@ -690,44 +688,46 @@ def test_delete_is_refused_with_409_while_an_execution_is_unfinished(api_as, use
     assert state[2:5] == (1, 1, 1)
 
 
-def test_delete_removes_the_workflow_its_versions_and_finished_executions(api_as, users, db):
-    legal = users["approver"].groups[0]
+def test_delete_is_refused_once_a_workflow_has_run_so_its_history_stays(api_as, users, db):
     workflow = _manual_workflow(
         users,
-        stages=[
-            [step("todo", "create_task", {"title": "Read it", "assignee": users["owner"].id})],
-            [step("legal", "approval", {"groups": [legal.id]})],
-        ],
+        stages=[[step("todo", "create_task", {"title": "Read", "assignee": users["owner"].id})]],
     )
+    client = api_as("admin")
+    done = client.post(f"workflows/{workflow.id}/trigger", json={}).json["execution_id"]
+    run_queued_steps()
+    db.session.expire_all()
+    assert db.session.get(Execution, done).status == "succeeded"
+    before = _state(db)
+
+    error = _error(client.delete(f"workflows/{workflow.id}"), 409)
+
+    assert "has run 1 time(s)" in error["message"] and "Deactivate it" in error["message"]
+    db.session.expire_all()
+    assert _state(db) == before
+    assert db.session.get(Execution, done) is not None
+
+
+def test_delete_removes_a_workflow_that_never_ran_and_its_versions(api_as, users, db):
+    workflow = _manual_workflow(users)
     keep = _manual_workflow(users)
     workflow_id, keep_id = workflow.id, keep.id
     client = api_as("admin")
     client.request("PUT", f"workflows/{workflow.id}", json=_body("Renamed") | {"version": 1})
-    done = client.post(f"workflows/{workflow.id}/trigger", json={}).json["execution_id"]
-    run_queued_steps()
-    runtime.cancel_execution(done, actor_id=users["admin"].id, reason="Not needed")
     kept = client.post(f"workflows/{keep.id}/trigger", json={}).json["execution_id"]
-    db.session.expire_all()
-    assert db.session.get(Execution, done).status == "cancelled"
-    assert _count(db, ApprovalRequest) == 1
-    assert _count(db, StepAttempt) >= 2
 
     response = client.delete(f"workflows/{workflow_id}")
+
     assert response.status_code == 204, response.get_data(as_text=True)
     assert response.get_data() == b""
     db.session.expire_all()
     assert db.session.get(Workflow, workflow_id) is None
     assert _count(db, WorkflowVersion, WorkflowVersion.workflow_id == workflow_id) == 0
     assert [e.id for e in db.session.scalars(sa.select(Execution))] == [kept]
-    assert _count(db, StepRun, StepRun.execution_id == done) == 0
-    assert _count(db, ApprovalRequest) == 0
-    assert _count(db, StepAttempt) == 0  # the kept execution's step has not run yet
-    task = db.session.scalar(sa.select(Task))
-    assert (task.title, task.step_run_id) == ("Read it", None)  # the work it made stays
     assert db.session.get(Workflow, keep_id).status == "active"
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "workflow.deleted"))
     assert (event.object_id, event.actor_id) == (workflow_id, users["admin"].id)
-    assert "1 finished execution" in event.summary
+    assert "never ran" in event.summary
     _error(client.get(f"workflows/{workflow_id}"), 404)
     _error(client.delete(f"workflows/{workflow_id}"), 404)
 
