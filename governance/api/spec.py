@@ -34,6 +34,11 @@ ERROR_DESCRIPTIONS = {
     422: "Invalid or unknown fields; `details` lists every one.",
     429: "Too many requests for this token; see Retry-After.",
 }
+# Headers every answer with that status carries (auth.py sends them).
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": "The Bearer challenge (RFC 6750)."},
+    429: {"Retry-After": "Seconds until this token may call again."},
+}
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,14 @@ def _query_parameters(model: type[BaseModel], schema: dict) -> list[dict]:
     return parameters
 
 
+def _headers(described: dict[str, str]) -> dict[str, dict]:
+    """Documented response headers are always sent: required, so clients may rely on them."""
+    return {
+        name: {"description": text, "required": True, "schema": {"type": "string"}}
+        for name, text in described.items()
+    }
+
+
 def openapi_document(title: str, version: str) -> dict:
     models: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
     for op in OPERATIONS:
@@ -221,10 +234,7 @@ def openapi_document(title: str, version: str) -> dict:
                 schema = refs[(model, "serialization")]
                 response["content"] = {"application/json": {"schema": schema}}
             if status in op.headers:
-                response["headers"] = {
-                    name: {"description": text, "schema": {"type": "string"}}
-                    for name, text in op.headers[status].items()
-                }
+                response["headers"] = _headers(op.headers[status])
             responses[str(status)] = response
         error_schema = refs[(ErrorBody, "serialization")]
         for status in _error_statuses(op):
@@ -232,6 +242,8 @@ def openapi_document(title: str, version: str) -> dict:
                 "description": ERROR_DESCRIPTIONS.get(status, "Error"),
                 "content": {"application/json": {"schema": error_schema}},
             }
+            if status in ERROR_HEADERS:
+                responses[str(status)]["headers"] = _headers(ERROR_HEADERS[status])
         entry: dict = {
             "operationId": op.endpoint,
             "summary": op.summary,
