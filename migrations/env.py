@@ -10,9 +10,10 @@ from governance.extensions import include_in_migrations
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging. Loggers that already exist are left working:
+# migrations also run inside an app process (tests, `flask db check`), whose own loggers
+# (the app's error log among them) must keep writing.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
