@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -205,6 +206,16 @@ def users(db):
 def as_role(users, login):
     """as_role('owner') -> a client logged in as that role's user."""
     return lambda role: login(users[role])
+
+
+@pytest.fixture
+def refused_smtp(app, monkeypatch):
+    """A mail server address where nothing listens: every connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
 
 
 class ApiClient:

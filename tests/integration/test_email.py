@@ -62,14 +62,6 @@ def smtp(app):
         app.config.update(MAIL_SERVER="", MAIL_PORT=25)
 
 
-@pytest.fixture
-def refused_smtp(app):
-    """A port where nothing listens: every connection is refused."""
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())
-    yield
-    app.config.update(MAIL_SERVER="", MAIL_PORT=25)
-
-
 def run_email_tasks() -> int:
     """Do what a consumer does with each send message waiting in the queue; returns how many
     were due and ran (one not yet due goes to Huey's schedule). Other tasks are left alone."""

@@ -14,7 +14,7 @@ from governance.monitor import heartbeat, recorder
 from governance.monitor.models import Consumer, JobCounter, JobRecord
 from tests import factories
 from tests.factories import make_workflow, step
-from tests.web.test_monitor_pages import ONE_ATTEMPT, PER_TAG, consume
+from tests.jobs import ONE_ATTEMPT, PER_TAG, consume
 
 
 @pytest.fixture

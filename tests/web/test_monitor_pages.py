@@ -10,77 +10,28 @@ services, then taken off the test's own queue and executed the way a consumer do
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
-from governance.engine.models import StepRun
 from governance.extensions import huey
 from governance.monitor.models import JobRecord
-from governance.notifications import outbox
-from governance.notifications.models import OutboundEmail
-from governance.notifications.service import notify
 from governance.timeutil import utcnow
 from tests import factories
-from tests.factories import make_workflow, step
+from tests.jobs import (
+    consume,
+    failed_email_job,
+    failed_step_jobs,
+    job,
+    jobs_where,
+    per_tag_workflow,
+    queued_messages,
+    step_run_of,
+)
 
-# A notify step whose subject divides by the policy's tag count: it fails for good (one
-# attempt) on a policy without tags and succeeds on one with tags.
-PER_TAG = {"to_owner": True, "subject": "{{ 100 // policy.tags | length }}% per tag"}
-ONE_ATTEMPT = {"attempts": 1, "backoff": "fixed", "base_seconds": 0}
 ROLES_REFUSED = ["owner", "approver", "viewer"]
-
-
-def consume() -> int:
-    """Do what a consumer does with every message waiting in the queue; returns how many."""
-    ran = 0
-    # Asked first: RedisHuey's dequeue waits a second on an empty queue.
-    while huey.pending_count() and (task := huey.dequeue()) is not None:
-        huey.execute(task)
-        ran += 1
-    return ran
-
-
-def queued_messages() -> list[tuple[str, tuple]]:
-    return sorted((task.name, task.args) for task in huey.pending())
-
-
-def per_tag_workflow(users, name: str = "Per tag"):
-    return make_workflow(
-        users["admin"],
-        trigger={"type": "policy.created"},
-        stages=[[step("mail", "notify", PER_TAG, retry=ONE_ATTEMPT)]],
-        name=name,
-    )
-
-
-def failed_step_jobs(db, users, count: int = 1) -> list[JobRecord]:
-    """`count` executions whose only step failed for good, run through Huey: their jobs."""
-    per_tag_workflow(users)
-    for _ in range(count):
-        factories.make_policy(users["owner"], tags="")
-    consume()
-    jobs = jobs_where(db, JobRecord.status == "error")
-    assert [job.task_name for job in jobs] == ["steward.run_step"] * count
-    return jobs
-
-
-def jobs_where(db, *conditions) -> list[JobRecord]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(JobRecord).where(*conditions).order_by(JobRecord.id)))
-
-
-def job(db, job_id: int) -> JobRecord:
-    db.session.expire_all()
-    return db.session.get(JobRecord, job_id)
-
-
-def step_run_of(db, record: JobRecord) -> StepRun:
-    db.session.expire_all()
-    return db.session.get(StepRun, record.step_run_id)
 
 
 def audit_events(db, action_prefix: str = "job.") -> list[AuditEvent]:
@@ -308,33 +259,6 @@ def test_bulk_retry_retries_the_failed_jobs_and_names_the_one_already_retried(as
 
 
 # ------------------------------------------------------------------ failed list and detail
-
-
-@pytest.fixture
-def refused_smtp(app, monkeypatch):
-    """A mail server address where nothing listens: every connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-
-
-def failed_email_job(db, users) -> JobRecord:
-    """An email on its last attempt against a refused server, sent through Huey: its job."""
-    notify([users["viewer"].id], subject="Quarterly review", body="Please read.")
-    db.session.commit()
-    db.session.execute(
-        sa.update(OutboundEmail).values(
-            attempts=outbox.MAX_ATTEMPTS - 1, sent_at=utcnow() - timedelta(days=1)
-        )
-    )
-    db.session.commit()
-    consume()
-    [record] = jobs_where(
-        db, JobRecord.status == "error", JobRecord.task_name == "steward.send_email"
-    )
-    return record
 
 
 def listed_job_ids(html: str) -> list[int]:
