@@ -222,8 +222,6 @@ def _max_body() -> int:
 )
 def create_policy(body: PolicyCreate):
     user = current_api_user()
-    if not service.can_create(user):
-        raise ApiError(403, "Only policy owners and admins create policies.")
     if body.owner_id is not None and not service.can_choose_owner(user):
         raise ApiError(
             422,
