@@ -147,7 +147,7 @@ def _version(revision: PolicyRevision) -> VersionOut:
         title=revision.title,
         body=revision.body,
         category=revision.category,
-        tags=[tag for tag in revision.tags.split(",") if tag],
+        tags=revision.tag_list,
         created_at=revision.created_at,
         summary=revision.summary,
     )

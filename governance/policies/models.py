@@ -12,6 +12,11 @@ from governance.policies.lifecycle import PUBLISHED, STATUS_LABELS, STATUSES
 from governance.timeutil import UTCDateTime, utcnow
 
 
+def split_tags(tags: str) -> list[str]:
+    """The tags column (comma-separated, normalised on save) as a list."""
+    return [tag for tag in tags.split(",") if tag]
+
+
 class Policy(db.Model):
     __tablename__ = "policies"
     __table_args__ = (
@@ -72,7 +77,7 @@ class Policy(db.Model):
 
     @property
     def tag_list(self) -> list[str]:
-        return [tag for tag in self.tags.split(",") if tag]
+        return split_tags(self.tags)
 
     def is_review_due(self, today: date | None = None) -> bool:
         today = today or utcnow().date()
@@ -106,3 +111,7 @@ class PolicyRevision(db.Model):
     policy: so.Mapped[Policy] = so.relationship(back_populates="revisions")
     author = so.relationship("User", foreign_keys=[author_id], lazy="joined")
     owner = so.relationship("User", foreign_keys=[owner_id])
+
+    @property
+    def tag_list(self) -> list[str]:
+        return split_tags(self.tags)
