@@ -124,6 +124,24 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     return ran
 
 
+def submit_for_review(users, *, submitter: User | None = None, **policy_fields):
+    """A new policy of users["owner"], submitted for review, its workflows' steps run."""
+    policy = make_policy(users["owner"], **policy_fields)
+    policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
+    run_queued_steps()
+    return policy
+
+
+def approval_requests(db) -> list:
+    """Every approval request, oldest first, freshly read."""
+    import sqlalchemy as sa
+
+    from governance.approvals.models import ApprovalRequest
+
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
+
+
 def edit_policy(policy_id: int, actor: User, **changes) -> None:
     """Save a new revision of a draft through the service, changing only `changes`."""
     policy = policies.get_policy(policy_id)

@@ -15,7 +15,13 @@ from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
 from governance.tasks.models import Task
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
+from tests.factories import (
+    approval_requests,
+    make_workflow,
+    run_queued_steps,
+    step,
+    submit_for_review,
+)
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 
@@ -33,20 +39,8 @@ def _review_workflow(users, config: dict, name=None):
     )
 
 
-def _submit(users, submitter=None, **policy_fields):
-    policy = factories.make_policy(users["owner"], **policy_fields)
-    factories.policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
-    run_queued_steps()
-    return policy
-
-
-def _requests(db) -> list[ApprovalRequest]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
-
-
 def _request_for(db, user) -> ApprovalRequest:
-    return next(r for r in _requests(db) if r.assignee_user_id == user.id)
+    return next(r for r in approval_requests(db) if r.assignee_user_id == user.id)
 
 
 def _latest(db) -> Execution:
@@ -94,8 +88,10 @@ def test_list_holds_requests_for_me_and_my_groups_not_others_nor_my_own_change(a
     workflow = _review_workflow(
         users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"}
     )
-    _submit(users, title="Data retention", category="Privacy")
-    legal_request, security_request = sorted(_requests(db), key=lambda r: r.assignee_user_id or 0)
+    submit_for_review(users, title="Data retention", category="Privacy")
+    legal_request, security_request = sorted(
+        approval_requests(db), key=lambda r: r.assignee_user_id or 0
+    )
 
     response = api_as("approver").get("approvals")
 
@@ -125,16 +121,16 @@ def test_list_holds_requests_for_me_and_my_groups_not_others_nor_my_own_change(a
 
 def test_the_submitter_does_not_see_a_request_assigned_to_them(api_as, users, db):
     _review_workflow(users, {"users": [users["admin"].id]})
-    _submit(users, submitter=users["admin"])
-    assert len(_requests(db)) == 1
+    submit_for_review(users, submitter=users["admin"])
+    assert len(approval_requests(db)) == 1
     assert _ids(api_as("admin").get("approvals")) == []
 
 
 def test_decided_requests_and_ended_executions_leave_the_list(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    _submit(users)
-    first, second = _requests(db)
+    submit_for_review(users)
+    submit_for_review(users)
+    first, second = approval_requests(db)
     client = api_as("security")
     assert _ids(client.get("approvals")) == [second.id, first.id]  # newest first
 
@@ -147,11 +143,11 @@ def test_decided_requests_and_ended_executions_leave_the_list(api_as, users, db)
 def test_list_pages_with_a_cursor_and_filters_by_workflow(api_as, users, db):
     one = _review_workflow(users, {"users": [users["security"].id]}, name="One")
     for _ in range(3):
-        _submit(users)
+        submit_for_review(users)
     # A second workflow on the same trigger: each submission now starts two executions.
     two = _review_workflow(users, {"users": [users["security"].id]}, name="Two")
-    _submit(users)
-    all_ids = [r.id for r in reversed(_requests(db))]
+    submit_for_review(users)
+    all_ids = [r.id for r in reversed(approval_requests(db))]
     assert len(all_ids) == 5
     client = api_as("security")
 
@@ -161,7 +157,7 @@ def test_list_pages_with_a_cursor_and_filters_by_workflow(api_as, users, db):
 
     assert _ids(first) + _ids(second) + _ids(third) == all_ids
     assert third.json["next_cursor"] is None
-    by_workflow = {r.id: r.execution.workflow_id for r in _requests(db)}
+    by_workflow = {r.id: r.execution.workflow_id for r in approval_requests(db)}
     assert _ids(client.get(f"approvals?workflow_id={two.id}")) == [
         i for i in all_ids if by_workflow[i] == two.id
     ]
@@ -183,8 +179,8 @@ def test_invalid_list_parameters_answer_422(api_as, users, db, query, field):
 
 def test_approving_moves_the_workflow_on(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
 
     response = _decide(api_as("security"), request.id, "approve", "Looks right")
 
@@ -209,8 +205,8 @@ def test_approving_moves_the_workflow_on(api_as, users, db):
 
 def test_rejecting_with_a_comment_ends_the_execution_rejected(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
 
     response = _decide(api_as("security"), request.id, "reject", "Scope is wrong")
 
@@ -223,8 +219,8 @@ def test_rejecting_with_a_comment_ends_the_execution_rejected(api_as, users, db)
 def test_a_group_members_decision_counts_and_the_step_waits_for_the_rest(api_as, users, db):
     legal = users["approver"].groups[0]
     _review_workflow(users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"})
-    _submit(users)
-    legal_request = next(r for r in _requests(db) if r.assignee_group_id == legal.id)
+    submit_for_review(users)
+    legal_request = next(r for r in approval_requests(db) if r.assignee_group_id == legal.id)
 
     response = _decide(api_as("approver"), legal_request.id, "approve")
 
@@ -238,7 +234,7 @@ def test_a_group_members_decision_counts_and_the_step_waits_for_the_rest(api_as,
 def test_the_submitter_gets_the_four_eyes_refusal(api_as, users, db):
     second_admin = factories.make_user("admin", email="admin2@example.test")
     _review_workflow(users, {"users": [users["admin"].id, second_admin.id]})
-    _submit(users, submitter=users["admin"])
+    submit_for_review(users, submitter=users["admin"])
     own = _request_for(db, users["admin"])
     client = api_as("admin")
     before = _state(db)
@@ -255,9 +251,9 @@ def test_the_submitter_gets_the_four_eyes_refusal(api_as, users, db):
 def test_someone_elses_request_is_not_found_even_for_an_admin(api_as, users, db):
     legal = users["approver"].groups[0]
     _review_workflow(users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"})
-    _submit(users)
+    submit_for_review(users)
     security_request = _request_for(db, users["security"])
-    legal_request = next(r for r in _requests(db) if r.assignee_group_id == legal.id)
+    legal_request = next(r for r in approval_requests(db) if r.assignee_group_id == legal.id)
     before = _state(db)
 
     for role, request in [
@@ -278,7 +274,7 @@ def test_someone_elses_request_is_not_found_even_for_an_admin(api_as, users, db)
 
 def test_deciding_twice_is_a_conflict(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id, users["approver"].id], "rule": "all"})
-    _submit(users)
+    submit_for_review(users)
     request = _request_for(db, users["security"])
     client = api_as("security")
     assert _decide(client, request.id, "approve").status_code == 200
@@ -294,7 +290,7 @@ def test_deciding_twice_is_a_conflict(api_as, users, db):
 
 def test_a_request_closed_by_another_approvers_decision_is_a_conflict(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id, users["approver"].id]})
-    _submit(users)
+    submit_for_review(users)
     first = _decide(api_as("approver"), _request_for(db, users["approver"]).id, "approve")
     assert first.status_code == 200
     before = _state(db)
@@ -308,8 +304,8 @@ def test_a_request_closed_by_another_approvers_decision_is_a_conflict(api_as, us
 
 def test_a_request_on_a_cancelled_execution_is_a_conflict(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     runtime.cancel_execution(request.execution_id, actor_id=users["admin"].id)
     before = _state(db)
 
@@ -323,8 +319,8 @@ def test_a_request_on_a_cancelled_execution_is_a_conflict(api_as, users, db):
 @pytest.mark.parametrize("comment", [None, "", "   "])
 def test_rejecting_without_a_comment_is_refused_and_nothing_changes(api_as, users, db, comment):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     before = _state(db)
 
     response = _decide(api_as("security"), request.id, "reject", comment)
@@ -354,8 +350,8 @@ def test_a_bad_decision_body_is_refused_and_nothing_changes(
     api_as, users, db, kwargs, status, fields
 ):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     before = _state(db)
 
     response = api_as("security").request("POST", f"approvals/{request.id}/decision", **kwargs)
@@ -370,8 +366,8 @@ def test_a_bad_decision_body_is_refused_and_nothing_changes(
 )
 def test_every_endpoint_needs_a_valid_token(api_as, users, db, method, path):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     before = _state(db)
     for headers in ({}, {"Authorization": "Bearer not-a-token"}):
         response = api_as(None).request(

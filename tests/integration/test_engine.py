@@ -25,7 +25,7 @@ from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.workflows.models import Workflow
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
+from tests.factories import approval_requests, make_workflow, run_queued_steps, step
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 FAST_RETRY = {"attempts": 3, "backoff": "fixed", "base_seconds": 0}
@@ -279,18 +279,13 @@ def _approval_workflow(users, **config):
     )
 
 
-def _requests(db) -> list[ApprovalRequest]:
-    db.session.expire_all()
-    return db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)).all()
-
-
 def test_approval_parks_the_execution_until_everyone_has_approved(db, users):
     _approval_workflow(users)
     policy = factories.make_policy(users["owner"])
     _submit(policy, users["owner"])
     run_queued_steps()
     assert _execution(db).status == "waiting"
-    by_user, by_group = _requests(db)
+    by_user, by_group = approval_requests(db)
     assert (
         approvals.record_decision(by_user.id, user=users["security"], decision="approved")
         == "waiting"
@@ -310,9 +305,9 @@ def test_any_rule_needs_one_approval_and_withdraws_the_other_requests(db, users)
     policy = factories.make_policy(users["owner"])
     _submit(policy, users["owner"])
     run_queued_steps()
-    first, second = _requests(db)
+    first, second = approval_requests(db)
     approvals.record_decision(second.id, user=users["approver"], decision="approved")
-    assert [r.status for r in _requests(db)] == ["cancelled", "approved"]
+    assert [r.status for r in approval_requests(db)] == ["cancelled", "approved"]
     with pytest.raises(Conflict):
         approvals.record_decision(first.id, user=users["security"], decision="approved")
 
@@ -322,12 +317,12 @@ def test_a_rejection_ends_the_execution_as_rejected(db, users):
     policy = factories.make_policy(users["owner"])
     _submit(policy, users["owner"])
     run_queued_steps()
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     approvals.record_decision(request.id, user=users["security"], decision="rejected", comment="No")
     execution = _execution(db)
     assert execution.status == "rejected"
     assert [run.status for run in execution.step_runs] == ["failed", "cancelled"]
-    assert [r.status for r in _requests(db)] == ["rejected", "cancelled"]
+    assert [r.status for r in approval_requests(db)] == ["rejected", "cancelled"]
     assert db.session.get(Policy, policy.id).status == "in_review"
 
 
@@ -342,11 +337,11 @@ def test_the_submitter_can_never_decide_even_in_the_assigned_group(db, users):
     policy = factories.make_policy(submitter)
     _submit(policy, submitter)
     run_queued_steps()
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     assert not approvals.can_decide(submitter, request)
     with pytest.raises(NotAllowed, match="four-eyes"):
         approvals.record_decision(request.id, user=submitter, decision="approved")
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
 
 
 def test_two_approvers_deciding_at_once_count_once(app, db, users):
@@ -360,7 +355,7 @@ def test_two_approvers_deciding_at_once_count_once(app, db, users):
     policy = factories.make_policy(users["owner"])
     _submit(policy, users["owner"])
     run_queued_steps()
-    request_id = _requests(db)[0].id
+    request_id = approval_requests(db)[0].id
     results: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -426,9 +421,11 @@ def test_cancelling_withdraws_pending_approvals(db, users):
     execution = _execution(db)
     runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
     assert _execution(db).status == "cancelled"
-    assert {r.status for r in _requests(db)} == {"cancelled"}
+    assert {r.status for r in approval_requests(db)} == {"cancelled"}
     with pytest.raises(Conflict):
-        approvals.record_decision(_requests(db)[0].id, user=users["security"], decision="approved")
+        approvals.record_decision(
+            approval_requests(db)[0].id, user=users["security"], decision="approved"
+        )
 
 
 def test_a_failed_execution_is_retried_from_its_failed_step(app, db, users):
@@ -531,7 +528,7 @@ def test_overdue_approvals_are_escalated_once(db, users):
     db.session.commit()
     assert reconciler.reconcile()["approvals_escalated"] == 1
     assert reconciler.reconcile()["approvals_escalated"] == 0
-    requests = _requests(db)
+    requests = approval_requests(db)
     assert [(r.assignee_group_id, r.assignee_user_id) for r in requests] == [
         (legal.id, None),
         (None, users["security"].id),

@@ -17,7 +17,7 @@ from governance.engine.models import Execution, StepRun
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
+from tests.factories import approval_requests, make_workflow, run_queued_steps, step
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 CREATED = {"type": "policy.created"}
@@ -36,13 +36,8 @@ def _latest(db) -> Execution:
     return db.session.scalars(sa.select(Execution).order_by(Execution.id.desc())).first()
 
 
-def _requests(db) -> list[ApprovalRequest]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
-
-
 def _request_for(db, user) -> ApprovalRequest:
-    return next(r for r in _requests(db) if r.assignee_user_id == user.id)
+    return next(r for r in approval_requests(db) if r.assignee_user_id == user.id)
 
 
 def _task_workflow(users, name=None):
@@ -450,7 +445,7 @@ def test_admin_cancels_a_live_execution_with_a_reason(as_role, users, db):
     assert f"Execution {execution.id} cancelled" in html
     execution = _latest(db)
     assert (execution.status, execution.error) == ("cancelled", "Submitted by mistake")
-    assert {r.status for r in _requests(db)} == {"cancelled"}
+    assert {r.status for r in approval_requests(db)} == {"cancelled"}
     assert _count(db, AuditEvent, AuditEvent.action == "execution.cancelled") == 1
     assert f'action="/executions/{execution.id}/cancel"' not in html
 
@@ -525,7 +520,7 @@ def _decide(client, request_id: int, decision: str, comment: str = "", **kwargs)
 
 def test_admin_approves_and_the_execution_advances(as_role, users, db):
     execution = _waiting_execution(db, users)
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     client = as_role("admin")
     page = client.get(f"/executions/{execution.id}").get_data(as_text=True)
     assert f'action="/approvals/{request.id}/decide"' in page
@@ -533,7 +528,7 @@ def test_admin_approves_and_the_execution_advances(as_role, users, db):
     response = _decide(client, request.id, "approved", "Looks right")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/executions/{execution.id}")
-    assert _requests(db)[0].status == "approved"
+    assert approval_requests(db)[0].status == "approved"
     run_queued_steps()
     assert _latest(db).status == "succeeded"
     assert db.session.scalar(sa.select(Task.title)) == "Publish it"
@@ -556,7 +551,7 @@ def test_admin_who_triggered_the_change_gets_four_eyes_refusal(as_role, users, d
     html = response.get_data(as_text=True)
     assert response.status_code == 403
     assert "four-eyes" in html
-    assert {r.status for r in _requests(db)} == {"pending"}
+    assert {r.status for r in approval_requests(db)} == {"pending"}
     assert _latest(db).status == "waiting"
 
 
@@ -573,17 +568,17 @@ def test_deciding_twice_says_already_decided(as_role, users, db):
 
 def test_rejecting_without_a_comment_is_refused_and_nothing_changes(as_role, users, db):
     execution = _waiting_execution(db, users)
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     response = _decide(as_role("admin"), request.id, "rejected", "  ", follow_redirects=True)
     assert "Give a reason to reject." in response.get_data(as_text=True)
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
     assert _latest(db).status == "waiting"
     assert execution.id == _latest(db).id
 
 
 def test_admin_rejects_with_a_comment_and_the_execution_ends_rejected(as_role, users, db):
     _waiting_execution(db, users)
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     response = _decide(
         as_role("admin"), request.id, "rejected", "Scope is wrong", follow_redirects=True
     )
@@ -593,27 +588,27 @@ def test_admin_rejects_with_a_comment_and_the_execution_ends_rejected(as_role, u
 
 def test_an_unknown_decision_is_refused(as_role, users, db):
     _waiting_execution(db, users)
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     response = _decide(as_role("admin"), request.id, "maybe", follow_redirects=True)
     assert "Decide approve or reject." in response.get_data(as_text=True)
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
 
 
 @pytest.mark.parametrize("role", ["admin", "security", "viewer"])
 def test_only_the_assignee_may_decide_not_even_an_admin(as_role, users, db, role):
     _waiting_execution(db, users, approver_ids=[users["approver"].id])
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     response = _decide(as_role(role), request.id, "approved")
     assert response.status_code == 403
     assert "not assigned to you" in response.get_data(as_text=True)
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
     assert _decide(as_role("approver"), request.id, "approved").status_code == 303
-    assert _requests(db)[0].status == "approved"
+    assert approval_requests(db)[0].status == "approved"
 
 
 def test_decide_needs_a_login_a_csrf_token_and_a_known_request(client, as_role, users, db):
     _waiting_execution(db, users)
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     anonymous = client.post(
         f"/approvals/{request.id}/decide",
         data={"decision": "approved", "csrf_token": client.csrf_token("/login")},
@@ -626,7 +621,7 @@ def test_decide_needs_a_login_a_csrf_token_and_a_known_request(client, as_role, 
     )
     assert forged.status_code == 400
     assert _decide(admin, 99999, "approved").status_code == 404
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
 
 
 # ------------------------------------------------------------------ policy page

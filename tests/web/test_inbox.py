@@ -21,7 +21,13 @@ from governance.notifications.models import Notification
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
+from tests.factories import (
+    approval_requests,
+    make_workflow,
+    run_queued_steps,
+    step,
+    submit_for_review,
+)
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 
@@ -31,18 +37,6 @@ def _review_workflow(users, config: dict, *, then_task: bool = True, name=None):
     if then_task:
         stages.append([step("publish", "create_task", {"title": "Publish", "assignee": "owner"})])
     return make_workflow(users["admin"], name=name, trigger=SUBMITTED, stages=stages)
-
-
-def _submit(users, *, submitter=None, **policy_fields):
-    policy = factories.make_policy(users["owner"], **policy_fields)
-    factories.policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
-    run_queued_steps()
-    return policy
-
-
-def _requests(db) -> list[ApprovalRequest]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
 
 
 def _execution(db) -> Execution:
@@ -78,7 +72,7 @@ def test_waiting_lists_my_and_my_groups_requests_with_what_an_approver_needs(as_
     )
     factories.policies.transition_policy(policy.id, "in_review", actor=users["owner"])
     run_queued_steps()
-    security_request = next(r for r in _requests(db) if r.assignee_user_id)
+    security_request = next(r for r in approval_requests(db) if r.assignee_user_id)
     approvals.record_decision(
         security_request.id, user=users["security"], decision="approved", comment="Fine by me"
     )
@@ -124,8 +118,8 @@ def test_publishing_records_the_published_revision(users, db):
 def test_tabs_overdue_delegated_and_decided(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]}, then_task=False)
     for n in range(3):
-        _submit(users, title=f"P{n}")
-    requests = _requests(db)
+        submit_for_review(users, title=f"P{n}")
+    requests = approval_requests(db)
     db.session.execute(
         sa.update(ApprovalRequest)
         .where(ApprovalRequest.id == requests[0].id)
@@ -157,10 +151,10 @@ def test_tabs_overdue_delegated_and_decided(as_role, users, db):
 
 def test_filters_by_workflow_category_and_due(as_role, users, db):
     legal_review = _review_workflow(users, {"users": [users["approver"].id]}, name="Legal review")
-    _submit(users, title="Privacy one", category="Privacy")
+    submit_for_review(users, title="Privacy one", category="Privacy")
     workflows.deactivate(legal_review.id, actor=users["admin"])
     _review_workflow(users, {"users": [users["approver"].id], "due_hours": 0}, name="Quick review")
-    _submit(users, title="Security one", category="Security")
+    submit_for_review(users, title="Security one", category="Security")
     client = as_role("approver")
     by_workflow = client.get(f"/inbox?workflow={legal_review.id}").get_data(as_text=True)
     assert "Privacy one" in by_workflow and "Security one" not in by_workflow
@@ -182,13 +176,13 @@ def test_a_page_costs_the_same_queries_for_few_and_many_requests(
 ):
     legal = users["approver"].groups[0]
     _review_workflow(users, {"groups": [legal.id], "users": [users["security"].id]})
-    _submit(users)
+    submit_for_review(users)
     client = as_role("approver")
     client.get("/inbox")  # warm up: the session and the user are loaded
     with count_statements() as few:
         assert client.get("/inbox").status_code == 200
     for n in range(8):
-        _submit(users, title=f"More {n}")
+        submit_for_review(users, title=f"More {n}")
     with count_statements() as many:
         html = client.get("/inbox").get_data(as_text=True)
     assert html.count('<article class="inbox-item') == 9
@@ -200,9 +194,9 @@ def test_a_page_costs_the_same_queries_for_few_and_many_requests(
 
 def test_approving_in_place_answers_with_the_item_and_out_of_band_counts(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users, title="First")
-    _submit(users, title="Second")
-    first = _requests(db)[0]
+    submit_for_review(users, title="First")
+    submit_for_review(users, title="Second")
+    first = approval_requests(db)[0]
     client = as_role("approver")
     response = _decide(client, first.id, "approved", "Good", htmx=True)
     html = response.get_data(as_text=True)
@@ -220,20 +214,20 @@ def test_approving_in_place_answers_with_the_item_and_out_of_band_counts(as_role
 
 def test_rejecting_without_a_comment_keeps_the_item_with_the_message(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     response = _decide(as_role("approver"), request.id, "rejected", "   ", htmx=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Give a reason to reject." in html and 'class="inbox-item' in html
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
     assert _execution(db).status == "waiting"
 
 
 def test_without_javascript_a_decision_redirects_back_to_the_inbox(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     client = as_role("approver")
     response = _decide(client, request.id, "rejected", "Too vague", back="/inbox?tab=waiting")
     assert response.status_code == 303
@@ -241,8 +235,8 @@ def test_without_javascript_a_decision_redirects_back_to_the_inbox(as_role, user
     assert "Rejected." in client.get("/inbox").get_data(as_text=True)
     assert _execution(db).status == "rejected"
     # The return address is only ever an inbox page.
-    _submit(users)
-    other = _requests(db)[-1]
+    submit_for_review(users)
+    other = approval_requests(db)[-1]
     evil = _decide(client, other.id, "approved", back="//evil.example/inbox")
     assert evil.headers["Location"] == "/inbox"
 
@@ -252,25 +246,25 @@ def test_the_submitter_gets_403_on_a_forged_post_even_as_admin_in_the_group(as_r
     users["admin"].groups.append(legal)
     db.session.commit()
     _review_workflow(users, {"groups": [legal.id]})
-    _submit(users, submitter=users["admin"])
-    request = _requests(db)[0]
+    submit_for_review(users, submitter=users["admin"])
+    request = approval_requests(db)[0]
     client = as_role("admin")
     assert "/decide" not in client.get("/inbox").get_data(as_text=True)
     response = _decide(client, request.id, "approved", htmx=True)
     assert response.status_code == 403
     assert "four-eyes" in response.get_data(as_text=True)
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
 
 
 def test_bad_ids_are_404_and_someone_elses_request_is_403(as_role, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     client = as_role("approver")
     assert _decide(client, 999_999, "approved").status_code == 404
     assert _decide(client, request.id, "approved").status_code == 403
     assert client.get(f"/approvals/{request.id}/delegate").status_code == 403
-    assert _requests(db)[0].status == "pending"
+    assert approval_requests(db)[0].status == "pending"
     assert (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -283,13 +277,13 @@ def test_bad_ids_are_404_and_someone_elses_request_is_403(as_role, users, db):
 
 def test_decisions_on_a_cancelled_execution_are_refused(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id, users["security"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     runtime.cancel_execution(request.execution_id, actor_id=users["admin"].id)
     with pytest.raises(Conflict, match="already ended"):
         approvals.record_decision(request.id, user=users["approver"], decision="approved")
     db.session.rollback()
-    assert {r.status for r in _requests(db)} == {"cancelled"}
+    assert {r.status for r in approval_requests(db)} == {"cancelled"}
     html = as_role("approver").get("/inbox").get_data(as_text=True)
     assert _tab_count(html, "waiting") == 0
 
@@ -300,8 +294,8 @@ def test_decisions_on_a_cancelled_execution_are_refused(as_role, users, db):
 def test_bulk_approval_records_each_and_reports_refusals(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
     for n in range(3):
-        _submit(users, title=f"Bulk {n}")
-    requests = _requests(db)
+        submit_for_review(users, title=f"Bulk {n}")
+    requests = approval_requests(db)
     # One of them is decided by the time the bulk form arrives.
     approvals.record_decision(requests[2].id, user=users["approver"], decision="approved")
     client = as_role("approver")
@@ -320,7 +314,7 @@ def test_bulk_approval_records_each_and_reports_refusals(as_role, users, db):
         f"Request {requests[2].id} was not approved: This request has already been decided." in html
     )
     assert "Request 999999 was not approved: No such approval request." in html
-    statuses = [r.status for r in _requests(db)]
+    statuses = [r.status for r in approval_requests(db)]
     assert statuses == ["approved", "approved", "approved"]
     comments = db.session.scalars(
         sa.select(ApprovalRequest.comment).where(
@@ -350,8 +344,8 @@ def test_bulk_with_nothing_selected_says_so(as_role, users, db):
 def test_delegation_chain_only_the_last_delegate_decides_once(as_role, users, db):
     third = factories.make_user("approver", email="third@example.test", name="Third Person")
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     a, b = as_role("approver"), as_role("security")
     response = a.submit(
         f"/approvals/{request.id}/delegate",
@@ -375,7 +369,7 @@ def test_delegation_chain_only_the_last_delegate_decides_once(as_role, users, db
         )
     ).all()
     assert chain == [(users["approver"].id, users["security"].id), (users["security"].id, third.id)]
-    assert _requests(db)[0].decided_by_id == third.id
+    assert approval_requests(db)[0].decided_by_id == third.id
     # A and B both see it under "Delegated by me"; the delegate got a notification.
     assert "On leave" in a.get("/inbox?tab=delegated").get_data(as_text=True)
     assert (
@@ -401,8 +395,8 @@ def factories_login(client, user):
 
 def test_delegation_refuses_bad_input_with_clear_messages(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     client = as_role("approver")
     url = f"/approvals/{request.id}/delegate"
     cases = [
@@ -415,14 +409,14 @@ def test_delegation_refuses_bad_input_with_clear_messages(as_role, users, db):
         response = client.submit(url, data)
         assert response.status_code == 422, data
         assert message in response.get_data(as_text=True), data
-    assert _requests(db)[0].assignee_user_id == users["approver"].id
+    assert approval_requests(db)[0].assignee_user_id == users["approver"].id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApprovalDelegation)) == 0
 
 
 def test_an_admin_can_reassign_any_request(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     admin = as_role("admin")
     page = admin.get(f"/executions/{request.execution_id}").get_data(as_text=True)
     assert f"/approvals/{request.id}/delegate" in page  # "Reassign…" on the execution page
@@ -431,7 +425,7 @@ def test_an_admin_can_reassign_any_request(as_role, users, db):
         {"to_user_id": users["security"].id, "reason": "Rebalancing"},
     )
     assert response.status_code == 303
-    assert _requests(db)[0].assignee_user_id == users["security"].id
+    assert approval_requests(db)[0].assignee_user_id == users["security"].id
     with pytest.raises(NotAllowed):
         delegation.delegate(
             request.id, actor=users["approver"], to_user_id=users["admin"].id, reason="mine?"
@@ -443,8 +437,8 @@ def test_an_admin_can_reassign_any_request(as_role, users, db):
 
 def test_the_requester_can_remind_once_an_hour(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id]})
-    _submit(users)
-    request = _requests(db)[0]
+    submit_for_review(users)
+    request = approval_requests(db)[0]
     owner = as_role("owner")
     url = f"/approvals/{request.id}/remind"
     back = owner.submit(
@@ -487,8 +481,8 @@ def test_escalation_notifies_the_target_once_and_adds_it_only_when_asked(db, use
         users,
         {"users": [users["approver"].id], "escalate_user_id": users["security"].id},
     )
-    _submit(users)
-    _submit(users)
+    submit_for_review(users)
+    submit_for_review(users)
     db.session.execute(sa.update(ApprovalRequest).values(due_at=utcnow() - timedelta(minutes=5)))
     db.session.commit()
     assert reconciler.reconcile()["approvals_escalated"] == 2
@@ -498,7 +492,7 @@ def test_escalation_notifies_the_target_once_and_adds_it_only_when_asked(db, use
     ).all()
     assert len(overdue_notes) == 2 and all(s.startswith("Overdue approval") for s in overdue_notes)
     # Notify only: no extra approver was added.
-    assert {r.assignee_user_id for r in _requests(db)} == {users["approver"].id}
+    assert {r.assignee_user_id for r in approval_requests(db)} == {users["approver"].id}
 
 
 # ------------------------------------------------------------------ the rules, under load
@@ -508,8 +502,8 @@ def test_two_people_deciding_one_group_request_at_once_count_once(app, db, users
     legal = users["approver"].groups[0]
     colleague = factories.make_user("approver", email="colleague@example.test", groups=[legal])
     _review_workflow(users, {"groups": [legal.id]}, then_task=False)
-    _submit(users)
-    request_id = _requests(db)[0].id
+    submit_for_review(users)
+    request_id = approval_requests(db)[0].id
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -540,7 +534,7 @@ def test_two_people_deciding_one_group_request_at_once_count_once(app, db, users
     assert len(outcomes) == 2 and outcomes.count("ok") == 1
     refusal = next(outcome for outcome in outcomes if outcome != "ok")
     assert "already" in refusal  # "already been decided" or "has already ended"
-    request = _requests(db)[0]
+    request = approval_requests(db)[0]
     assert request.status in ("approved", "rejected")
     assert (
         db.session.scalar(
