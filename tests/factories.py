@@ -142,6 +142,33 @@ def approval_requests(db) -> list:
     return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
 
 
+def step_run_that_saw_a_secret(app, users, secret: str):
+    """A webhook step whose config holds `secret` and whose output, error and execution error
+    repeat it: what must never reach a page or the API."""
+    import sqlalchemy as sa
+
+    from governance.engine.models import StepRun
+
+    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
+    try:
+        make_workflow(
+            users["admin"],
+            trigger={"type": "policy.created"},
+            stages=[
+                [step("hook", "webhook", {"url": "http://127.0.0.1:1/hook", "secret": secret})]
+            ],
+        )
+        make_policy(users["owner"])
+    finally:
+        app.config["WEBHOOK_ALLOWLIST"] = []
+    run = db.session.scalar(sa.select(StepRun))
+    run.output = {"secret": "anything", "echo": f"signed with {secret}", "nested": [{"secret": 1}]}
+    run.error = f"refused: {secret}"
+    run.execution.error = f"failed with {secret}"
+    db.session.commit()
+    return run
+
+
 def edit_policy(policy_id: int, actor: User, **changes) -> None:
     """Save a new revision of a draft through the service, changing only `changes`."""
     policy = policies.get_policy(policy_id)

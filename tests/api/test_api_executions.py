@@ -314,24 +314,7 @@ def test_get_lists_approval_requests_with_their_assignees_and_decisions(api_as, 
 
 def test_get_never_shows_a_step_configs_secret(app, api_as, users, db):
     secret = "whsec-very-private-value-42"
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    try:
-        make_workflow(
-            users["admin"],
-            trigger=CREATED,
-            stages=[
-                [step("hook", "webhook", {"url": "http://127.0.0.1:1/hook", "secret": secret})]
-            ],
-        )
-        factories.make_policy(users["owner"])
-    finally:
-        app.config["WEBHOOK_ALLOWLIST"] = []
-    run = db.session.scalar(sa.select(StepRun))
-    # Whatever a step or its execution writes, the config's secret must not reach the API.
-    run.output = {"secret": "anything", "echo": f"signed with {secret}", "nested": [{"secret": 1}]}
-    run.error = f"refused: {secret}"
-    run.execution.error = f"failed with {secret}"
-    db.session.commit()
+    run = factories.step_run_that_saw_a_secret(app, users, secret)
 
     response = api_as("admin").get(f"executions/{run.execution_id}")
 

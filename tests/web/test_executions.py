@@ -13,7 +13,7 @@ from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.engine import runtime
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from tests import factories
@@ -269,23 +269,7 @@ def test_timeline_shows_attempts_with_errors_and_tracebacks_only_to_admins(as_ro
 
 def test_timeline_never_shows_a_step_configs_secret(app, as_role, users, db):
     secret = "whsec-very-private-value-42"
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    try:
-        make_workflow(
-            users["admin"],
-            trigger=CREATED,
-            stages=[
-                [step("hook", "webhook", {"url": "http://127.0.0.1:1/hook", "secret": secret})]
-            ],
-        )
-        factories.make_policy(users["owner"])
-    finally:
-        app.config["WEBHOOK_ALLOWLIST"] = []
-    run = db.session.scalar(sa.select(StepRun))
-    # Whatever a step writes, its config's secret must not reach the page.
-    run.output = {"secret": "anything", "echo": f"signed with {secret}", "nested": [{"secret": 1}]}
-    run.error = f"refused: {secret}"
-    db.session.commit()
+    run = factories.step_run_that_saw_a_secret(app, users, secret)
     html = as_role("admin").get(f"/executions/{run.execution_id}").get_data(as_text=True)
     assert secret not in html
     assert "anything" not in html
