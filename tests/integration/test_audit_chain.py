@@ -315,18 +315,23 @@ def test_verify_audit_names_an_event_whose_content_was_changed(app, db, users):
     )
 
 
+def _rewrite_with_its_own_hash(db, event, *, summary: str) -> None:
+    """Change an event's summary behind Steward's back and store the hash of the new content."""
+    content = {name: getattr(event, name) for name in chain.CONTENT_FIELDS}
+    content["summary"] = summary
+    forged = chain.event_hash(content, seq=event.seq, prev_hash=event.prev_hash)
+    with _behind_stewards_back(db) as connection:
+        connection.execute(
+            sa.text("UPDATE audit_events SET summary = :summary, hash = :hash WHERE id = :id"),
+            {"summary": summary, "hash": forged, "id": event.id},
+        )
+
+
 def test_verify_audit_catches_a_rewritten_event_with_a_recomputed_hash(app, db, users):
     # Rehashing the altered event is not enough: the next event still links to the old hash.
     _three_policy_events(users)
     target = _chain(db)[1]
-    content = {name: getattr(target, name) for name in chain.CONTENT_FIELDS}
-    content["summary"] = "nothing happened"
-    forged = chain.event_hash(content, seq=target.seq, prev_hash=target.prev_hash)
-    with _behind_stewards_back(db) as connection:
-        connection.execute(
-            sa.text("UPDATE audit_events SET summary = :summary, hash = :hash WHERE id = :id"),
-            {"summary": "nothing happened", "hash": forged, "id": target.id},
-        )
+    _rewrite_with_its_own_hash(db, target, summary="nothing happened")
 
     result = _verify_audit(app)
 
@@ -369,14 +374,7 @@ def test_verify_audit_catches_a_last_event_rewritten_with_its_hash(app, db, user
     # No event links to the last one; the head's copy of its hash does.
     _three_policy_events(users)
     last = _chain(db)[-1]
-    content = {name: getattr(last, name) for name in chain.CONTENT_FIELDS}
-    content["summary"] = "nothing happened"
-    forged = chain.event_hash(content, seq=last.seq, prev_hash=last.prev_hash)
-    with _behind_stewards_back(db) as connection:
-        connection.execute(
-            sa.text("UPDATE audit_events SET summary = :summary, hash = :hash WHERE id = :id"),
-            {"summary": "nothing happened", "hash": forged, "id": last.id},
-        )
+    _rewrite_with_its_own_hash(db, last, summary="nothing happened")
 
     result = _verify_audit(app)
 
