@@ -17,6 +17,9 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 POLICY_CREATED = "policy.created"
 POLICY_UPDATED = "policy.updated"
 POLICY_STATUS_CHANGED = "policy.status_changed"
+# A revision was frozen as a published version (payload: policy_id, revision_id,
+# version_label, change_kind "major"/"minor", previous_label, actor_id).
+POLICY_VERSION_PUBLISHED = "policy.version_published"
 
 
 def subscribe(event_name: str) -> Callable[[Subscriber], Subscriber]:

@@ -36,6 +36,9 @@ class ApprovalRequest(db.Model):
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     comment: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
+    # The policy content (SHA-256) the decision applied to: a decision on other content
+    # no longer counts, and the approver is asked again.
+    content_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     # The last "remind" nudge from the requester; reminders are limited to one an hour.
     reminded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise
+from governance.policies import versions
 from governance.timeutil import utcnow
 
 DECISIONS = ("approved", "rejected")
@@ -60,10 +61,18 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         raise NotAllowed("This approval request is not assigned to you or your groups.")
     if execution.is_finished:
         raise Conflict(f"This execution has already ended ({execution.status}).")
+    policy = execution.policy
+    digest = versions.policy_content_hash(policy) if policy is not None else None
     decided = db.session.execute(
         sa.update(ApprovalRequest)
         .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
-        .values(status=decision, decided_by_id=user.id, decided_at=utcnow(), comment=comment)
+        .values(
+            status=decision,
+            decided_by_id=user.id,
+            decided_at=utcnow(),
+            comment=comment,
+            content_hash=digest,
+        )
         .execution_options(synchronize_session=False)
     )
     if decided.rowcount != 1:

@@ -49,6 +49,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         PUBLISHED, RETIRED, "Retire", frozenset({"admin"}), owner_may=True, needs_reason=True
     ),
+    # A new draft beside the published version, which stays live until the next publication.
+    Transition(PUBLISHED, DRAFT, "Start revision", frozenset({"admin"}), owner_may=True),
 )
 
 

@@ -11,13 +11,14 @@ import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
 from governance import events
+from governance.approvals.staleness import reask_stale_decisions
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.policies import lifecycle
-from governance.policies.models import Policy, PolicyRevision
+from governance.policies import lifecycle, versions
+from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
 from governance.timeutil import utcnow
 
 READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
@@ -52,7 +53,12 @@ def normalise_tags(raw: str | list[str]) -> list[str]:
 
 
 def can_view(user: User, policy: Policy) -> bool:
-    return user.has_role(*READ_ALL_ROLES) or policy.status == lifecycle.PUBLISHED
+    """Readers without a drafting role see policies with a live published version only."""
+    return user.has_role(*READ_ALL_ROLES) or policy.has_live_version
+
+
+def can_read_drafts(user: User) -> bool:
+    return user.has_role(*READ_ALL_ROLES)
 
 
 def can_create(user: User) -> bool:
@@ -266,6 +272,7 @@ def update_policy(
         changes=changes,
     )
     events.publish(events.POLICY_UPDATED, _event_payload(policy, actor, changed=sorted(changes)))
+    reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
     _commit_or_conflict(policy)
     return policy.current_revision
 
@@ -293,8 +300,13 @@ def transition_policy(
     actor: User,
     reason: str = "",
     expected_version: int | None = None,
+    change_kind: str | None = None,
 ) -> None:
-    """A person moves a policy along its lifecycle (role and four-eyes checked)."""
+    """A person moves a policy along its lifecycle (role and four-eyes checked).
+
+    Submitting for review takes the change kind ("major" or "minor") that decides the
+    version label at publication; a policy never published before always becomes 1.0.
+    """
     policy = get_policy(policy_id)
     transition = _find_transition(policy, target)
     if expected_version is not None and policy.version != expected_version:
@@ -310,6 +322,10 @@ def transition_policy(
         raise DomainError(f"Give a reason to {transition.action.lower()}.", field="reason")
     if len(reason) > 500:
         raise DomainError("The reason must be at most 500 characters.", field="reason")
+    if target == lifecycle.IN_REVIEW:
+        if change_kind not in (None, *CHANGE_KINDS):
+            raise DomainError("Choose a major or a minor change.", field="change_kind")
+        policy.change_kind = change_kind or MAJOR
     _change_status(policy, target, actor_id=actor.id, reason=reason)
     _commit_or_conflict(policy)
 
@@ -342,7 +358,12 @@ def _change_status(
         policy.submitted_by_id = actor_id
     if target == lifecycle.RETIRED:
         policy.retired_reason = reason
+    if target == lifecycle.APPROVED and actor_id is not None:
+        policy.approved_by_id = actor_id
+    if target == lifecycle.DRAFT:
+        policy.approved_by_id = None
     if target == lifecycle.PUBLISHED:
+        versions.freeze_current_revision(policy, actor_id=actor_id)
         policy.published_revision = policy.current_revision
     via = f" (workflow execution {execution_id})" if execution_id else ""
     record_event(
@@ -447,7 +468,9 @@ def _escape_like(text: str) -> str:
 def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
     statement = sa.select(Policy).options(so.joinedload(Policy.owner))
     if not user.has_role(*READ_ALL_ROLES):
-        statement = statement.where(Policy.status == lifecycle.PUBLISHED)
+        statement = statement.where(
+            Policy.published_revision.is_not(None), Policy.status != lifecycle.RETIRED
+        )
     if query.text:
         pattern = f"%{_escape_like(query.text.strip())}%"
         statement = statement.where(

@@ -573,7 +573,7 @@ def test_a_policy_goes_through_its_lifecycle_by_api(api_as, users, db):
         ("draft", "published", ["in_review"]),
         ("draft", "draft", ["in_review"]),
         ("in_review", "retired", ["draft", "approved"]),
-        ("published", "draft", ["retired"]),
+        ("published", "approved", ["retired", "draft"]),
         ("retired", "published", []),
     ],
 )

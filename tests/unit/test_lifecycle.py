@@ -13,12 +13,18 @@ def test_only_the_documented_transitions_exist():
         ("in_review", "approved"),
         ("approved", "published"),
         ("published", "retired"),
+        ("published", "draft"),
     }
 
 
 @pytest.mark.parametrize(
     ("source", "target"),
-    [("draft", "published"), ("draft", "approved"), ("retired", "draft"), ("published", "draft")],
+    [
+        ("draft", "published"),
+        ("draft", "approved"),
+        ("retired", "draft"),
+        ("published", "in_review"),
+    ],
 )
 def test_skipping_steps_is_not_a_transition(source, target):
     assert lifecycle.find_transition(source, target) is None

@@ -1,0 +1,170 @@
+"""Published versions: freezing a revision at publication (label, content hash, approvers)
+and reading the versions back. A frozen revision never changes; the database refuses it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from governance import events
+from governance.approvals.models import ApprovalRequest
+from governance.auth.models import User
+from governance.engine.models import Execution
+from governance.errors import NotFound
+from governance.extensions import db
+from governance.policies.models import MAJOR, MINOR, Policy, PolicyRevision
+from governance.timeutil import utcnow
+
+
+def content_hash(*, title: str, category: str, tags: str, body: str) -> str:
+    """SHA-256 of the canonical content: the fields a reader reads, as sorted compact JSON.
+
+    The migration that froze existing versions holds a copy; keep the two in step.
+    """
+    canonical = json.dumps(
+        {"title": title, "category": category, "tags": tags, "body": body},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def policy_content_hash(policy: Policy | PolicyRevision) -> str:
+    return content_hash(
+        title=policy.title, category=policy.category, tags=policy.tags, body=policy.body
+    )
+
+
+def next_label(previous: str | None, change_kind: str) -> str:
+    """ "1.0" first; a major change moves to the next whole number, a minor one adds 0.1."""
+    if previous is None:
+        return "1.0"
+    major, minor = (int(part) for part in previous.split("."))
+    return f"{major + 1}.0" if change_kind == MAJOR else f"{major}.{minor + 1}"
+
+
+def latest_version(policy_id: int) -> PolicyRevision | None:
+    return db.session.scalar(
+        sa.select(PolicyRevision)
+        .where(PolicyRevision.policy_id == policy_id, PolicyRevision.version_label.is_not(None))
+        .order_by(PolicyRevision.published_at.desc(), PolicyRevision.id.desc())
+        .limit(1)
+    )
+
+
+def list_versions(policy_id: int) -> list[PolicyRevision]:
+    """Every published version of the policy, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(PolicyRevision)
+            .where(PolicyRevision.policy_id == policy_id, PolicyRevision.version_label.is_not(None))
+            .order_by(PolicyRevision.published_at.desc(), PolicyRevision.id.desc())
+        )
+    )
+
+
+def get_version(policy_id: int, label: str) -> PolicyRevision:
+    version = db.session.scalar(
+        sa.select(PolicyRevision).where(
+            PolicyRevision.policy_id == policy_id, PolicyRevision.version_label == label
+        )
+    )
+    if version is None:
+        raise NotFound(f"This policy has no published version {label}.")
+    return version
+
+
+def previous_version(version: PolicyRevision) -> PolicyRevision | None:
+    """The version published just before this one, for "what changed"."""
+    return db.session.scalar(
+        sa.select(PolicyRevision)
+        .where(
+            PolicyRevision.policy_id == version.policy_id,
+            PolicyRevision.version_label.is_not(None),
+            PolicyRevision.published_at < version.published_at,
+        )
+        .order_by(PolicyRevision.published_at.desc(), PolicyRevision.id.desc())
+        .limit(1)
+    )
+
+
+def approvers_of(policy: Policy, digest: str) -> list[dict[str, Any]]:
+    """Who approved exactly this content: workflow approvals whose decision carries this
+    hash, and the person who took the manual "Approve" step. Oldest decision first."""
+    rows = db.session.execute(
+        sa.select(User.id, User.name, ApprovalRequest.decided_at, ApprovalRequest.execution_id)
+        .join(User, User.id == ApprovalRequest.decided_by_id)
+        .join(Execution, Execution.id == ApprovalRequest.execution_id)
+        .where(
+            Execution.policy_id == policy.id,
+            ApprovalRequest.status == "approved",
+            ApprovalRequest.content_hash == digest,
+        )
+        .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
+    ).all()
+    approvers = [
+        {
+            "id": row.id,
+            "name": row.name,
+            "at": row.decided_at.isoformat() if row.decided_at else None,
+            "via": f"execution {row.execution_id}",
+        }
+        for row in rows
+    ]
+    manual = db.session.get(User, policy.approved_by_id) if policy.approved_by_id else None
+    if manual is not None and all(item["id"] != manual.id for item in approvers):
+        approvers.append(
+            {"id": manual.id, "name": manual.name, "at": None, "via": "manual approval"}
+        )
+    return approvers
+
+
+def freeze_current_revision(policy: Policy, *, actor_id: int | None) -> PolicyRevision:
+    """Publication: the current revision becomes a frozen, labelled version (no commit).
+
+    Publishes `policy.version_published` in the same transaction so acknowledgements and
+    anything else keyed on versions follow the publication or roll back with it.
+    """
+    revision = db.session.scalar(
+        sa.select(PolicyRevision).where(
+            PolicyRevision.policy_id == policy.id,
+            PolicyRevision.number == policy.current_revision,
+        )
+    )
+    if revision.is_frozen:
+        # Published again without an edit in between (a revision started and abandoned):
+        # the same content, so the same version.
+        return revision
+    previous = latest_version(policy.id)
+    change_kind = policy.change_kind if previous is not None else MAJOR
+    if change_kind not in (MAJOR, MINOR):
+        change_kind = MAJOR
+    digest = policy_content_hash(revision)
+    label = next_label(previous.version_label if previous else None, change_kind)
+    # Everything is read before anything is set: the revision must reach the database in
+    # one UPDATE, because once it carries a label the database refuses any other.
+    approvers = approvers_of(policy, digest)
+    revision.version_label = label
+    revision.content_hash = digest
+    revision.change_kind = change_kind
+    revision.published_at = utcnow()
+    revision.published_by_id = actor_id
+    revision.approvers = approvers
+    policy.approved_by_id = None
+    db.session.flush()
+    events.publish(
+        events.POLICY_VERSION_PUBLISHED,
+        {
+            "policy_id": policy.id,
+            "revision_id": revision.id,
+            "version_label": revision.version_label,
+            "change_kind": change_kind,
+            "previous_label": previous.version_label if previous else None,
+            "actor_id": actor_id,
+        },
+    )
+    return revision

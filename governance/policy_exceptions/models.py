@@ -1,0 +1,44 @@
+"""Time-boxed exceptions to a policy, approved through a workflow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from governance.extensions import db
+from governance.timeutil import UTCDateTime, utcnow
+
+EXCEPTION_STATUSES = ("pending", "active", "rejected", "expired", "revoked")
+
+
+class PolicyException(db.Model):
+    __tablename__ = "policy_exceptions"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(EXCEPTION_STATUSES), name="known_status"),
+        sa.Index("ix_policy_exceptions_status_expires", "status", "expires_on"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    policy_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
+    # Who or what the exception covers ("Legacy payroll server", "Contractors in team X").
+    scope: so.Mapped[str] = so.mapped_column(sa.String(200))
+    justification: so.Mapped[str] = so.mapped_column(sa.Text)
+    expires_on: so.Mapped[date]
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    requested_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    # The approval workflow's execution; its outcome decides the exception.
+    execution_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("executions.id"), index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    ended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    end_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+
+    policy = so.relationship("Policy")
+    requested_by = so.relationship("User")
+    execution = so.relationship("Execution")
