@@ -35,8 +35,15 @@ class UserRef(BaseModel):
     email: str
 
 
+class ApproverOut(BaseModel):
+    id: int
+    name: str
+    at: datetime | None = Field(description="When they approved (empty for a manual approval).")
+    via: str = Field(description="“execution N” or “manual approval”.")
+
+
 class VersionOut(BaseModel):
-    """One saved revision's content."""
+    """One saved revision's content; a published one also carries its frozen version."""
 
     number: int
     title: str
@@ -45,6 +52,10 @@ class VersionOut(BaseModel):
     tags: list[str]
     created_at: datetime
     summary: str
+    version_label: str | None = Field(description="“1.0”, “1.1”…: set when published.")
+    content_hash: str | None = Field(description="SHA-256 of the published content.")
+    published_at: datetime | None
+    approvers: list[ApproverOut] = Field(description="Who approved exactly this content.")
 
 
 class PolicySummary(BaseModel):
@@ -118,6 +129,11 @@ class PolicyUpdate(Strict):
 class TransitionIn(Strict):
     status: Status
     reason: Text = Field(default="", max_length=500)
+    change_kind: Literal["major", "minor"] | None = Field(
+        default=None,
+        description="When submitting for review: a major change (the default) becomes the "
+        "next whole version and asks readers to acknowledge again; a minor one does not.",
+    )
     version: int | None = Field(default=None, ge=1, description="Refuse (409) if it changed.")
 
 
@@ -150,6 +166,10 @@ def _version(revision: PolicyRevision) -> VersionOut:
         tags=revision.tag_list,
         created_at=revision.created_at,
         summary=revision.summary,
+        version_label=revision.version_label,
+        content_hash=revision.content_hash,
+        published_at=revision.published_at,
+        approvers=[ApproverOut(**approver) for approver in revision.approvers or []],
     )
 
 
@@ -160,13 +180,23 @@ def _policy_out(policy: Policy) -> PolicyOut:
         if policy.published_revision
         else None
     )
+    current = _version(service.get_revision(policy.id, policy.current_revision))
+    fields = _summary_fields(policy) | {"body": policy.body}
+    if not service.can_read_drafts(user) and published is not None:
+        # Readers without a drafting role see the live version, never a draft beside it.
+        current = published
+        fields |= {
+            "title": published.title,
+            "body": published.body,
+            "category": published.category,
+            "tags": published.tags,
+        }
     return PolicyOut(
-        **_summary_fields(policy),
-        body=policy.body,
+        **fields,
         review_interval_days=policy.review_interval_days,
         created_at=policy.created_at,
         allowed_transitions=[t.target for t in service.available_transitions(user, policy)],
-        current_version=_version(service.get_revision(policy.id, policy.current_revision)),
+        current_version=current,
         published_version=published,
     )
 
@@ -321,6 +351,11 @@ def transition_policy(policy_id: int, body: TransitionIn):
             ],
         )
     service.transition_policy(
-        policy.id, body.status, actor=user, reason=body.reason, expected_version=body.version
+        policy.id,
+        body.status,
+        actor=user,
+        reason=body.reason,
+        expected_version=body.version,
+        change_kind=body.change_kind,
     )
     return _policy_out(service.get_policy(policy.id))

@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -65,5 +66,12 @@ class PolicyForm(FlaskForm):
 class TransitionForm(FlaskForm):
     target = HiddenField(validators=[InputRequired()])
     reason = TextAreaField("Reason", validators=[Length(max=500)])
+    # Only read when submitting for review: decides the version label at publication.
+    change_kind = RadioField(
+        "This change is",
+        choices=[("major", "Major"), ("minor", "Minor")],
+        validators=[Optional()],
+        validate_choice=False,
+    )
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField("Confirm")

@@ -520,6 +520,21 @@ def list_revisions(policy_id: int) -> list[PolicyRevision]:
     )
 
 
+def list_readable_revisions(policy_id: int, user: User) -> list[PolicyRevision]:
+    """Every revision for drafting roles; only published versions for everyone else."""
+    revisions = list_revisions(policy_id)
+    if can_read_drafts(user):
+        return revisions
+    return [revision for revision in revisions if revision.is_frozen]
+
+
+def get_readable_revision(policy_id: int, number: int, user: User) -> PolicyRevision:
+    revision = get_revision(policy_id, number)
+    if not can_read_drafts(user) and not revision.is_frozen:
+        raise NotFound(f"This policy has no revision {number}.")
+    return revision
+
+
 def get_revision(policy_id: int, number: int) -> PolicyRevision:
     revision = db.session.scalar(
         sa.select(PolicyRevision).where(

@@ -56,6 +56,11 @@ def latest_version(policy_id: int) -> PolicyRevision | None:
     )
 
 
+def latest_label(policy_id: int) -> str | None:
+    latest = latest_version(policy_id)
+    return latest.version_label if latest else None
+
+
 def list_versions(policy_id: int) -> list[PolicyRevision]:
     """Every published version of the policy, newest first."""
     return list(
@@ -63,6 +68,18 @@ def list_versions(policy_id: int) -> list[PolicyRevision]:
             sa.select(PolicyRevision)
             .where(PolicyRevision.policy_id == policy_id, PolicyRevision.version_label.is_not(None))
             .order_by(PolicyRevision.published_at.desc(), PolicyRevision.id.desc())
+        )
+    )
+
+
+def live_version(policy: Policy) -> PolicyRevision | None:
+    """The version readers see now, or None (never published, or retired)."""
+    if not policy.has_live_version:
+        return None
+    return db.session.scalar(
+        sa.select(PolicyRevision).where(
+            PolicyRevision.policy_id == policy.id,
+            PolicyRevision.number == policy.published_revision,
         )
     )
 

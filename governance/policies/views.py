@@ -19,9 +19,10 @@ from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
 from governance.executions.service import policy_executions
 from governance.extensions import db
-from governance.policies import lifecycle, service
+from governance.policies import lifecycle, service, versions
 from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, TransitionForm
+from governance.policies.models import CHANGE_KINDS, PolicyRevision
 from governance.policies.rendering import render_markdown
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
@@ -125,15 +126,27 @@ def new():
 @login_required
 def show(policy_id: int):
     policy = service.get_visible_policy(policy_id, current_user)
+    live = versions.live_version(policy)
+    previous = versions.previous_version(live) if live is not None else None
+    # Readers without a drafting role read the published version, never a draft beside it.
+    shown = policy if service.can_read_drafts(current_user) or live is None else live
     return render_template(
         "policies/show.html",
         policy=policy,
-        body_html=render_markdown(policy.body),
+        shown=shown,
+        live=live,
+        previous=previous,
+        live_changes=_changes_between(previous, live) if previous is not None else None,
+        next_labels={kind: versions.next_label(live_label, kind) for kind in CHANGE_KINDS}
+        if (live_label := versions.latest_label(policy.id))
+        else None,
+        body_html=render_markdown(shown.body),
         can_edit=service.can_edit(current_user, policy),
         transitions=service.available_transitions(current_user, policy),
         transition_form=TransitionForm(),
-        revisions=service.list_revisions(policy.id)[:5],
+        revisions=service.list_readable_revisions(policy.id, current_user)[:5],
         is_review_due=policy.is_review_due(),
+        can_read_drafts=service.can_read_drafts(current_user),
         executions=policy_executions(policy.id, limit=20),
     )
 
@@ -199,6 +212,7 @@ def transition(policy_id: int):
             actor=current_user,
             reason=form.reason.data or "",
             expected_version=form.version.data,
+            change_kind=form.change_kind.data or None,
         )
     except DomainError as error:
         db.session.rollback()
@@ -215,7 +229,9 @@ def transition(policy_id: int):
 def revisions(policy_id: int):
     policy = service.get_visible_policy(policy_id, current_user)
     return render_template(
-        "policies/revisions.html", policy=policy, revisions=service.list_revisions(policy.id)
+        "policies/revisions.html",
+        policy=policy,
+        revisions=service.list_readable_revisions(policy.id, current_user),
     )
 
 
@@ -223,7 +239,7 @@ def revisions(policy_id: int):
 @login_required
 def revision(policy_id: int, number: int):
     policy = service.get_visible_policy(policy_id, current_user)
-    revision = service.get_revision(policy.id, number)
+    revision = service.get_readable_revision(policy.id, number, current_user)
     return render_template(
         "policies/revision.html",
         policy=policy,
@@ -236,28 +252,61 @@ def revision(policy_id: int, number: int):
 @login_required
 def compare(policy_id: int):
     policy = service.get_visible_policy(policy_id, current_user)
-    newest = policy.current_revision
+    readable = service.list_readable_revisions(policy.id, current_user)
+    if not readable:
+        abort(404)
+    newest = readable[0].number
     old_number = request.args.get("from", max(1, newest - 1), type=int)
     new_number = request.args.get("to", newest, type=int)
     if old_number > new_number:
         old_number, new_number = new_number, old_number
     old, new = (
-        service.get_revision(policy.id, old_number),
-        service.get_revision(policy.id, new_number),
+        service.get_readable_revision(policy.id, old_number, current_user),
+        service.get_readable_revision(policy.id, new_number, current_user),
     )
+    return render_template(
+        "policies/compare.html",
+        policy=policy,
+        old=old,
+        new=new,
+        revisions=readable,
+        **_changes_between(old, new),
+    )
+
+
+def _changes_between(old: PolicyRevision, new: PolicyRevision) -> dict:
+    """The side-by-side text diff and the changed fields of two revisions."""
     rows = side_by_side(old.body, new.body)
     fields = [
         (label, getattr(old, name), getattr(new, name))
         for label, name in (("Title", "title"), ("Category", "category"), ("Tags", "tags"))
         if getattr(old, name) != getattr(new, name)
     ]
+    return {"rows": rows, "changed": changed_count(rows), "fields": fields}
+
+
+@bp.route("/<int:policy_id>/versions")
+@login_required
+def version_list(policy_id: int):
+    policy = service.get_policy(policy_id)
+    published = versions.list_versions(policy.id)
+    if not published:
+        abort(404)
+    return render_template("policies/versions.html", policy=policy, versions=published)
+
+
+@bp.route("/<int:policy_id>/versions/<label>")
+@login_required
+def version(policy_id: int, label: str):
+    """A published version, readable and linkable forever (even after retirement)."""
+    policy = service.get_policy(policy_id)
+    version = versions.get_version(policy.id, label[:20])
+    previous = versions.previous_version(version)
     return render_template(
-        "policies/compare.html",
+        "policies/version.html",
         policy=policy,
-        old=old,
-        new=new,
-        rows=rows,
-        changed=changed_count(rows),
-        fields=fields,
-        revisions=service.list_revisions(policy.id),
+        version=version,
+        previous=previous,
+        is_live=version.number == policy.published_revision and policy.has_live_version,
+        body_html=render_markdown(version.body),
     )

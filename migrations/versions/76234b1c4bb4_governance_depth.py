@@ -221,13 +221,15 @@ def _freeze_published_revisions():
         "FROM policies p JOIN policy_revisions r "
         "ON r.policy_id = p.id AND r.number = p.published_revision"
     )).all()
+    freeze = sa.text(
+        "UPDATE policy_revisions SET version_label = '1.0', change_kind = 'major', "
+        "content_hash = :hash, published_at = :at, approvers = :approvers WHERE id = :id"
+    ).bindparams(sa.bindparam('approvers', type_=sa.JSON()))
     for row in rows:
         connection.execute(
-            sa.text("UPDATE policy_revisions SET version_label = '1.0', change_kind = 'major', "
-                    "content_hash = :hash, published_at = :at, approvers = :approvers "
-                    "WHERE id = :id"),
+            freeze,
             {'hash': _content_hash(row.title, row.category, row.tags, row.body),
-             'at': row.status_changed_at, 'approvers': '[]', 'id': row.id},
+             'at': row.status_changed_at, 'approvers': [], 'id': row.id},
         )
 
 
