@@ -153,7 +153,59 @@ def seed() -> Iterator[str]:
             policy.next_review_on = utcnow().date() - timedelta(days=12)
             db.session.commit()
     yield f"Created {len(POLICIES)} demo policies across every status."
+    yield from _seed_versions(admin, users)
     yield from _seed_workflows(admin, groups, users)
+
+
+def _revise(title: str, *, owner, old: str, new: str, summary: str) -> int:
+    """Start a revision of a published demo policy and save one edit as a draft."""
+    policy_id = db.session.scalar(sa.select(Policy.id).where(Policy.title == title))
+    policies.transition_policy(policy_id, lifecycle.DRAFT, actor=owner)
+    policy = policies.get_policy(policy_id)
+    policies.update_policy(
+        policy_id,
+        policies.PolicyInput(
+            title=policy.title,
+            body=policy.body.replace(old, new),
+            category=policy.category,
+            owner_id=policy.owner_id,
+            tags=policy.tags,
+            review_interval_days=policy.review_interval_days,
+            next_review_on=policy.next_review_on,
+        ),
+        actor=owner,
+        expected_version=policy.version,
+        max_body=current_app.config["POLICY_BODY_MAX_CHARS"],
+        summary=summary,
+    )
+    return policy_id
+
+
+def _seed_versions(admin, users: dict) -> Iterator[str]:
+    """A minor version published on top of 1.0, and a draft being written beside a live one."""
+    revised = _revise(
+        "Information Security Policy",
+        owner=users["omar"],
+        old="contractors and temporary staff.",
+        new="contractors, temporary staff and service providers with access to our systems.",
+        summary="Service providers in scope",
+    )
+    policies.transition_policy(
+        revised, lifecycle.IN_REVIEW, actor=users["omar"], change_kind="minor"
+    )
+    policies.transition_policy(revised, lifecycle.APPROVED, actor=admin)
+    policies.transition_policy(revised, lifecycle.PUBLISHED, actor=users["omar"])
+    _revise(
+        "Data Retention Schedule",
+        owner=users["olivia"],
+        old="## Responsibilities",
+        new="Backups follow the same schedule as the records they hold.\n\n## Responsibilities",
+        summary="Backups",
+    )
+    yield (
+        "Published “Information Security Policy” v1.1 (a minor change) and started a "
+        "revision of “Data Retention Schedule” beside its live v1.0."
+    )
 
 
 def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]:
