@@ -413,3 +413,16 @@ def test_closed_campaigns_send_no_reminders(db, users):
     )
 
     assert acks.send_ack_reminders(now=opened + timedelta(days=8)) == 0
+
+
+# ---------------------------------------------------------------- demo
+
+
+def test_seed_demo_has_a_campaign_in_progress_and_one_overdue(app, db):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+
+    assert result.exit_code == 0, result.output
+    campaigns = db.session.scalars(sa.select(AckCampaign).order_by(AckCampaign.id)).all()
+    figures = [acks.campaign_figures(campaign) for campaign in campaigns]
+    assert [(f.acknowledged, f.total, f.overdue) for f in figures] == [(4, 7, 0), (1, 2, 1)]
+    assert [campaign.audience for campaign in campaigns] == ["Everyone", "Legal"]
