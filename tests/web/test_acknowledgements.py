@@ -426,3 +426,33 @@ def test_seed_demo_has_a_campaign_in_progress_and_one_overdue(app, db):
     figures = [acks.campaign_figures(campaign) for campaign in campaigns]
     assert [(f.acknowledged, f.total, f.overdue) for f in figures] == [(4, 7, 0), (1, 2, 1)]
     assert [campaign.audience for campaign in campaigns] == ["Everyone", "Legal"]
+
+
+def test_widening_the_audience_adds_newcomers_to_the_open_campaign(db, users):
+    policy = _published(users)
+    legal, security = users["approver"].groups[0], users["security"].groups[0]
+    campaign_id = _require(policy, users["owner"], everyone=False, group_ids=[legal.id])
+
+    opened = _require(policy, users["owner"], everyone=False, group_ids=[legal.id, security.id])
+
+    assert opened is None
+    assert [c.id for c in _campaigns(db, policy.id)] == [campaign_id]
+    assert {row.user_id for row in _rows(db, campaign_id)} == {
+        users["approver"].id,
+        users["security"].id,
+    }
+    assert db.session.get(AckCampaign, campaign_id).closed_at is None
+
+
+def test_a_closed_campaign_page_stops_polling(db, users, as_role):
+    policy = _published(users)
+    first_id = _require(policy, users["owner"])
+    _publish_new_version(policy.id, users, "major", "# Purpose\n\nA new rule.\n")
+    client = as_role("admin")
+
+    old = client.get(f"/acknowledgements/campaigns/{first_id}").get_data(as_text=True)
+    latest = client.get(f"/policies/{policy.id}/acknowledgements").get_data(as_text=True)
+
+    assert "Closed" in old and 'hx-trigger="every 3s"' not in old
+    assert "Acknowledgements of v2.0" in latest and 'hx-trigger="every 3s"' in latest
+    assert f"/acknowledgements/campaigns/{first_id}" in latest
