@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from governance import audit, engine, models  # noqa: F401  (models: every table in the metadata)
+    from governance import acknowledgements, audit, engine, models  # noqa: F401  (models: every table)
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
@@ -43,10 +43,12 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     engine.init_app()
     audit.init_app()
+    acknowledgements.init_app()
     alerts.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from governance.acknowledgements.views import bp as acknowledgements_bp
     from governance.admin.views import bp as admin_bp
     from governance.api import views as api
     from governance.approvals.views import bp as approvals_bp
@@ -77,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
         outbox_bp,
         monitor_bp,
         health_bp,
+        acknowledgements_bp,
     ):
         app.register_blueprint(blueprint)
 

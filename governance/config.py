@@ -25,6 +25,18 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _day_list(name: str, default: str) -> tuple[int, ...]:
+    """A comma-separated list of whole days ("7,14"), sorted, each once."""
+    raw = os.environ.get(name, default)
+    try:
+        days = sorted({int(part) for part in raw.split(",") if part.strip()})
+    except ValueError:
+        raise ConfigError(f"{name} must be whole days separated by commas, e.g. 7,14") from None
+    if any(day < 1 for day in days):
+        raise ConfigError(f"{name} must list days of at least 1, e.g. 7,14")
+    return tuple(days)
+
+
 def is_production() -> bool:
     return os.environ.get("STEWARD_ENV", "development").strip().lower() == "production"
 
@@ -150,3 +162,8 @@ class Config:
         self.ALERT_WINDOW_SECONDS = float(os.environ.get("ALERT_WINDOW_SECONDS", 3600))
         # The web app evaluates the alerts this often too (0: only consumers do).
         self.WEB_ALERT_CHECK_SECONDS = float(os.environ.get("WEB_ALERT_CHECK_SECONDS", 30))
+
+        # Acknowledgements: a campaign is due this many days after it opens, and those who
+        # have not acknowledged are reminded once after each of these many days.
+        self.ACK_DUE_DAYS = int(os.environ.get("ACK_DUE_DAYS", 14))
+        self.ACK_REMINDER_DAYS = _day_list("ACK_REMINDER_DAYS", "7,14")

@@ -8,6 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from governance.acknowledgements import service as acknowledgements
+from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
 from governance.engine.models import Execution, StepRun
@@ -154,6 +156,7 @@ def seed() -> Iterator[str]:
             db.session.commit()
     yield f"Created {len(POLICIES)} demo policies across every status."
     yield from _seed_versions(admin, users)
+    yield from _seed_acknowledgements(users, groups)
     yield from _seed_workflows(admin, groups, users)
 
 
@@ -205,6 +208,48 @@ def _seed_versions(admin, users: dict) -> Iterator[str]:
     yield (
         "Published “Information Security Policy” v1.1 (a minor change) and started a "
         "revision of “Data Retention Schedule” beside its live v1.0."
+    )
+
+
+def _seed_acknowledgements(users: dict, groups: dict[str, int]) -> Iterator[str]:
+    """Two campaigns in progress: everyone reads the security policy (4 of 7 so far, asked
+    9 days ago), Legal reads the retention schedule (1 of 2, overdue since 6 days)."""
+    campaigns = [
+        ("Information Security Policy", None, 9, ["lena", "sam", "olivia", "omar"]),
+        ("Data Retention Schedule", "Legal", 20, ["lena"]),
+    ]
+    for title, group, days_ago, readers in campaigns:
+        policy = db.session.scalar(sa.select(Policy).where(Policy.title == title))
+        campaign_id = acknowledgements.update_settings(
+            policy.id,
+            acknowledgements.AckSettings(
+                required=True, everyone=group is None, group_ids=[groups[group]] if group else []
+            ),
+            actor=users["admin"],
+        )
+        asked = utcnow() - timedelta(days=days_ago)
+        db.session.execute(
+            sa.update(AckCampaign)
+            .where(AckCampaign.id == campaign_id)
+            .values(created_at=asked, due_on=asked.date() + timedelta(days=14))
+        )
+        db.session.execute(
+            sa.update(Acknowledgement)
+            .where(Acknowledgement.campaign_id == campaign_id)
+            .values(created_at=asked)
+        )
+        db.session.commit()
+        for reader in readers:
+            row = acknowledgements.my_row_for_policy(users[reader].id, policy.id)
+            acknowledgements.acknowledge(
+                row.id,
+                user=users[reader],
+                ip_address="192.0.2.10",
+                user_agent="Mozilla/5.0 (X11; Linux x86_64) Steward demo",
+            )
+    yield (
+        "Asked everyone to acknowledge the “Information Security Policy” (4 of 7 so far) and "
+        "Legal the “Data Retention Schedule” (overdue for Priya)."
     )
 
 

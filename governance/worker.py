@@ -6,6 +6,7 @@ Importing this module registers every task with the huey instance.
 from __future__ import annotations
 
 from governance import maintenance  # noqa: F401  (registers its tasks)
+from governance.acknowledgements import tasks as ack_tasks  # noqa: F401
 from governance.engine import tasks  # noqa: F401
 from governance.extensions import huey
 from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
