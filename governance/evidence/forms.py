@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired
 
 from governance.auth.forms import DateInputField
 from governance.errors import DomainError
@@ -26,17 +26,19 @@ class EvidencePackForm(FlaskForm):
     )
     submit = SubmitField("Build evidence pack")
 
-    def validate_period_end(self, field) -> None:
-        # The service's own rules, asked early so every problem shows on its field at once.
-        if self.period_start.errors or self.period_start.data is None or field.data is None:
-            return
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        # The service's own rules, asked here so the message shows under the field it is about.
         try:
-            service.check_period(self.period_start.data, field.data, today=utcnow().date())
+            service.check_period(
+                self.period_start.data, self.period_end.data, today=utcnow().date()
+            )
         except DomainError as error:
-            target = getattr(self, error.field or "period_end")
-            if target is field:
-                raise ValidationError(error.message) from None
-            target.errors = [*target.errors, error.message]
+            field = getattr(self, error.field or "period_end")
+            field.errors = [*field.errors, error.message]
+            return False
+        return True
 
 
 class RebuildForm(FlaskForm):
