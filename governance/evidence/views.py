@@ -8,7 +8,6 @@ import io
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -136,7 +135,6 @@ def rebuild(pack_id: int):
 @require_role(*service.REQUEST_ROLES)
 def download(pack_id: int):
     found = service.download_pack(pack_id, current_user)
-    current_app.logger.info("Evidence pack %s downloaded by user %s", pack_id, current_user.id)
     return send_file(
         found.path,
         mimetype="application/zip",
