@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.approvals.views import bp as approvals_bp
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
+    from governance.evidence.views import bp as evidence_bp
     from governance.executions.views import bp as executions_bp
     from governance.monitor.health import bp as health_bp
     from governance.monitor.views import bp as monitor_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
         executions_bp,
         approvals_bp,
         tasks_bp,
+        evidence_bp,
         notifications_bp,
         outbox_bp,
         monitor_bp,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from governance import maintenance  # noqa: F401  (registers its tasks)
 from governance.acknowledgements import tasks as ack_tasks  # noqa: F401
 from governance.engine import tasks  # noqa: F401
+from governance.evidence import tasks as evidence_tasks  # noqa: F401
 from governance.extensions import huey
 from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.notifications import tasks as email_tasks  # noqa: F401
