@@ -389,10 +389,6 @@ def get_my_row(ack_id: int, user: User) -> Acknowledgement:
     return row
 
 
-def live_version(policy: Policy) -> PolicyRevision | None:
-    return versions.latest_version(policy.id) if policy.has_live_version else None
-
-
 def is_overdue(campaign: AckCampaign, today: date | None = None) -> bool:
     return campaign.closed_at is None and (today or utcnow().date()) > campaign.due_on
 
@@ -410,7 +406,7 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
             "This request was closed (a newer version was published or the policy was "
             "retired). See your list of policies to acknowledge."
         )
-    version = live_version(campaign.policy)
+    version = versions.live_version(campaign.policy)
     if version is None:
         raise Conflict("This policy has no live version to acknowledge.")
     now = utcnow()

@@ -28,6 +28,7 @@ from governance.auth.forms import group_choices
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.policies import service as policies
+from governance.policies import versions
 from governance.policies.rendering import render_markdown
 from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
@@ -98,7 +99,7 @@ def read(ack_id: int):
 
 
 def _read_page(row, form: AcknowledgeForm, status: int = 200):
-    version = service.live_version(row.campaign.policy)
+    version = versions.live_version(row.campaign.policy)
     return (
         render_template(
             "acknowledgements/read.html",

@@ -16,7 +16,6 @@ from governance.auth.models import User
 from governance.errors import Conflict, DomainError, NotFound
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
-from governance.policies.models import Policy, PolicyRevision
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +23,6 @@ MAX_PERIOD_YEARS = 5
 REQUEST_ROLES = ("admin", "owner")
 # A pack in one of these states can be sent to the consumers again ("Build again").
 REBUILDABLE_STATUSES = ("queued", "failed")
-
-
-def live_version(policy: Policy) -> PolicyRevision | None:
-    """The published version readers see now, while the policy has one (not once retired)."""
-    if not policy.has_live_version:
-        return None
-    return db.session.scalar(
-        sa.select(PolicyRevision).where(
-            PolicyRevision.policy_id == policy.id,
-            PolicyRevision.number == policy.published_revision,
-            PolicyRevision.version_label.is_not(None),
-        )
-    )
 
 
 def can_request(user: User) -> bool:

@@ -24,10 +24,9 @@ from governance.evidence.forms import EvidencePackForm, RebuildForm
 from governance.extensions import db
 from governance.policies import service as policies
 from governance.policies import versions
-from governance.policies.models import PolicyRevision
 
 # The list page's own query parsing, so the export matches the page filter for filter.
-from governance.policies.views import _query_from_args as policy_query_from_args
+from governance.policies.views import query_from_args as policy_query_from_args
 from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
@@ -35,12 +34,6 @@ from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("evidence", __name__)
 PACKS_PER_PAGE = 25
-
-
-@bp.app_template_global()
-def live_version_of(policy) -> PolicyRevision | None:
-    """The live published version of a policy (for its "Download PDF" link), or None."""
-    return service.live_version(policy)
 
 
 @bp.route("/policies/<int:policy_id>/versions/<label>/pdf")

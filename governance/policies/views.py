@@ -31,7 +31,7 @@ from governance.web.pagination import page_from_args, paginate
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
 
-def _query_from_args() -> service.PolicyQuery:
+def query_from_args() -> service.PolicyQuery:
     args = request.args
     return service.PolicyQuery(
         text=args.get("q", "")[:200],
@@ -47,7 +47,7 @@ def _query_from_args() -> service.PolicyQuery:
 @bp.route("")
 @login_required
 def index():
-    query = _query_from_args()
+    query = query_from_args()
     pagination = paginate(
         service.policy_list_statement(query, current_user),
         page=query.page,
