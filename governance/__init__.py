@@ -32,6 +32,7 @@ def register_extensions(app: Flask) -> None:
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
+    from governance.reviews import init_app as init_reviews
     from governance.web import security
 
     db.init_app(app)
@@ -43,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     engine.init_app()
     audit.init_app()
+    init_reviews()
     alerts.init_app(app)
 
 
@@ -58,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
+    from governance.reviews.views import bp as reviews_bp
     from governance.tasks.views import bp as tasks_bp
     from governance.web.views import bp as web_bp
     from governance.workflows.views import bp as workflows_bp
@@ -68,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         admin_bp,
         policies_bp,
+        reviews_bp,
         audit_bp,
         workflows_bp,
         executions_bp,
