@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.approvals.views import bp as approvals_bp
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
+    from governance.dashboard.views import bp as dashboard_bp
     from governance.executions.views import bp as executions_bp
     from governance.monitor.health import bp as health_bp
     from governance.monitor.views import bp as monitor_bp
@@ -72,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         policies_bp,
         reviews_bp,
+        dashboard_bp,
         audit_bp,
         workflows_bp,
         executions_bp,
