@@ -89,3 +89,20 @@ def test_the_dashboard_costs_the_same_queries_with_more_data(as_role, users, db,
     with count_statements() as large:
         assert client.get("/dashboard").status_code == 200
     assert large.count == small.count
+
+
+def test_seed_demo_shows_an_overdue_review_and_one_due_soon(app, db, client):
+    import sqlalchemy as sa
+
+    from governance.demo import DEMO_PASSWORD
+    from governance.policies.models import Policy
+
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "1 policy flagged “review overdue”" in result.output
+    overdue = db.session.scalar(sa.select(Policy).where(Policy.review_overdue_since.is_not(None)))
+    assert (overdue.title, overdue.status) == ("Acceptable Use of IT Systems", "published")
+    assert client.login("admin@example.org", DEMO_PASSWORD).status_code == 302
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert _figure(page, "dash-overdue-count")[1] == "1"
+    assert _figure(page, "dash-due-count")[1] == "1"
