@@ -84,6 +84,9 @@ def seed_estate(users, *, extra_people: int = 3) -> Estate:
         request.created_at = now - timedelta(hours=age)
     requests[-1].due_at = now - timedelta(days=2)
 
+    people = [users[name] for name in ("admin", "owner", "approver", "security", "viewer")]
+    people += [factories.make_user("viewer") for _ in range(extra_people)]
+    _campaign(soon[0], people[:3], acknowledged=1, due_in=5)
     revision = versions.latest_version(campaign_policy.id)
     campaign = AckCampaign(
         policy_id=campaign_policy.id,
@@ -94,8 +97,6 @@ def seed_estate(users, *, extra_people: int = 3) -> Estate:
     )
     db.session.add(campaign)
     db.session.flush()
-    people = [users[name] for name in ("admin", "owner", "approver", "security", "viewer")]
-    people += [factories.make_user("viewer") for _ in range(extra_people)]
     for index, person in enumerate(people):
         db.session.add(
             Acknowledgement(
@@ -105,14 +106,14 @@ def seed_estate(users, *, extra_people: int = 3) -> Estate:
                 version_label=revision.version_label,
             )
         )
-    for scope, days, status in (
-        ("Legacy payroll server (no MFA)", 9, "active"),
-        ("Contractors in the data team", 45, "active"),
-        ("Old kiosk terminals", -3, "expired"),
+    for policy, scope, days, status in (
+        (overdue, "Legacy payroll server (no MFA)", 9, "active"),
+        (soon[0], "Contractors in the data team", 45, "active"),
+        (overdue, "Old kiosk terminals", -3, "expired"),
     ):
         db.session.add(
             PolicyException(
-                policy_id=overdue.id,
+                policy_id=policy.id,
                 scope=scope,
                 justification="Replacement planned; compensating controls in place.",
                 expires_on=today + timedelta(days=days),
@@ -126,3 +127,26 @@ def seed_estate(users, *, extra_people: int = 3) -> Estate:
         due_soon_ids=[policy.id for policy in soon],
         campaign_policy_id=campaign_policy.id,
     )
+
+
+def _campaign(policy, people, *, acknowledged: int, due_in: int) -> None:
+    """An open campaign for the policy's live version; the first `acknowledged` people read it."""
+    revision = versions.latest_version(policy.id)
+    campaign = AckCampaign(
+        policy_id=policy.id,
+        revision_id=revision.id,
+        version_label=revision.version_label,
+        audience="Security",
+        due_on=utcnow().date() + timedelta(days=due_in),
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    for index, person in enumerate(people):
+        db.session.add(
+            Acknowledgement(
+                campaign_id=campaign.id,
+                user_id=person.id,
+                acknowledged_at=utcnow() if index < acknowledged else None,
+                version_label=revision.version_label if index < acknowledged else None,
+            )
+        )
