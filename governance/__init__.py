@@ -32,6 +32,7 @@ def register_extensions(app: Flask) -> None:
     from governance.auth.access import configure_login_manager
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
+    from governance.reviews import init_app as init_reviews
     from governance.web import security
 
     db.init_app(app)
@@ -44,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     engine.init_app()
     audit.init_app()
     acknowledgements.init_app()
+    init_reviews()
     alerts.init_app(app)
 
 
@@ -54,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.approvals.views import bp as approvals_bp
     from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
+    from governance.dashboard.views import bp as dashboard_bp
     from governance.evidence.views import bp as evidence_bp
     from governance.executions.views import bp as executions_bp
     from governance.monitor.health import bp as health_bp
@@ -61,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
+    from governance.reviews.views import bp as reviews_bp
     from governance.tasks.views import bp as tasks_bp
     from governance.web.views import bp as web_bp
     from governance.workflows.views import bp as workflows_bp
@@ -71,6 +75,8 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         admin_bp,
         policies_bp,
+        reviews_bp,
+        dashboard_bp,
         audit_bp,
         workflows_bp,
         executions_bp,

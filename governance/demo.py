@@ -18,6 +18,7 @@ from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies
 from governance.policies.models import Policy
+from governance.reviews.service import run_review_schedule
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 
@@ -36,20 +37,38 @@ USERS = [
 
 GROUPS = ["Legal", "Security", "Compliance"]
 
-# title, category, owner email, tags, final status, review interval (days)
+# Review dates (days from today) that show the review cadence at work: one overdue (the
+# scheduler flags it), one due within 30 days (on the dashboard and in the owner's reminders).
+REVIEW_DATES = {"Acceptable Use of IT Systems": -12, "Data Retention Schedule": 20}
+
+# title, category, owner email, tags, final status, review cadence
 POLICIES = [
-    ("Acceptable Use of IT Systems", "Security", "olivia", "it, conduct", "published", 365),
-    ("Information Security Policy", "Security", "omar", "iso27001, isms", "published", 365),
-    ("Data Retention Schedule", "Privacy", "olivia", "gdpr, records", "published", 182),
-    ("Anti-Bribery and Corruption", "Ethics", "omar", "ukba, fcpa", "approved", 365),
-    ("Supplier Due Diligence", "Procurement", "olivia", "vendors, third parties", "in_review", 365),
-    ("Remote Working", "People", "omar", "hr, home office", "in_review", 730),
-    ("Incident Response Plan", "Security", "olivia", "incidents, on-call", "draft", 182),
-    ("Password and Authentication Standard", "Security", "omar", "identity, mfa", "draft", 365),
-    ("Whistleblowing Procedure", "Ethics", "olivia", "speak up", "published", 730),
-    ("Clean Desk Policy", "Security", "omar", "physical security", "retired", 365),
-    ("Expenses and Travel", "Finance", "olivia", "travel, expenses", "draft", 365),
-    ("Privacy Notice for Employees", "Privacy", "omar", "gdpr, hr", "published", 365),
+    ("Acceptable Use of IT Systems", "Security", "olivia", "it, conduct", "published", "yearly"),
+    ("Information Security Policy", "Security", "omar", "iso27001, isms", "published", "yearly"),
+    ("Data Retention Schedule", "Privacy", "olivia", "gdpr, records", "published", "quarterly"),
+    ("Anti-Bribery and Corruption", "Ethics", "omar", "ukba, fcpa", "approved", "yearly"),
+    (
+        "Supplier Due Diligence",
+        "Procurement",
+        "olivia",
+        "vendors, third parties",
+        "in_review",
+        "yearly",
+    ),
+    ("Remote Working", "People", "omar", "hr, home office", "in_review", "yearly"),
+    ("Incident Response Plan", "Security", "olivia", "incidents, on-call", "draft", "quarterly"),
+    (
+        "Password and Authentication Standard",
+        "Security",
+        "omar",
+        "identity, mfa",
+        "draft",
+        "yearly",
+    ),
+    ("Whistleblowing Procedure", "Ethics", "olivia", "speak up", "published", "yearly"),
+    ("Clean Desk Policy", "Security", "omar", "physical security", "retired", "yearly"),
+    ("Expenses and Travel", "Finance", "olivia", "travel, expenses", "draft", "yearly"),
+    ("Privacy Notice for Employees", "Privacy", "omar", "gdpr, hr", "published", "yearly"),
 ]
 
 # Each revision after the first: its change summary and what it changed in the text.
@@ -113,7 +132,7 @@ def seed() -> Iterator[str]:
         yield f"  {email:<22} {', '.join(roles):<9} {', '.join(group_names)}"
 
     max_body = current_app.config["POLICY_BODY_MAX_CHARS"]
-    for index, (title, category, owner, tags, status, interval) in enumerate(POLICIES):
+    for index, (title, category, owner, tags, status, frequency) in enumerate(POLICIES):
         author = users[owner]
         policy_id = policies.create_policy(
             policies.PolicyInput(
@@ -122,7 +141,7 @@ def seed() -> Iterator[str]:
                 category=category,
                 owner_id=author.id,
                 tags=tags,
-                review_interval_days=interval,
+                review_frequency=frequency,
             ),
             actor=author,
             max_body=max_body,
@@ -140,7 +159,7 @@ def seed() -> Iterator[str]:
                     category=category,
                     owner_id=author.id,
                     tags=tags,
-                    review_interval_days=interval,
+                    review_frequency=frequency,
                     next_review_on=policy.next_review_on,
                 ),
                 actor=author,
@@ -149,15 +168,20 @@ def seed() -> Iterator[str]:
                 summary=summary,
             )
         _move_to(policy_id, status, owner=author, admin=admin)
-        if title == "Acceptable Use of IT Systems":
-            # One published policy whose review date has passed, to show the badge.
+        if title in REVIEW_DATES:
             policy = policies.get_policy(policy_id)
-            policy.next_review_on = utcnow().date() - timedelta(days=12)
+            policy.next_review_on = utcnow().date() + timedelta(days=REVIEW_DATES[title])
+            policy.review_anchor_on = policy.next_review_on
             db.session.commit()
     yield f"Created {len(POLICIES)} demo policies across every status."
     yield from _seed_versions(admin, users)
     yield from _seed_acknowledgements(users, groups)
     yield from _seed_workflows(admin, groups, users)
+    run = run_review_schedule()
+    yield (
+        f"Review scheduler: {len(run.overdue)} policy flagged “review overdue”, "
+        f"{len(run.reminded)} review reminder(s) sent; see /dashboard."
+    )
 
 
 def _revise(title: str, *, owner, old: str, new: str, summary: str) -> int:
@@ -173,6 +197,7 @@ def _revise(title: str, *, owner, old: str, new: str, summary: str) -> int:
             category=policy.category,
             owner_id=policy.owner_id,
             tags=policy.tags,
+            review_frequency=policy.review_frequency,
             review_interval_days=policy.review_interval_days,
             next_review_on=policy.next_review_on,
         ),
@@ -357,7 +382,7 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
                 category=category,
                 owner_id=owner.id,
                 tags=tags,
-                review_interval_days=365,
+                review_frequency="yearly",
             ),
             actor=owner,
             max_body=current_app.config["POLICY_BODY_MAX_CHARS"],

@@ -72,9 +72,14 @@ class PolicySummary(BaseModel):
     updated_at: datetime
 
 
+ReviewFrequency = Literal["monthly", "quarterly", "yearly", "custom"]
+
+
 class PolicyOut(PolicySummary):
     body: str
+    review_frequency: ReviewFrequency | None
     review_interval_days: int | None
+    review_overdue_since: date | None
     created_at: datetime
     allowed_transitions: list[Status] = Field(description="Targets this caller may move it to.")
     current_version: VersionOut
@@ -102,16 +107,23 @@ class PolicyCreate(Strict):
     owner_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Admins only; default: you."
     )
+    review_frequency: ReviewFrequency | None = Field(
+        default=None,
+        description="Review cadence; custom needs review_interval_days. An interval alone "
+        "means custom.",
+    )
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    next_review_on: date | None = None
+    next_review_on: date | None = Field(
+        default=None, description="First review date (default: one period from today)."
+    )
     summary: Text = Field(default="", max_length=200, description="What this revision changes.")
 
 
 class PolicyUpdate(Strict):
     """Only the fields sent change; `version` is the one read before editing.
 
-    Leave a field out to keep it. Only the two review fields may be sent as null (to clear
-    them); a null title, body, category, tags or owner is refused, not taken as "unchanged".
+    Leave a field out to keep it. Only the review fields may be sent as null (to clear them);
+    a null title, body, category, tags or owner is refused, not taken as "unchanged".
     """
 
     version: int = Field(ge=1)
@@ -121,6 +133,7 @@ class PolicyUpdate(Strict):
     category: Category = None
     tags: list[Tag] = Field(default=None, max_length=20)
     owner_id: int = Field(default=None, ge=1, le=MAX_ID)
+    review_frequency: ReviewFrequency | None = None
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
     next_review_on: date | None = None
     summary: Text = Field(default="", max_length=200)
@@ -193,7 +206,9 @@ def _policy_out(policy: Policy) -> PolicyOut:
         }
     return PolicyOut(
         **fields,
+        review_frequency=policy.review_frequency,
         review_interval_days=policy.review_interval_days,
+        review_overdue_since=policy.review_overdue_since,
         created_at=policy.created_at,
         allowed_transitions=[t.target for t in service.available_transitions(user, policy)],
         current_version=current,
@@ -265,6 +280,7 @@ def create_policy(body: PolicyCreate):
             category=body.category,
             owner_id=body.owner_id or user.id,
             tags=body.tags,
+            review_frequency=body.review_frequency,
             review_interval_days=body.review_interval_days,
             next_review_on=body.next_review_on,
         ),
@@ -308,7 +324,10 @@ def update_policy(policy_id: int, body: PolicyUpdate):
             category=chosen("category", policy.category),
             owner_id=chosen("owner_id", policy.owner_id),
             tags=chosen("tags", policy.tag_list),
-            # These two may be cleared with null.
+            # These may be cleared with null. An interval sent alone keeps meaning "custom".
+            review_frequency=body.review_frequency
+            if "review_frequency" in sent
+            else (None if "review_interval_days" in sent else policy.review_frequency),
             review_interval_days=body.review_interval_days
             if "review_interval_days" in sent
             else policy.review_interval_days,

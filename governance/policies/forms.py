@@ -17,13 +17,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-REVIEW_INTERVALS = [
-    SelectChoice("", "No fixed interval"),
-    SelectChoice("30", "Monthly"),
-    SelectChoice("91", "Quarterly"),
-    SelectChoice("182", "Every six months"),
-    SelectChoice("365", "Yearly"),
-    SelectChoice("730", "Every two years"),
+REVIEW_FREQUENCIES = [
+    SelectChoice("", "No regular review"),
+    SelectChoice("monthly", "Monthly"),
+    SelectChoice("quarterly", "Quarterly"),
+    SelectChoice("yearly", "Yearly"),
+    SelectChoice("custom", "Custom: every N days"),
 ]
 
 
@@ -40,11 +39,20 @@ class PolicyForm(FlaskForm):
     tags = StringField(
         "Tags", validators=[Length(max=500)], description="Comma separated, e.g. gdpr, vendors"
     )
-    review_interval_days = SelectField("Review every", choices=REVIEW_INTERVALS, default="")
-    next_review_on = DateField(
-        "Next review date",
+    # Checked by validate_review_frequency, with a clearer message than "Not a valid choice".
+    review_frequency = SelectField(
+        "Review cadence", choices=REVIEW_FREQUENCIES, default="", validate_choice=False
+    )
+    review_interval_days = IntegerField(
+        "Days between reviews",
         validators=[Optional()],
-        description="Leave empty to count from today using the interval.",
+        description="Only for a custom cadence, e.g. 60.",
+    )
+    next_review_on = DateField(
+        "First/next review date",
+        validators=[Optional()],
+        description="Later reviews follow the cadence from this date. "
+        "Empty: one period from today.",
     )
     summary = StringField(
         "Change summary",
@@ -55,12 +63,16 @@ class PolicyForm(FlaskForm):
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField("Save")
 
-    def validate_review_interval_days(self, field) -> None:
-        if field.data and not field.data.isdigit():
-            raise ValidationError("Choose an interval from the list.")
+    def validate_review_frequency(self, field) -> None:
+        if field.data and field.data not in {choice.value for choice in REVIEW_FREQUENCIES}:
+            raise ValidationError("Choose a review cadence from the list.")
+
+    def frequency(self) -> str | None:
+        return self.review_frequency.data or None
 
     def interval(self) -> int | None:
-        return int(self.review_interval_days.data) if self.review_interval_days.data else None
+        """The days typed, read only for a custom cadence."""
+        return self.review_interval_days.data if self.frequency() == "custom" else None
 
 
 class TransitionForm(FlaskForm):

@@ -19,6 +19,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies import lifecycle, versions
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
+from governance.reviews import schedule
 from governance.timeutil import utcnow
 
 READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
@@ -35,6 +36,10 @@ class PolicyInput:
     category: str
     owner_id: int
     tags: list[str] = field(default_factory=list)
+    # Review cadence: monthly, quarterly, yearly or custom (every review_interval_days days);
+    # next_review_on is the first (or next) intended review date, the cadence's anchor.
+    # An interval without a frequency (older API clients) means a custom cadence.
+    review_frequency: str | None = None
     review_interval_days: int | None = None
     next_review_on: date | None = None
 
@@ -142,20 +147,43 @@ def _validated(data: PolicyInput, max_body: int) -> PolicyInput:
         raise DomainError(
             "Choose an owner from the list of active policy owners.", field="owner_id"
         )
-    if data.review_interval_days is not None and not 1 <= data.review_interval_days <= 3660:
-        raise DomainError("The review interval must be between 1 and 3660 days.", field="review")
+    frequency, interval = _validated_cadence(data.review_frequency, data.review_interval_days)
     next_review = data.next_review_on
-    if next_review is None and data.review_interval_days:
-        next_review = utcnow().date() + timedelta(days=data.review_interval_days)
+    if next_review is None and frequency:
+        next_review = schedule.default_first_review(frequency, utcnow().date(), interval)
     return PolicyInput(
         title=title,
         body=data.body.replace("\r\n", "\n"),
         category=category,
         owner_id=owner.id,
         tags=normalise_tags(data.tags),
-        review_interval_days=data.review_interval_days,
+        review_frequency=frequency,
+        review_interval_days=interval,
         next_review_on=next_review,
     )
+
+
+def _validated_cadence(
+    frequency: str | None, interval: int | None
+) -> tuple[str | None, int | None]:
+    frequency = frequency or ("custom" if interval is not None else None)
+    if frequency is None:
+        return None, None
+    if frequency not in schedule.FREQUENCIES:
+        raise DomainError("Choose how often the policy is reviewed.", field="review_frequency")
+    if frequency != "custom":
+        return frequency, None
+    if interval is None:
+        raise DomainError(
+            "Give the number of days between reviews for a custom cadence.",
+            field="review_interval_days",
+        )
+    if not 1 <= interval <= schedule.MAX_CUSTOM_DAYS:
+        raise DomainError(
+            f"The review interval must be between 1 and {schedule.MAX_CUSTOM_DAYS} days.",
+            field="review_interval_days",
+        )
+    return frequency, interval
 
 
 def _content(policy: Policy) -> dict:
@@ -165,6 +193,7 @@ def _content(policy: Policy) -> dict:
         "category": policy.category,
         "tags": policy.tags,
         "owner_id": policy.owner_id,
+        "review_frequency": policy.review_frequency,
         "review_interval_days": policy.review_interval_days,
         "next_review_on": policy.next_review_on.isoformat() if policy.next_review_on else None,
     }
@@ -176,8 +205,14 @@ def _apply(policy: Policy, data: PolicyInput) -> None:
     policy.category = data.category
     policy.owner_id = data.owner_id
     policy.tags = ",".join(data.tags)
-    policy.review_interval_days = data.review_interval_days
-    policy.next_review_on = data.next_review_on
+    cadence = (data.review_frequency, data.review_interval_days, data.next_review_on)
+    if cadence != (policy.review_frequency, policy.review_interval_days, policy.next_review_on):
+        # A new cadence or date starts a new schedule from the date chosen; an unchanged one
+        # keeps its anchor (31 January stays the 31st after a clamped 28 February).
+        policy.review_frequency, policy.review_interval_days, policy.next_review_on = cadence
+        policy.review_anchor_on = data.next_review_on if data.review_frequency else None
+        policy.review_reminder_level = None
+        policy.review_overdue_since = None
 
 
 def _add_revision(policy: Policy, author: User, summary: str) -> PolicyRevision:
@@ -443,8 +478,13 @@ class PolicyQuery:
     owner_id: int | None = None
     category: str = ""
     review_due: bool = False
+    # "due30" (a live version due for review in the next 30 days) or "overdue" (flagged).
+    review: str = ""
     sort: str = "updated"
     page: int = 1
+
+
+REVIEW_FILTERS = {"due30": "Review due in 30 days", "overdue": "Review overdue"}
 
 
 SORTS = {
@@ -488,7 +528,22 @@ def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
         statement = statement.where(
             Policy.status == lifecycle.PUBLISHED, Policy.next_review_on <= utcnow().date()
         )
+    if query.review in REVIEW_FILTERS:
+        statement = statement.where(*review_filter(query.review))
     return statement.order_by(*SORTS.get(query.sort, SORTS["updated"]))
+
+
+def review_filter(review: str) -> list[sa.ColumnElement[bool]]:
+    """The dashboard's review figures as list filters; the same conditions count them."""
+    today = utcnow().date()
+    live = [Policy.published_revision.is_not(None), Policy.status != lifecycle.RETIRED]
+    if review == "overdue":
+        return [*live, Policy.review_overdue_since.is_not(None)]
+    return [
+        *live,
+        Policy.review_overdue_since.is_(None),
+        Policy.next_review_on.between(today, today + timedelta(days=30)),
+    ]
 
 
 # A "skip scan": each step jumps to the next distinct category through ix_policies_category,

@@ -39,6 +39,7 @@ def query_from_args() -> service.PolicyQuery:
         owner_id=args.get("owner", type=int),
         category=args.get("category", "")[:80],
         review_due=args.get("review_due") == "1",
+        review=args.get("review", "") if args.get("review") in service.REVIEW_FILTERS else "",
         sort=args.get("sort", "updated") if args.get("sort") in service.SORTS else "updated",
         page=page_from_args(),
     )
@@ -60,6 +61,7 @@ def index():
         pagination=pagination,
         statuses=lifecycle.STATUS_LABELS,
         sorts=service.SORT_LABELS,
+        review_filters=service.REVIEW_FILTERS,
         owners=service.eligible_owners() if current_user.has_role(*service.READ_ALL_ROLES) else [],
         categories=service.list_categories(),
         can_create=service.can_create(current_user),
@@ -77,6 +79,7 @@ def _input_from(form: PolicyForm) -> service.PolicyInput:
         category=form.category.data or "",
         owner_id=form.owner_id.data if service.can_choose_owner(current_user) else current_user.id,
         tags=form.tags.data or "",
+        review_frequency=form.frequency(),
         review_interval_days=form.interval(),
         next_review_on=form.next_review_on.data,
     )
@@ -168,7 +171,7 @@ def edit(policy_id: int):
     _owner_choices(form)
     if request.method == "GET":
         form.tags.data = ", ".join(policy.tag_list)
-        form.review_interval_days.data = str(policy.review_interval_days or "")
+        form.review_frequency.data = policy.review_frequency or ""
         form.version.data = policy.version
         form.summary.data = ""
     if not service.can_choose_owner(current_user):

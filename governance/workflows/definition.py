@@ -22,11 +22,14 @@ TRIGGERS = {
     "policy.created": "Policy created",
     "policy.updated": "Policy updated",
     "policy.status_changed": "Policy status changed",
+    "policy.review_due": "Policy review due",
     "manual": "Manual (Run button)",
     "schedule": "Schedule (cron)",
     "webhook": "Inbound webhook",
 }
-POLICY_TRIGGERS = frozenset({"policy.created", "policy.updated", "policy.status_changed"})
+POLICY_TRIGGERS = frozenset(
+    {"policy.created", "policy.updated", "policy.status_changed", "policy.review_due"}
+)
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 BACKOFF_KINDS = ("exponential", "fixed")
 DEFAULT_RETRY = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}

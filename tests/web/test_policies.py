@@ -11,6 +11,7 @@ from governance import events
 from governance.audit.models import AuditEvent
 from governance.extensions import db as _db
 from governance.policies.models import Policy, PolicyRevision
+from governance.reviews.schedule import add_months
 from governance.timeutil import utcnow
 from tests import factories
 
@@ -25,7 +26,8 @@ def _policy_form(**overrides) -> dict:
         "category": "Procurement",
         "body": "# Vendors\n\nAssess every vendor.",
         "tags": "Vendors, third parties",
-        "review_interval_days": "365",
+        "review_frequency": "yearly",
+        "review_interval_days": "",
         "next_review_on": "",
         "summary": "",
     } | overrides
@@ -57,7 +59,9 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
     assert policy.status == "draft"
     assert policy.owner_id == users["owner"].id
     assert policy.tags == "third parties,vendors"
-    assert policy.next_review_on == utcnow().date() + timedelta(days=365)
+    today = utcnow().date()
+    assert (policy.review_frequency, policy.review_interval_days) == ("yearly", None)
+    assert policy.next_review_on == policy.review_anchor_on == add_months(today, 12)
     assert _count(PolicyRevision, PolicyRevision.policy_id == policy.id) == 1
     assert [name for name, _ in published_events] == ["policy.created"]
     assert published_events[0][1]["actor_id"] == users["owner"].id
@@ -73,7 +77,19 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
         ({"title": "x" * 201}, "Field cannot be longer than 200 characters."),
         ({"category": ""}, "Choose or type a category."),
         ({"next_review_on": "31/02/2027"}, "Not a valid date value."),
-        ({"review_interval_days": "forever"}, "Choose an interval from the list."),
+        ({"review_frequency": "weekly"}, "Choose a review cadence from the list."),
+        (
+            {"review_frequency": "custom"},
+            "Give the number of days between reviews for a custom cadence.",
+        ),
+        (
+            {"review_frequency": "custom", "review_interval_days": "0"},
+            "The review interval must be between 1 and 3660 days.",
+        ),
+        (
+            {"review_frequency": "custom", "review_interval_days": "forever"},
+            "Not a valid integer value.",
+        ),
         ({"tags": ",".join(f"t{i}" for i in range(25))}, "Use at most 20 tags."),
     ],
 )
@@ -211,7 +227,7 @@ def test_editing_without_changes_saves_no_revision(as_role, users, db):
         body=policy.body,
         category=policy.category,
         tags="",
-        review_interval_days="",
+        review_frequency="",
     )
     assert "Nothing changed" in response.get_data(as_text=True)
     assert _count(PolicyRevision) == 1
