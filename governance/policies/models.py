@@ -181,7 +181,8 @@ class PolicyReview(db.Model):
     policy_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("policies.id", ondelete="CASCADE"), index=True
     )
-    reviewed_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    # Empty for a version a workflow published (no person reviewed it).
+    reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     # The review date this review answered, and the one it set next.
     due_on: so.Mapped[date | None]

@@ -117,7 +117,7 @@ def _next_date(policy: Policy, today: date) -> date:
 def _record_review(
     policy: Policy,
     *,
-    reviewer_id: int,
+    reviewer_id: int | None,
     actor_id: int | None,
     outcome: str,
     note: str,
@@ -210,8 +210,8 @@ def _on_version_published(_event: str, payload: dict[str, Any]) -> None:
         return
     _record_review(
         policy,
-        # The table needs a person: a workflow's publication is the owner's revision.
-        reviewer_id=payload.get("actor_id") or policy.owner_id,
+        # Empty when a workflow published it: no person reviewed it then.
+        reviewer_id=payload.get("actor_id"),
         actor_id=payload.get("actor_id"),
         outcome=REVISED,
         note=f"Version {payload['version_label']} published",

@@ -56,7 +56,7 @@ def upgrade():
     op.create_table('policy_reviews',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('policy_id', sa.Integer(), nullable=False),
-    sa.Column('reviewed_by_id', sa.Integer(), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('next_review_on', sa.Date(), nullable=True),
