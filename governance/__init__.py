@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
+    from governance.policy_exceptions.views import bp as exceptions_bp
     from governance.tasks.views import bp as tasks_bp
     from governance.web.views import bp as web_bp
     from governance.workflows.views import bp as workflows_bp
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         admin_bp,
         policies_bp,
+        exceptions_bp,
         audit_bp,
         workflows_bp,
         executions_bp,

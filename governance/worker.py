@@ -10,5 +10,6 @@ from governance.engine import tasks  # noqa: F401
 from governance.extensions import huey
 from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.notifications import tasks as email_tasks  # noqa: F401
+from governance.policy_exceptions import tasks as exception_tasks  # noqa: F401
 
 __all__ = ["huey"]

@@ -25,6 +25,7 @@ TRIGGERS = {
     "manual": "Manual (Run button)",
     "schedule": "Schedule (cron)",
     "webhook": "Inbound webhook",
+    "exception.requested": "Exception requested",
 }
 POLICY_TRIGGERS = frozenset({"policy.created", "policy.updated", "policy.status_changed"})
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
