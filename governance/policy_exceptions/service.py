@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from governance import events
+from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
@@ -271,13 +272,15 @@ def settle_exception(execution_id: int, execution_status: str) -> int | None:
         return None
     exception = db.session.get(PolicyException, exception_id, populate_existing=True)
     outcome = "approved" if new_status == "active" else f"{new_status} ({execution_status})"
+    deciders = _deciders(execution_id)
     record_event(
         actor_id=None,
         action="exception.approved" if new_status == "active" else "exception.rejected",
         object_type="policy_exception",
         object_id=exception.id,
         summary=f"Exception {exception.id} to “{exception.policy.title}” for "
-        f"“{exception.scope}” {outcome} by execution {execution_id}",
+        f"“{exception.scope}” {outcome} by execution {execution_id}"
+        + (f"; decided by {', '.join(deciders)}" if deciders else ""),
         changes={"status": {"before": "pending", "after": new_status}},
     )
     if new_status == "active":
@@ -297,6 +300,20 @@ def settle_exception(execution_id: int, execution_status: str) -> int | None:
         dedupe_key=f"exception-{exception.id}-{new_status}",
     )
     return exception.id
+
+
+def _deciders(execution_id: int) -> list[str]:
+    """Who approved or rejected in this execution, for the exception's history."""
+    names = db.session.scalars(
+        sa.select(User.name)
+        .join(ApprovalRequest, ApprovalRequest.decided_by_id == User.id)
+        .where(
+            ApprovalRequest.execution_id == execution_id,
+            ApprovalRequest.status.in_(("approved", "rejected")),
+        )
+        .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
+    )
+    return list(dict.fromkeys(names))
 
 
 # ---------------------------------------------------------------- ending

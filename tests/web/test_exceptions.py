@@ -443,7 +443,7 @@ def test_exception_page_shows_its_history_and_execution(as_role, users, db):
     page = as_role("approver").get(f"/exceptions/{exception_id}").get_data(as_text=True)
 
     assert "requested an exception" in page
-    assert "approved by execution" in page
+    assert f"approved by execution {execution_id}; decided by {users['approver'].name}" in page
     assert f"/executions/{execution_id}" in page
     assert "Revoke exception" not in page  # approvers do not revoke
     assert "Revoke exception" in as_role("owner").get(f"/exceptions/{exception_id}").get_data(
