@@ -527,3 +527,42 @@ def test_post_without_csrf_token_is_refused(as_role, users, db):
 
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PolicyException)) == 0
+
+
+# ---------------------------------------------------------------- the designer
+
+
+def test_the_designer_offers_and_saves_the_exception_requested_trigger(as_role, users, db):
+    from governance.workflows.models import Workflow
+
+    admin = as_role("admin")
+    editor = admin.get("/workflows/new").get_data(as_text=True)
+    assert '<option value="exception.requested"' in editor
+    assert "Exception requested" in editor
+
+    response = admin.submit(
+        "/workflows/new",
+        {
+            "name": "Exception approval",
+            "description": "",
+            "trigger-type": "exception.requested",
+            "cond-0-field": "policy.category",
+            "cond-0-op": "equals",
+            "cond-0-value": "Security",
+            "stage-0-present": "1",
+            "stage-0-step-0-key": "security",
+            "stage-0-step-0-type": "approval",
+            "stage-0-step-0-cfg-users": str(users["approver"].id),
+            "stage-0-step-0-cfg-rule": "any",
+            "stage-0-step-0-retry-attempts": "5",
+            "stage-0-step-0-retry-backoff": "exponential",
+            "stage-0-step-0-retry-base_seconds": "10",
+            "op": "save",
+        },
+    )
+
+    assert response.status_code == 302, response.get_data(as_text=True)
+    workflow = db.session.scalar(sa.select(Workflow))
+    assert workflow.trigger_type == "exception.requested"
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Exception requested" in page
