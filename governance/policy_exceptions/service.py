@@ -19,6 +19,7 @@ from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
+from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
 from governance.policy_exceptions.models import EXCEPTION_STATUSES, PolicyException
 from governance.timeutil import utcnow
@@ -329,9 +330,35 @@ def revoke_exception(exception_id: int, *, actor: User, reason: str) -> None:
         raise DomainError("Give a reason to revoke the exception.", field="reason")
     if len(reason) > REASON_MAX:
         raise DomainError(f"The reason must be at most {REASON_MAX} characters.", field="reason")
+    if exception.status not in OPEN_STATUSES:
+        raise DomainError(f"This exception has already ended ({exception.status}).")
+    if not _revoke(exception, reason=reason, actor=actor):
+        db.session.rollback()
+        raise DomainError("This exception changed meanwhile; reload the page and try again.")
+    db.session.commit()
+
+
+@events.subscribe(events.POLICY_STATUS_CHANGED)
+def _on_policy_status_changed(_event: str, payload: dict[str, Any]) -> None:
+    if payload.get("new_status") == RETIRED:
+        revoke_exceptions_of_retired_policy(payload["policy_id"], actor_id=payload.get("actor_id"))
+
+
+def revoke_exceptions_of_retired_policy(policy_id: int, *, actor_id: int | None) -> list[int]:
+    """A retired policy has nothing left to depart from: its open exceptions end with it, in
+    the transaction that retires it (no commit). Returns the ids revoked."""
+    actor = db.session.get(User, actor_id) if actor_id else None
+    return [
+        exception.id
+        for exception in open_exceptions(policy_id)
+        if _revoke(exception, reason="The policy was retired.", actor=actor)
+    ]
+
+
+def _revoke(exception: PolicyException, *, reason: str, actor: User | None) -> bool:
+    """Revoke an open exception with its audit event and notification (no commit). False
+    when it changed meanwhile (the conditional UPDATE matched nothing)."""
     previous = exception.status
-    if previous not in OPEN_STATUSES:
-        raise DomainError(f"This exception has already ended ({previous}).")
     revoked = db.session.execute(
         sa.update(PolicyException)
         .where(PolicyException.id == exception.id, PolicyException.status == previous)
@@ -339,31 +366,31 @@ def revoke_exception(exception_id: int, *, actor: User, reason: str) -> None:
         .execution_options(synchronize_session=False)
     )
     if revoked.rowcount != 1:
-        db.session.rollback()
-        raise DomainError("This exception changed meanwhile; reload the page and try again.")
+        return False
     if previous == "pending" and exception.execution_id is not None:
         # Approvers are no longer asked about an exception that was withdrawn.
         runtime.fail_execution(
             exception.execution_id, f"The exception was revoked: {reason}", status="cancelled"
         )
+    who = actor.name if actor else "Steward"
     record_event(
-        actor_id=actor.id,
+        actor_id=actor.id if actor else None,
         action="exception.revoked",
         object_type="policy_exception",
         object_id=exception.id,
-        summary=f"{actor.name} revoked exception {exception.id} ({previous}) to "
+        summary=f"{who} revoked exception {exception.id} ({previous}) to "
         f"“{exception.policy.title}” for “{exception.scope}”: {reason}",
         changes={"status": {"before": previous, "after": "revoked"}, "reason": reason},
     )
-    if exception.requested_by_id != actor.id:
+    if actor is None or exception.requested_by_id != actor.id:
         notify(
             [exception.requested_by_id],
             subject=f"Exception revoked: “{exception.scope}”",
-            body=f"{actor.name} revoked your exception to “{exception.policy.title}”: {reason}",
+            body=f"{who} revoked your exception to “{exception.policy.title}”: {reason}",
             link=f"/exceptions/{exception.id}",
             dedupe_key=f"exception-{exception.id}-revoked",
         )
-    db.session.commit()
+    return True
 
 
 def expire_exceptions(today: date | None = None) -> list[int]:

@@ -566,3 +566,20 @@ def test_the_designer_offers_and_saves_the_exception_requested_trigger(as_role, 
     assert workflow.trigger_type == "exception.requested"
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "Exception requested" in page
+
+
+def test_retiring_a_policy_revokes_its_open_exceptions(users, db):
+    active_id = _active_exception(users, db)
+    policy = _exception(db, active_id).policy
+    pending_id = _request(users, policy, scope="Branch office printers")
+
+    policies.transition_policy(
+        policy.id, "retired", actor=users["owner"], reason="Replaced by the ISMS"
+    )
+
+    for exception_id in (active_id, pending_id):
+        exception = _exception(db, exception_id)
+        assert exception.status == "revoked"
+        assert exception.end_reason == "The policy was retired."
+        assert _actions(db, exception_id)[-1] == "exception.revoked"
+    assert _exception(db, pending_id).execution.status == "cancelled"
