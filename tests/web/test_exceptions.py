@@ -446,6 +446,12 @@ def test_exception_page_shows_its_history_and_execution(as_role, users, db):
     assert f"approved by execution {execution_id}; decided by {users['approver'].name}" in page
     assert f"/executions/{execution_id}" in page
     assert "Revoke exception" not in page  # approvers do not revoke
+    admin = as_role("admin")
+    assert "/audit?object_type=policy_exception" in admin.get(f"/exceptions/{exception_id}").text
+    trail = admin.get(
+        f"/audit?object_type=policy_exception&object_id={exception_id}", follow_redirects=True
+    ).text
+    assert f'href="/exceptions/{exception_id}"' in trail
     assert "Revoke exception" in as_role("owner").get(f"/exceptions/{exception_id}").get_data(
         as_text=True
     )
