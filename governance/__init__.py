@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
+    from governance.policy_exceptions.views import bp as exceptions_bp
     from governance.reviews.views import bp as reviews_bp
     from governance.tasks.views import bp as tasks_bp
     from governance.web.views import bp as web_bp
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
         policies_bp,
         reviews_bp,
         dashboard_bp,
+        exceptions_bp,
         audit_bp,
         workflows_bp,
         executions_bp,

@@ -122,6 +122,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         self.POLICY_BODY_MAX_CHARS = int(os.environ.get("POLICY_BODY_MAX_CHARS", 200_000))
         self.POLICIES_PER_PAGE = 25
+        # Policy exceptions: the furthest ahead an exception's expiry date may be set.
+        self.EXCEPTION_MAX_DAYS = int(os.environ.get("EXCEPTION_MAX_DAYS", 365))
 
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))

@@ -177,6 +177,7 @@ def seed() -> Iterator[str]:
     yield from _seed_versions(admin, users)
     yield from _seed_acknowledgements(users, groups)
     yield from _seed_workflows(admin, groups, users)
+    yield from _seed_exceptions(admin, groups, users)
     run = run_review_schedule()
     yield (
         f"Review scheduler: {len(run.overdue)} policy flagged “review overdue”, "
@@ -395,6 +396,83 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
     yield (
         "Submitted “Vendor Access Management” and “Use of AI Assistants” for review: Lena, "
         f"Sam and Priya have approval requests in their inboxes ({overdue} overdue)."
+    )
+
+
+def _seed_exceptions(admin, groups: dict[str, int], users: dict) -> Iterator[str]:
+    """An "Exception approval" workflow, one exception it approved and one still waiting."""
+    from governance.approvals import service as approvals
+    from governance.policy_exceptions import service as exceptions
+
+    workflow_id = workflows.save_workflow(
+        None,
+        name="Exception approval",
+        description="Security approves every exception to a published policy.",
+        definition={
+            "trigger": {"type": "exception.requested"},
+            "conditions": [],
+            "stages": [
+                {
+                    "steps": [
+                        {
+                            "key": "security",
+                            "type": "approval",
+                            "config": {"groups": [groups["Security"]], "rule": "any"},
+                            "when": None,
+                        }
+                    ]
+                }
+            ],
+        },
+        actor=admin,
+    )
+    workflows.activate(workflow_id, actor=admin)
+    today = utcnow().date()
+    requests = [
+        (
+            "Information Security Policy",
+            users["omar"],
+            "Legacy payroll server PAY-01 (no disk encryption)",
+            "The vendor supports encryption from release 9, due next quarter. Until then the "
+            "server sits in an isolated VLAN and is reached only through the jump host.",
+            90,
+        ),
+        (
+            "Acceptable Use of IT Systems",
+            users["olivia"],
+            "Marketing team's shared social media laptop",
+            "One laptop is shared by three people for the social accounts while individual "
+            "accounts are set up; it is locked in the office overnight.",
+            30,
+        ),
+    ]
+    ids = []
+    for title, requester, scope, justification, days in requests:
+        policy_id = db.session.scalar(sa.select(Policy.id).where(Policy.title == title))
+        ids.append(
+            exceptions.request_exception(
+                policy_id,
+                exceptions.ExceptionInput(
+                    scope=scope,
+                    justification=justification,
+                    expires_on=today + timedelta(days=days),
+                ),
+                actor=requester,
+                max_days=current_app.config["EXCEPTION_MAX_DAYS"],
+            )
+        )
+    _run_queued_steps()
+    # Sam (Security) approves the first; the second waits in Security's inboxes.
+    approved = exceptions.get_exception(ids[0])
+    request_id = db.session.scalar(
+        sa.select(ApprovalRequest.id).where(ApprovalRequest.execution_id == approved.execution_id)
+    )
+    approvals.record_decision(
+        request_id, user=users["sam"], decision="approved", comment="Compensating controls OK."
+    )
+    yield (
+        "Created the “Exception approval” workflow, one active exception (approved by Sam) and "
+        "one waiting for Security."
     )
 
 

@@ -20,6 +20,9 @@ POLICY_STATUS_CHANGED = "policy.status_changed"
 # A revision was frozen as a published version (payload: policy_id, revision_id,
 # version_label, change_kind "major"/"minor", previous_label, actor_id).
 POLICY_VERSION_PUBLISHED = "policy.version_published"
+# An execution ended (payload: execution_id, status "succeeded"/"failed"/"rejected"/
+# "cancelled", trigger_type), published by the engine in the transaction that ended it.
+EXECUTION_FINISHED = "execution.finished"
 
 
 def subscribe(event_name: str) -> Callable[[Subscriber], Subscriber]:

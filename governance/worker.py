@@ -12,6 +12,7 @@ from governance.evidence import tasks as evidence_tasks  # noqa: F401
 from governance.extensions import huey
 from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.notifications import tasks as email_tasks  # noqa: F401
+from governance.policy_exceptions import tasks as exception_tasks  # noqa: F401
 from governance.reviews import tasks as review_tasks  # noqa: F401
 
 __all__ = ["huey"]

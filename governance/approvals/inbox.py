@@ -233,7 +233,8 @@ def build_items(requests: list[ApprovalRequest]) -> list[InboxItem]:
 def _revision_keys(item: InboxItem) -> tuple:
     """(policy id, revision at trigger time) and (policy id, last published revision)."""
     policy = item.policy
-    if policy is None:
+    # An exception request asks about the exception (shown on its own), not a content change.
+    if policy is None or item.execution.trigger_type == "exception.requested":
         return ()
     submitted = (item.execution.trigger_data or {}).get("revision") or policy.current_revision
     published = policy.published_revision

@@ -30,6 +30,8 @@ def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:
         .where(
             Execution.policy_id == policy_id,
             Execution.status.in_(("running", "waiting")),
+            # An exception's approval is about the exception, not the policy's text.
+            Execution.trigger_type != "exception.requested",
             StepRun.status == "waiting",
             ApprovalRequest.status.in_(("approved", "rejected")),
             sa.or_(

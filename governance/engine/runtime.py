@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
+from governance import events
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.engine import backoff, conditions
@@ -114,7 +115,10 @@ _still_at_stage = sa.and_(
     sa.or_(_executions.c.status == "running", _executions.c.status == "waiting"),
 )
 _SUCCEED_EXECUTION = (
-    sa.update(_executions).where(_still_at_stage).values(status="succeeded", finished_at=_now)
+    sa.update(_executions)
+    .where(_still_at_stage)
+    .values(status="succeeded", finished_at=_now)
+    .returning(_executions.c.trigger_type)
 )
 _MOVE_TO_NEXT_STAGE = (
     sa.update(_executions)
@@ -556,7 +560,9 @@ def _start_next_stage(execution_id: int, stage: int, stage_count: int) -> None:
     """
     values = {"execution": execution_id, "stage": stage}
     if stage + 1 >= stage_count:
-        db.session.execute(_SUCCEED_EXECUTION, values | {"now": utcnow()})
+        trigger_type = db.session.scalar(_SUCCEED_EXECUTION, values | {"now": utcnow()})
+        if trigger_type is not None:
+            _finished(execution_id, "succeeded", trigger_type)
         return
     if db.session.execute(_MOVE_TO_NEXT_STAGE, values).rowcount != 1:
         return
@@ -565,13 +571,25 @@ def _start_next_stage(execution_id: int, stage: int, stage_count: int) -> None:
 
 
 def fail_execution(execution_id: int, error: str, status: str = "failed") -> None:
-    db.session.execute(
+    trigger_type = db.session.scalar(
         sa.update(Execution)
         .where(Execution.id == execution_id, Execution.status.in_(("running", "waiting")))
         .values(status=status, error=error, finished_at=utcnow())
+        .returning(Execution.trigger_type)
         .execution_options(synchronize_session=False)
     )
     _close_open_steps(execution_id, keep_failed=True)
+    if trigger_type is not None:
+        _finished(execution_id, status, trigger_type)
+
+
+def _finished(execution_id: int, status: str, trigger_type: str) -> None:
+    """Tell subscribers (features waiting on an outcome) that this execution ended, in the
+    transaction that ended it: only called when the conditional UPDATE matched its row."""
+    events.publish(
+        events.EXECUTION_FINISHED,
+        {"execution_id": execution_id, "status": status, "trigger_type": trigger_type},
+    )
 
 
 def _close_open_steps(execution_id: int, *, keep_failed: bool = False) -> None:

@@ -26,6 +26,7 @@ TRIGGERS = {
     "manual": "Manual (Run button)",
     "schedule": "Schedule (cron)",
     "webhook": "Inbound webhook",
+    "exception.requested": "Exception requested",
 }
 POLICY_TRIGGERS = frozenset(
     {"policy.created", "policy.updated", "policy.status_changed", "policy.review_due"}

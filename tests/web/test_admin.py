@@ -11,6 +11,7 @@ from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User
 from governance.engine.models import Execution
 from governance.policies.models import Policy, PolicyRevision
+from governance.policy_exceptions.models import PolicyException
 from governance.workflows.models import Workflow
 from tests import factories
 from tests.conftest import WebClient
@@ -492,17 +493,20 @@ def test_seed_demo_creates_the_demo_organisation_once(app, db):
     first = runner.invoke(args=["seed-demo"])
 
     assert first.exit_code == 0, first.output
-    models = (User, Group, Policy, PolicyRevision, Workflow, Execution)
+    models = (User, Group, Policy, PolicyRevision, Workflow, Execution, PolicyException)
     counts = {model: _count(db, model) for model in models}
     assert counts[User] == 7
     assert counts[Group] == 3
     assert counts[Policy] == 14  # 12 across every status, and two submitted for review
-    assert counts[Workflow] == 3
-    assert _count(db, Workflow, Workflow.status == "active") == 3
+    assert counts[Workflow] == 4
+    assert _count(db, Workflow, Workflow.status == "active") == 4
     # The submitted policies started "Review on submit", which waits for Legal and Security:
     # approvers have requests in their inboxes at once, one submission already overdue.
-    assert counts[Execution] == 2
-    assert _count(db, Execution, Execution.status == "waiting") == 2
+    # "Exception approval" approved one exception and waits for Security on the other.
+    assert counts[Execution] == 4
+    assert _count(db, Execution, Execution.status == "waiting") == 3
+    assert _count(db, PolicyException, PolicyException.status == "active") == 1
+    assert _count(db, PolicyException, PolicyException.status == "pending") == 1
     for approver in ("lena@example.org", "sam@example.org", "priya@example.org"):
         assert inbox.waiting_count(_user(db, approver).id) >= 2
     assert inbox.tab_counts(_user(db, "lena@example.org").id)["overdue"] == 1

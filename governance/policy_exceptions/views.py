@@ -1,0 +1,146 @@
+"""Exception pages: request one on a policy, the list, the detail with its history, revoke."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from governance.auth.access import require_role
+from governance.errors import DomainError
+from governance.extensions import db
+from governance.policies import service as policies
+from governance.policies.models import Policy
+from governance.policy_exceptions import service
+from governance.policy_exceptions.forms import ExceptionForm, RevokeForm
+from governance.timeutil import utcnow
+from governance.web.forms import show_domain_error
+from governance.web.htmx import page_or_partial
+from governance.web.pagination import page_from_args, paginate
+
+bp = Blueprint("exceptions", __name__)
+PER_PAGE = 25
+
+
+@bp.app_template_global()
+def policy_exceptions_panel(policy: Policy) -> dict[str, Any]:
+    """What the policy page's exceptions panel shows (templates/exceptions/_panel.html)."""
+    if not current_user.is_authenticated or not service.can_list(current_user):
+        return {"visible": False}
+    return {
+        "visible": True,
+        "exceptions": service.open_exceptions(policy.id),
+        "can_request": service.can_request(current_user, policy),
+        "today": utcnow().date(),
+    }
+
+
+@bp.route("/policies/<int:policy_id>/exceptions/new", methods=["GET", "POST"])
+@require_role("owner", "admin")
+def new(policy_id: int):
+    policy = policies.get_visible_policy(policy_id, current_user)
+    if not service.can_manage(current_user, policy):
+        abort(403, description="Only the policy's owner or an admin can request an exception.")
+    if not policy.has_live_version:
+        flash("Only a policy with a published version in force can have exceptions.", "error")
+        return redirect(url_for("policies.show", policy_id=policy.id))
+    form = ExceptionForm()
+    max_days = current_app.config["EXCEPTION_MAX_DAYS"]
+    if form.validate_on_submit():
+        try:
+            exception_id = service.request_exception(
+                policy.id,
+                service.ExceptionInput(
+                    scope=form.scope.data or "",
+                    justification=form.justification.data or "",
+                    expires_on=form.expires_on.data,
+                ),
+                actor=current_user,
+                max_days=max_days,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if error.status_code == 403:
+                raise
+            show_domain_error(form, error)
+        else:
+            flash("Exception requested: it takes effect once its workflow approves it.", "success")
+            return redirect(url_for("exceptions.show", exception_id=exception_id))
+    today = utcnow().date()
+    return render_template(
+        "exceptions/form.html",
+        form=form,
+        policy=policies.get_policy(policy_id),
+        max_days=max_days,
+        earliest=today + timedelta(days=1),
+        latest=today + timedelta(days=max_days),
+    )
+
+
+@bp.route("/exceptions")
+@require_role(*service.READ_ROLES)
+def index():
+    status = request.args.get("status", "open")
+    if status not in service.STATUS_FILTERS:
+        status = "open"
+    policy_id = request.args.get("policy", type=int)
+    policy = db.session.get(Policy, policy_id) if policy_id else None
+    pagination = paginate(
+        service.list_statement(status, policy_id=policy.id if policy else None),
+        page=page_from_args(),
+        per_page=PER_PAGE,
+    )
+    return page_or_partial(
+        "exceptions/index.html",
+        "exceptions/_results.html",
+        status=status,
+        policy=policy,
+        statuses=service.STATUS_FILTERS,
+        pagination=pagination,
+        today=utcnow().date(),
+    )
+
+
+@bp.route("/exceptions/<int:exception_id>")
+@require_role(*service.READ_ROLES)
+def show(exception_id: int):
+    exception = service.get_exception(exception_id)
+    return render_template(
+        "exceptions/show.html",
+        exception=exception,
+        history=service.history(exception.id),
+        can_revoke=service.can_revoke(current_user, exception),
+        revoke_form=RevokeForm(),
+        today=utcnow().date(),
+    )
+
+
+@bp.route("/exceptions/<int:exception_id>/revoke", methods=["POST"])
+@require_role("owner", "admin")
+def revoke(exception_id: int):
+    exception = service.get_exception(exception_id)
+    if not service.can_manage(current_user, exception.policy):
+        abort(403, description="Only the policy's owner or an admin can revoke its exceptions.")
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            service.revoke_exception(exception.id, actor=current_user, reason=form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            if error.status_code == 403:
+                raise
+            show_domain_error(form, error)
+        else:
+            flash("Exception revoked.", "success")
+            return redirect(url_for("exceptions.show", exception_id=exception_id), 303)
+    exception = service.get_exception(exception_id)
+    return render_template(
+        "exceptions/show.html",
+        exception=exception,
+        history=service.history(exception.id),
+        can_revoke=service.can_revoke(current_user, exception),
+        revoke_form=form,
+        today=utcnow().date(),
+    )
