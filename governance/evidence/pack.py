@@ -24,6 +24,7 @@ from flask import current_app
 
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.approvals.models import ApprovalRequest
+from governance.audit import export as audit_export
 from governance.audit.chain import canonical_json, timestamp_text
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
@@ -64,18 +65,9 @@ ACK_COLUMNS = (
     "acknowledged_content_hash",
 )
 EXECUTION_COLUMNS = ("id", "workflow", "trigger", "status", "created", "finished", "steps")
-AUDIT_COLUMNS = (
-    "seq",
-    "created_at",
-    "actor_email",
-    "action",
-    "object_type",
-    "object_id",
-    "summary",
-    "changes",
-    "prev_hash",
-    "hash",
-)
+# The audit trail's own export columns, with the link to the previous event's hash so the
+# chain can be checked from the pack alone.
+AUDIT_COLUMNS = (*audit_export.COLUMNS[:-1], "prev_hash", "hash")
 
 
 @dataclass(frozen=True)
