@@ -401,9 +401,11 @@ def test_only_admins_and_owners_reach_evidence_packs(as_role, db, role):
     assert _pack(db) is None
 
 
-def test_nav_links_evidence_packs_for_owners_only(as_role, db):
-    assert 'href="/evidence"' in as_role("owner").get("/policies").get_data(as_text=True)
-    assert 'href="/evidence"' not in as_role("viewer").get("/policies").get_data(as_text=True)
+def test_the_dashboard_links_evidence_packs_for_owners_and_admins_only(as_role, db):
+    assert 'href="/evidence"' in as_role("owner").get("/dashboard").get_data(as_text=True)
+    assert 'href="/evidence"' in as_role("admin").get("/dashboard").get_data(as_text=True)
+    assert 'href="/evidence"' not in as_role("approver").get("/dashboard").get_data(as_text=True)
+    assert as_role("viewer").get("/dashboard").status_code == 403
 
 
 def test_request_without_csrf_token_is_refused(as_role, db):
