@@ -59,7 +59,10 @@ def test_viewer_acknowledges_and_the_campaign_page_updates_without_reload(
     log_in(viewer_page, "victor@example.test")
     expect(viewer_page.locator("#nav-ack-count .nav-badge")).to_have_text("1")
     viewer_page.get_by_role("link", name=re.compile(r"^To acknowledge")).click()
+    # Wait for the list: the page before it links the policy under the same name.
+    expect(viewer_page).to_have_url(re.compile(r"/acknowledgements$"))
     viewer_page.get_by_role("link", name="Acceptable Use").click()
+    expect(viewer_page).to_have_url(re.compile(r"/acknowledgements/\d+$"))
     expect(viewer_page.get_by_text("Use company systems for work.")).to_be_visible()
     viewer_page.get_by_role("button", name="I have read and understood").click()
     expect(viewer_page.get_by_text("your acknowledgement is recorded")).to_be_visible()

@@ -30,6 +30,7 @@ def test_owner_builds_an_evidence_pack_and_downloads_it(app, browser_page: Page)
     log_in(page, "olivia@example.test")
 
     page.get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.get_by_role("link", name="Evidence packs").click()
     expect(page.get_by_role("heading", name="Evidence packs", exact=True)).to_be_visible()
     page.get_by_label("Last day").fill("2000-01-01")

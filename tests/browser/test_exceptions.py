@@ -89,7 +89,8 @@ def test_owner_requests_approver_approves_owner_revokes(
     page.screenshot(path=tmp_path / "exception-revoked.png", full_page=True)
 
     page.get_by_role("link", name="Dashboard").click()
-    page.get_by_role("link", name="Exceptions", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.get_by_role("navigation", name="Governance").get_by_role("link", name="Exceptions").click()
     expect(page).to_have_url(re.compile(r"/exceptions$"))
     expect(page.get_by_text("No open (active and pending) exceptions")).to_be_visible()
     page.evaluate("window.__noReload = true")
