@@ -11,10 +11,12 @@ from governance.audit.verify import verify_chain
 from governance.auth.models import User
 from governance.bulk import seed
 from governance.engine.models import Execution, StepRun
-from governance.monitor.models import JobRecord
+from governance.monitor import housekeeping
+from governance.monitor.models import JobCounter, JobRecord
 from governance.policies import service as policies
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.versions import content_hash
+from governance.timeutil import utcnow
 from governance.workflows.models import Workflow
 from tests import factories
 
@@ -37,6 +39,11 @@ def test_seed_bulk_fills_every_table_to_scale_and_the_app_works_on_it(app, db, c
     assert _count(db, StepRun) == 10 * POLICIES
     assert _count(db, ApprovalRequest) == POLICIES // 2
     assert _count(db, JobRecord) == 10 * POLICIES
+    # The queue pages' counters agree with the records, and housekeeping keeps both.
+    completed = db.session.scalar(sa.select(sa.func.sum(JobCounter.succeeded)))
+    assert completed == _count(db, JobRecord, JobRecord.status == "complete")
+    removed = housekeeping.prune(utcnow())
+    assert removed["job_records"] == removed["job_counters"] == 0
     # The bulk events, after those the workflow service wrote for the 20 workflows.
     assert _count(db, AuditEvent) >= 5 * POLICIES
     assert verify_chain().is_intact
