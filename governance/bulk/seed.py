@@ -124,7 +124,7 @@ class Scale:
 
 
 class AlreadySeeded(Exception):
-    pass
+    """The database is not empty: bulk rows numbered from its ids could tangle with its own."""
 
 
 def _weighted(rng: random.Random, choices, count: int) -> list:
