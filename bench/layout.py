@@ -8,6 +8,7 @@ PostgreSQL cluster of its own, so it can restart them without touching anyone el
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -120,10 +121,8 @@ class OwnPostgres:
 
     def stop(self) -> None:
         if self.datadir.exists():
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
                 self._ctl("stop", "-m", "fast")
-            except subprocess.CalledProcessError:
-                pass  # already stopped
 
 
 @dataclass
@@ -183,8 +182,16 @@ class Layout:
         """A fresh database built by the migrations, with the demo data; an empty queue."""
         admin = self.postgres_admin_url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(f"{admin}/postgres", autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{DATABASE}"')
+            found = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
+            if not found:
+                connection.execute(f'CREATE DATABASE "{DATABASE}"')
+        # An empty schema, not DROP DATABASE: that waits for a checkpoint, which on a busy
+        # shared server can take minutes.
+        with psycopg.connect(f"{admin}/{DATABASE}", autocommit=True) as connection:
+            connection.execute("DROP SCHEMA public CASCADE")
+            connection.execute("CREATE SCHEMA public")
         self._flask("db", "upgrade")
         self._flask("seed-demo")
         import redis

@@ -504,6 +504,10 @@ def failure_report(step_run_id: int) -> tuple[str, str | None, datetime | None]:
 
 def refresh_execution_status(execution_id: int) -> None:
     """running while some step is queued or running; waiting when all open steps are parked."""
+    # Lock the execution row first: two steps of a stage parking at once (two approval steps
+    # on two consumers) would each see the other still running and both write "running", for
+    # good. Once the lock is ours, the next statement sees what the other one committed.
+    db.session.execute(_LOCK_EXECUTION, {"execution": execution_id})
     statuses = set(
         db.session.scalars(
             sa.select(StepRun.status).where(
