@@ -104,7 +104,6 @@ class OwnPostgres:
             shutil.chown(self.workdir, "postgres", "postgres")
             self.workdir.chmod(0o755)
         self._run(str(POSTGRES_BIN / "initdb"), "-D", str(self.datadir), "-U", "postgres")
-        self._run(str(POSTGRES_BIN / "initdb"), "--version")
 
     def _ctl(self, *args: str) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.workdir}"
@@ -134,6 +133,7 @@ class Layout:
     web_workers: int = 3
     consumers: int = 3
     consumer_workers: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="steward-ops-")))
     port: int = field(default_factory=free_port)
     web: subprocess.Popen | None = None
@@ -151,19 +151,23 @@ class Layout:
         """What every process of the layout shares: the production settings, on plain HTTP."""
         if not hasattr(self, "_secret"):
             self._secret = secrets.token_hex(32)
-        return os.environ | {
-            "FLASK_APP": "app",
-            "STEWARD_ENV": "production",
-            "SECRET_KEY": self._secret,
-            # Loopback is plain HTTP: a Secure cookie would never come back. Never in production.
-            "SESSION_COOKIE_SECURE": "0",
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
-            "HUEY_NAME": "steward-bench-ops",
-            "STEWARD_INSTANCE_DIR": str(self.workdir / "instance"),
-            "LOGIN_FAILURE_LIMIT": "1000 per minute",
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
+        return (
+            os.environ
+            | {
+                "FLASK_APP": "app",
+                "STEWARD_ENV": "production",
+                "SECRET_KEY": self._secret,
+                # Loopback is plain HTTP: a Secure cookie would never come back. Never in production.
+                "SESSION_COOKIE_SECURE": "0",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "HUEY_NAME": "steward-bench-ops",
+                "STEWARD_INSTANCE_DIR": str(self.workdir / "instance"),
+                "LOGIN_FAILURE_LIMIT": "1000 per minute",
+                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+            | self.extra_env
+        )
 
     def _flask(self, *args: str) -> str:
         result = subprocess.run(  # noqa: S603 - our own CLI

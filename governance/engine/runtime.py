@@ -94,10 +94,14 @@ _FINISH_STEP = (
     )
 )
 _this_execution = _executions.c.id == sa.bindparam("execution")
+# FOR NO KEY UPDATE, not FOR UPDATE: a step's own inserts (approval requests, attempts) hold a
+# KEY SHARE lock on its execution through their foreign key; FOR UPDATE would wait on the other
+# step's KEY SHARE while that step waits on ours (a deadlock). NO KEY UPDATE still makes two
+# lockers of one execution take turns.
 _LOCK_EXECUTION = (
     sa.select(_executions.c.status, _executions.c.current_stage, _executions.c.version_id)
     .where(_this_execution)
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 _COUNT_OPEN_STEPS = (
     sa.select(sa.func.count())
