@@ -157,7 +157,7 @@ class Layout:
                 "FLASK_APP": "app",
                 "STEWARD_ENV": "production",
                 "SECRET_KEY": self._secret,
-                # Loopback is plain HTTP: a Secure cookie would never come back. Never in production.
+                # Loopback is plain HTTP: a Secure cookie never comes back. Never in production.
                 "SESSION_COOKIE_SECURE": "0",
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
