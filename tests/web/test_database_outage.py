@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -105,3 +106,21 @@ def test_a_query_error_is_not_mistaken_for_an_outage():
         db.session.execute(sa.text("SELECT * FROM no_such_table"))
 
     assert not is_database_unreachable(raised.value)
+
+
+def test_the_app_reconnects_after_the_database_dropped_its_connections(app, db, client):
+    """What a PostgreSQL restart does to the pool: every open connection is cut."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL matter (DATABASE_URL=postgresql...)")
+    assert client.get("/health").status_code == 200  # the pool now holds a connection
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        cut = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert cut >= 1
+
+    response = client.get("/health")
+
+    assert response.status_code == 200  # pool_pre_ping found the dead connection, took a new one
