@@ -25,6 +25,7 @@ CODES = {
     422: "validation_failed",
     429: "rate_limited",
     500: "internal_error",
+    503: "database_unavailable",
 }
 
 
@@ -111,6 +112,10 @@ def unexpected_error_response() -> Response:
     current_app.logger.exception("Unhandled API error")
     db.session.rollback()
     return error_response(500, "Steward hit an unexpected error; it has been logged.")
+
+
+def database_unavailable_response(message: str, retry_after: int) -> Response:
+    return error_response(503, message, headers={"Retry-After": str(retry_after)})
 
 
 def register(app: Flask) -> None:

@@ -94,10 +94,14 @@ _FINISH_STEP = (
     )
 )
 _this_execution = _executions.c.id == sa.bindparam("execution")
+# FOR NO KEY UPDATE, not FOR UPDATE: a step's own inserts (approval requests, attempts) hold a
+# KEY SHARE lock on its execution through their foreign key; FOR UPDATE would wait on the other
+# step's KEY SHARE while that step waits on ours (a deadlock). NO KEY UPDATE still makes two
+# lockers of one execution take turns.
 _LOCK_EXECUTION = (
     sa.select(_executions.c.status, _executions.c.current_stage, _executions.c.version_id)
     .where(_this_execution)
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 _COUNT_OPEN_STEPS = (
     sa.select(sa.func.count())
@@ -504,6 +508,10 @@ def failure_report(step_run_id: int) -> tuple[str, str | None, datetime | None]:
 
 def refresh_execution_status(execution_id: int) -> None:
     """running while some step is queued or running; waiting when all open steps are parked."""
+    # Lock the execution row first: two steps of a stage parking at once (two approval steps
+    # on two consumers) would each see the other still running and both write "running", for
+    # good. Once the lock is ours, the next statement sees what the other one committed.
+    db.session.execute(_LOCK_EXECUTION, {"execution": execution_id})
     statuses = set(
         db.session.scalars(
             sa.select(StepRun.status).where(

@@ -7,6 +7,7 @@ import logging
 import sqlalchemy as sa
 from flask import Blueprint, jsonify
 
+from governance.dbutil import is_database_unreachable
 from governance.extensions import db, huey
 from governance.monitor import stats
 from governance.timeutil import utcnow
@@ -45,7 +46,14 @@ def health():
 @bp.route("/health/queues")
 def queues():
     """The queue page's figures; 503 when no consumer is alive or the lag passes its limit."""
-    snapshot = stats.snapshot(utcnow(), with_durations=False)
+    try:
+        snapshot = stats.snapshot(utcnow(), with_durations=False)
+    except sa.exc.DBAPIError as error:
+        if not is_database_unreachable(error):
+            raise
+        log.warning("Queue health: the database does not answer: %s", error.orig)
+        db.session.remove()
+        return _json({"status": "unavailable", "failed": ["database"]}, 503)
     problems = snapshot.unhealthy_reasons(stats.lag_limit_s())
     payload = snapshot.as_json() | {"status": "unhealthy" if problems else "ok"}
     if problems:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import sqlalchemy as sa
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from governance.api import errors as api_errors
+from governance.dbutil import is_database_unreachable
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.web.htmx import is_htmx
@@ -20,6 +24,7 @@ TITLES = {
     413: "Too large",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Database unavailable",
 }
 
 MESSAGES = {
@@ -30,7 +35,9 @@ MESSAGES = {
     413: "What you sent is too large.",
     429: "Too many requests. Please wait a moment and try again later.",
     500: "Steward hit an unexpected error. It has been logged; please try again.",
+    503: "Steward cannot reach its database right now; try again in a minute.",
 }
+RETRY_AFTER_SECONDS = 60
 
 
 def render_error(status: int, message: str | None = None):
@@ -69,6 +76,23 @@ def register(app: Flask) -> None:
         custom = error.description if error.description != type(error).description else None
         return render_error(status, custom)
 
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(error: sa.exc.DBAPIError):
+        if not is_database_unreachable(error):
+            return unexpected_error(error)
+        # One line, no traceback: during an outage every request lands here.
+        app.logger.warning("Database unreachable (%s): %s", type(error.orig).__name__, error.orig)
+        _forget_session()
+        if api_errors.is_api_request():
+            return api_errors.database_unavailable_response(MESSAGES[503], RETRY_AFTER_SECONDS)
+        # A page of its own, rendered without the context processors: base.html and Flask-Login's
+        # processor read current_user, and loading a user needs the database that just failed.
+        template = "errors/_error.html" if is_htmx() else "errors/unavailable.html"
+        body = app.jinja_env.get_template(template).render(
+            status=503, title=TITLES[503], message=MESSAGES[503]
+        )
+        return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         if api_errors.is_api_request():
@@ -76,3 +100,10 @@ def register(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         db.session.rollback()
         return render_error(500)
+
+
+def _forget_session() -> None:
+    """Drop the failed session; its connection is gone, so even a rollback may fail."""
+    # The pool discards the dead connection; the next request gets a fresh one.
+    with contextlib.suppress(sa.exc.DBAPIError):
+        db.session.remove()
