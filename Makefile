@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate seed worker bench clean
+.PHONY: run test lint format migrate seed worker bench load fault clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ test: lint
 # Prints engine figures (raw Huey vs Steward, latency) on the local Redis and PostgreSQL.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.engine
+
+# The production layout on loopback under load for 60 s, then the database's invariants
+# (needs the PostgreSQL and Redis above; see bench/README.md).
+load: $(VENV)/.dev
+	$(BIN)/python -m bench.load --seconds 60
+
+# The same layout while a consumer is killed and Redis and PostgreSQL restart (on their own
+# scratch servers); no 500, and the same invariants afterwards.
+fault: $(VENV)/.dev
+	$(BIN)/python -m bench.fault
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
