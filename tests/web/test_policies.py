@@ -549,3 +549,15 @@ def test_audit_page_lists_policy_events_newest_first_with_filters(as_role, users
     assert "policy.created" in filtered
     assert "<code>policy.status_changed</code>" not in filtered
     assert as_role("owner").get("/admin/audit").status_code == 403
+
+
+def test_pager_links_to_the_last_page_by_its_number(app, as_role, users, db, monkeypatch):
+    monkeypatch.setitem(app.config, "POLICIES_PER_PAGE", 2)
+    for number in range(5):
+        factories.make_policy(users["owner"], title=f"Paged {number}")
+    owner = as_role("owner")
+    first = owner.get("/policies?sort=title").get_data(as_text=True)
+    assert 'href="/policies?sort=title&amp;page=3"' in first and 'rel="last"' in first
+    last = owner.get("/policies?sort=title&page=last").get_data(as_text=True)
+    assert "Paged 4" in last and "Paged 3" not in last and "Page 3 of 3" in last
+    assert 'rel="last"' not in last
