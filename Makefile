@@ -43,9 +43,11 @@ format: $(VENV)/.dev
 test: lint
 	$(BIN)/pytest
 
-# Prints engine figures (raw Huey vs Steward, latency) on the local Redis and PostgreSQL.
+# Prints engine figures (raw Huey vs Steward, latency), then page figures at 1k and 100k policies
+# (server time, SQL statements, the ratio between the sizes) on the local Redis and PostgreSQL.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.pages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
