@@ -1,4 +1,4 @@
-"""Flask commands: seed-demo, create-user, worker, reconcile, verify-audit."""
+"""Flask commands: seed-demo, seed-bulk, create-user, worker, reconcile, verify-audit."""
 
 from __future__ import annotations
 
@@ -59,6 +59,32 @@ def register(app: Flask) -> None:
             click.echo("Demo data already present (the database has users); nothing to do.")
             return
         for line in seed():
+            click.echo(line)
+
+    @app.cli.command("seed-bulk")
+    @click.option(
+        "--policies",
+        default=100_000,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Policies to create; every other table scales with it.",
+    )
+    def seed_bulk_command(policies: int) -> None:
+        """Fill an empty, migrated database with a large, realistic data set (benchmarks)."""
+        from governance.bulk import seed
+
+        scale = seed.Scale(policies)
+        click.echo(
+            f"Seeding {scale.policies:,} policies, {scale.executions:,} executions, "
+            f"{scale.step_runs:,} step runs, {scale.approval_requests:,} approval requests "
+            f"({scale.pending_requests:,} pending for {seed.APPROVER_EMAIL}), "
+            f"{scale.audit_events:,} audit events, {scale.job_records:,} job records"
+        )
+        try:
+            people = seed.seed_bulk(policies, echo=click.echo)
+        except seed.AlreadySeeded as error:
+            raise click.ClickException(str(error)) from error
+        for line in seed.login_lines(people):
             click.echo(line)
 
     @app.cli.command("worker")
