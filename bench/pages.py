@@ -192,9 +192,9 @@ def gunicorn(environment: dict[str, str], log: Path):
             if process.poll() is not None:
                 raise SystemExit(f"bench: gunicorn exited; see {log}:\n{log.read_text()[-2000:]}")
             try:
-                requests.get(f"{base}/health", timeout=2)
+                requests.get(f"{base}/health", timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     raise SystemExit("bench: gunicorn did not answer within 60 s") from None
                 time.sleep(0.2)

@@ -19,7 +19,7 @@ from governance.extensions import db
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
-from governance.web.pagination import page_from_args, paginate
+from governance.web.pagination import page_from_args
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
@@ -57,10 +57,8 @@ def _query_from_args() -> inbox.InboxQuery:
 @login_required
 def inbox_page():
     query = _query_from_args()
-    pagination = paginate(
-        inbox.list_statement(query, current_user.id),
-        page=page_from_args(),
-        per_page=PER_PAGE,
+    pagination = inbox.page_of_requests(
+        query, current_user.id, page=page_from_args(), per_page=PER_PAGE
     )
     return page_or_partial(
         "inbox/index.html",
