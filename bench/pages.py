@@ -2,9 +2,10 @@
 
 `make bench` runs it after bench.engine; `python -m bench.pages` runs it alone. For each size it
 keeps a PostgreSQL database seeded by `flask seed-bulk` (reused while its marker says it holds
-that size; --reseed builds it again), starts gunicorn with STEWARD_SERVER_TIMING=1, requests
-each page REQUESTS times and reads the Server-Timing header: p50, p95, statements per request,
-and the ratio p95(100k) / p95(1k). It asserts nothing about time. See bench/README.md.
+that size; --reseed builds it again), starts one gunicorn per size with STEWARD_SERVER_TIMING=1,
+requests each page 40 times at each size, the sizes taking turns, and reads the Server-Timing
+header: p50, p95, statements per request, and the ratio p95(100k) / p95(1k). It asserts nothing
+about time. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,26 +244,43 @@ def pages(subjects: Subjects) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(base: str, subjects: Subjects, count: int) -> dict[str, Figures]:
-    sessions = {who: logged_in(base, who) for who in (ADMIN, APPROVER)}
-    sessions[None] = requests.Session()
-    results: dict[str, Figures] = {}
-    for label, who, path in pages(subjects):
-        session, figures = sessions[who], Figures()
+def timed_get(session: requests.Session, url: str) -> tuple[float, int]:
+    """One request: the server's time and statement count from its Server-Timing header."""
+    response = session.get(url, allow_redirects=False)
+    # /health/queues answers 503 when no consumer is alive, as here: still measured.
+    refused = response.status_code >= 500 and "/health/queues" not in url
+    if refused or response.status_code in (301, 302, 403, 404):
+        raise SystemExit(f"bench: {url} answered {response.status_code}")
+    match = TIMING.search(response.headers.get("Server-Timing", ""))
+    if match is None:
+        raise SystemExit(f"bench: {url} sent no Server-Timing header")
+    return float(match.group(1)), int(match.group(2))
+
+
+def measure(
+    bases: dict[str, str], subjects: dict[str, Subjects], count: int
+) -> dict[str, dict[str, Figures]]:
+    """Every page at every size, the sizes taking turns request by request.
+
+    On a shared machine the load from elsewhere comes and goes; alternating puts both sizes
+    through the same moments, so their ratio says more than two runs made minutes apart.
+    """
+    sessions = {}
+    for label, base in bases.items():
+        sessions[label] = {who: logged_in(base, who) for who in (ADMIN, APPROVER)}
+        sessions[label][None] = requests.Session()
+    results: dict[str, dict[str, Figures]] = {label: {} for label in bases}
+    page_lists = {label: pages(subjects[label]) for label in bases}
+    for index, (page, _, _) in enumerate(next(iter(page_lists.values()))):
+        for label in bases:
+            results[label][page] = Figures()
         for number in range(WARMUP + count):
-            response = session.get(f"{base}{path}", allow_redirects=False)
-            # /health/queues answers 503 when no consumer is alive, as here: still measured.
-            if response.status_code >= 500 and path != "/health/queues":
-                raise SystemExit(f"bench: {path} answered {response.status_code}")
-            if response.status_code in (301, 302, 403, 404):
-                raise SystemExit(f"bench: {path} answered {response.status_code}")
-            match = TIMING.search(response.headers.get("Server-Timing", ""))
-            if match is None:
-                raise SystemExit(f"bench: {path} sent no Server-Timing header")
-            if number >= WARMUP:
-                figures.times.append(float(match.group(1)))
-                figures.statements.append(int(match.group(2)))
-        results[label] = figures
+            for label, base in bases.items():
+                _, who, path = page_lists[label][index]
+                milliseconds, statements = timed_get(sessions[label][who], f"{base}{path}")
+                if number >= WARMUP:
+                    results[label][page].times.append(milliseconds)
+                    results[label][page].statements.append(statements)
     return results
 
 
@@ -311,7 +329,6 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"bench: unknown size {unknown}; choose from {', '.join(SIZES)}")
 
-    results: dict[str, dict[str, Figures]] = {}
     with tempfile.TemporaryDirectory(prefix="steward-bench-pages-") as workdir:
         environment = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL",)}
         environment.update(
@@ -327,13 +344,24 @@ def main() -> None:
         )
         if REDIS_URL:
             environment["REDIS_URL"] = REDIS_URL
+        urls = {
+            label: ensure_database(label, SIZES[label], environment, arguments.reseed)
+            for label in labels
+        }
+        subjects = {label: choose_subjects(url) for label, url in urls.items()}
+        with ExitStack() as servers:
+            bases = {
+                label: servers.enter_context(
+                    gunicorn(
+                        environment | {"DATABASE_URL": url},
+                        Path(workdir) / f"gunicorn-{label}.log",
+                    )
+                )
+                for label, url in urls.items()
+            }
+            results = measure(bases, subjects, arguments.requests)
         for label in labels:
-            url = ensure_database(label, SIZES[label], environment, arguments.reseed)
-            subjects = choose_subjects(url)
-            server_environment = environment | {"DATABASE_URL": url}
-            with gunicorn(server_environment, Path(workdir) / f"gunicorn-{label}.log") as base:
-                results[label] = measure(base, subjects, arguments.requests)
-            print_size(label, subjects, results[label])
+            print_size(label, subjects[label], results[label])
     if "1k" in results and "100k" in results:
         print_ratios(results["1k"], results["100k"])
 
