@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from governance.approvals.models import ApprovalRequest
 from governance.audit import chain
@@ -26,7 +27,8 @@ from governance.bulk import text
 from governance.bulk.writer import RowWriter
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
-from governance.monitor.models import JobRecord
+from governance.monitor.models import DURATION_BUCKET_COLUMNS, JobCounter, JobRecord
+from governance.monitor.recorder import duration_bucket, minute_of
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.versions import content_hash
 from governance.timeutil import utcnow
@@ -122,7 +124,7 @@ class Scale:
 
 
 class AlreadySeeded(Exception):
-    pass
+    """The database is not empty: bulk rows numbered from its ids could tangle with its own."""
 
 
 def _weighted(rng: random.Random, choices, count: int) -> list:
@@ -850,16 +852,30 @@ JOB_ERROR = "SMTPConnectError: mail.example.org refused the connection"
 CONSUMERS = [f"bulk-{host}-{pid}" for host in ("web1", "web2", "worker1") for pid in (101, 202)]
 
 
-def write_job_records(run: BulkSeed) -> None:
+# What each final status adds to its minute's counter (as the recorder counts signals).
+JOB_COUNTED = {
+    "complete": "succeeded",
+    "error": "failed",
+    "retried": "failed",
+    "discarded": "failed",
+    "retrying": "retried",
+}
+NEVER_STARTED = frozenset({"revoked", "expired", "canceled"})
+
+
+def write_job_records(run: BulkSeed, window: timedelta) -> None:
+    """Job records over the last `window` (inside the retention, so housekeeping keeps them),
+    and the per-minute counters the queue pages read, summed from those same records."""
     count = run.scale.job_records
     first_id = run.writer.next_id(JobRecord.__table__)
     statuses = _weighted(run.rng, JOB_STATUSES, count)
     admin_id = run.accounts.admin_id
     step_runs = run.scale.step_runs
+    counters: dict[tuple[datetime, str], dict[str, float]] = {}
 
     def rows() -> Iterator[tuple]:
         rng = run.rng
-        moments = _spread(run.start, run.now - timedelta(minutes=1), count, rng)
+        moments = _spread(run.now - window, run.now - timedelta(minutes=1), count, rng)
         for number, created in enumerate(moments):
             status = statuses[number]
             if number % 10 == 9:
@@ -868,8 +884,20 @@ def write_job_records(run: BulkSeed) -> None:
                 name = "steward.run_step"
                 step_run_id = run.first_step_run_id + number % step_runs
                 args = [step_run_id]
-            duration = rng.expovariate(1 / 40)
-            started = created + timedelta(milliseconds=5)
+            started = finished = duration = None
+            counter = counters.setdefault((minute_of(created), name), {})
+            if status not in NEVER_STARTED:
+                started = created + timedelta(milliseconds=5)
+                counter["started"] = counter.get("started", 0) + 1
+            if status in JOB_COUNTED:
+                duration = rng.expovariate(1 / 40)
+                finished = started + timedelta(milliseconds=duration)
+                for column, increment in (
+                    (JOB_COUNTED[status], 1),
+                    ("total_duration_ms", duration),
+                    (duration_bucket(duration), 1),
+                ):
+                    counter[column] = counter.get(column, 0) + increment
             resolved = status in ("retried", "discarded")
             yield (
                 first_id + number,
@@ -878,14 +906,14 @@ def write_job_records(run: BulkSeed) -> None:
                 args,
                 step_run_id,
                 status,
-                1,
+                0 if started is None else 1,
                 created,
                 created,
                 started,
-                started + timedelta(milliseconds=duration),
+                finished,
                 duration,
-                CONSUMERS[number % len(CONSUMERS)],
-                JOB_ERROR if status in ("error", "retrying", "retried", "discarded") else None,
+                None if started is None else CONSUMERS[number % len(CONSUMERS)],
+                JOB_ERROR if JOB_COUNTED.get(status) in ("failed", "retried") else None,
                 created + timedelta(hours=1) if resolved else None,
                 admin_id if resolved else None,
                 ("Re-sent by an operator" if status == "retried" else "Obsolete")
@@ -895,6 +923,20 @@ def write_job_records(run: BulkSeed) -> None:
 
     run.timed(
         "job_records", count, lambda: run.writer.write(JobRecord.__table__, JOB_COLUMNS, rows())
+    )
+    columns = ("minute", "task_name", "started", *DURATION_BUCKET_COLUMNS)
+    columns += ("succeeded", "failed", "retried", "total_duration_ms")
+    run.timed(
+        "job_counters",
+        len(counters),
+        lambda: run.writer.write(
+            JobCounter.__table__,
+            columns,
+            (
+                (minute, name, *(values.get(column, 0) for column in columns[2:]))
+                for (minute, name), values in sorted(counters.items())
+            ),
+        ),
     )
 
 
@@ -908,6 +950,7 @@ BULK_TABLES = (
     ApprovalRequest.__table__,
     AuditEvent.__table__,
     JobRecord.__table__,
+    JobCounter.__table__,
 )
 
 
@@ -924,12 +967,16 @@ def seed_bulk(policies: int, *, echo: Callable[[str], None]) -> Accounts:
     db.session.commit()
     run.timed("workflows (service)", WORKFLOWS, lambda: create_workflows(run))
     run.writer = RowWriter(db.session.connection())
-    write_policies(run)
-    write_executions(run)
-    write_audit_events(run)
-    write_job_records(run)
+    with run.writer.indexes_built_after(BULK_TABLES):
+        write_policies(run)
+        write_executions(run)
+        write_audit_events(run)
+        write_job_records(run, timedelta(days=current_app.config["JOB_RETENTION_DAYS"] * 0.95))
+        index_began = time.perf_counter()
+    echo(f"  {'indexes':<22} {'':>15} {time.perf_counter() - index_began:>8.1f} s")
     for table in BULK_TABLES:
-        run.writer.continue_sequence(table)
+        if "id" in table.c:
+            run.writer.continue_sequence(table)
     run.timed("analyze", len(BULK_TABLES), lambda: run.writer.analyze(BULK_TABLES))
     commit_began = time.perf_counter()
     db.session.commit()

@@ -110,6 +110,39 @@ KINDS = (
     "Charter",
     "Code",
 )
+# Who a policy applies to, when it is not the whole organisation: titles stay varied.
+UNITS = (
+    "Head Office",
+    "Retail Banking",
+    "Investment Management",
+    "Manufacturing",
+    "Logistics",
+    "Research and Development",
+    "Field Sales",
+    "Customer Service",
+    "Data Centres",
+    "Subsidiaries",
+    "Joint Ventures",
+    "Contractors",
+    "Interns",
+    "Executives",
+    "Board Members",
+    "Branch Network",
+    "Warehouses",
+    "Laboratories",
+    "Call Centres",
+    "Shared Services",
+    "France",
+    "Germany",
+    "India",
+    "Japan",
+    "Brazil",
+    "Canada",
+    "Singapore",
+    "Kenya",
+    "Australia",
+    "the United States",
+)
 TAGS = (
     "gdpr",
     "iso27001",
@@ -257,7 +290,8 @@ SENTENCES = (
 def title(rng: random.Random) -> str:
     qualifier = rng.choice(QUALIFIERS)
     words = [qualifier, rng.choice(SUBJECTS), rng.choice(KINDS)]
-    return " ".join(word for word in words if word)
+    name = " ".join(word for word in words if word)
+    return f"{name} for {rng.choice(UNITS)}" if rng.random() < 0.6 else name
 
 
 def tags(rng: random.Random) -> str:
