@@ -152,10 +152,14 @@ def choose_subjects(url: str) -> Subjects:
         total = connection.scalar(sa.text("SELECT count(*) FROM policies"))
         titles = connection.scalars(sa.text("SELECT title FROM policies ORDER BY id LIMIT 200"))
         words = sorted({w.lower() for t in titles for w in re.findall(r"[A-Za-z]{5,}", t)})
-        # A word that some policies hold, not most: the one nearest 1% of them by title.
+        # A word that some policies hold, not most: the one nearest 1% of them, matched as the
+        # list's search matches (title or text).
         counts = {
             word: connection.scalar(
-                sa.text("SELECT count(*) FROM policies WHERE title ILIKE :pattern"),
+                sa.text(
+                    "SELECT count(*) FROM policies"
+                    " WHERE title ILIKE :pattern OR body ILIKE :pattern"
+                ),
                 {"pattern": f"%{word}%"},
             )
             for word in words[:40]
