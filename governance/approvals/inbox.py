@@ -56,6 +56,10 @@ class InboxQuery:
         self.sort = self.sort if self.sort in SORTS else "due"
         self.category = (self.category or "").strip()[:80]
 
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.workflow_id or self.category or self.due)
+
 
 def _my_groups(user_id: int) -> list[int]:
     return list(
@@ -189,13 +193,18 @@ def id_statement(query: InboxQuery, user_id: int) -> sa.Select:
     return statement.order_by(*_order(query))
 
 
-def page_of_requests(query: InboxQuery, user_id: int, *, page: int, per_page: int) -> Page:
+def page_of_requests(
+    query: InboxQuery, user_id: int, *, page: int, per_page: int, counts: dict[str, int]
+) -> Page:
     """One page of the inbox: its ids first, then those requests with everything they show.
 
-    In two steps because PostgreSQL joins before it sorts: one statement sorted every
-    waiting request (2,000 for a busy approver) with all its joins to keep 25 of them.
+    In two steps because PostgreSQL joins before it sorts: one statement sorted every waiting
+    request (2,000 for a busy approver) with all its joins to keep 25 of them. `counts` are
+    the user's tab_counts().
     """
-    ids = paginate(id_statement(query, user_id), page=page, per_page=per_page)
+    # Unfiltered, the tab's count (tab_counts) is the list's length: no second count.
+    total = None if query.is_filtered else counts[query.tab]
+    ids = paginate(id_statement(query, user_id), page=page, per_page=per_page, total=total)
     if not ids.items:
         return ids
     loaded = {

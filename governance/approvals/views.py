@@ -57,8 +57,9 @@ def _query_from_args() -> inbox.InboxQuery:
 @login_required
 def inbox_page():
     query = _query_from_args()
+    counts = _tab_counts()
     pagination = inbox.page_of_requests(
-        query, current_user.id, page=page_from_args(), per_page=PER_PAGE
+        query, current_user.id, page=page_from_args(), per_page=PER_PAGE, counts=counts
     )
     return page_or_partial(
         "inbox/index.html",
@@ -66,7 +67,7 @@ def inbox_page():
         query=query,
         pagination=pagination,
         items=inbox.build_items(pagination.items),
-        counts=_tab_counts(),
+        counts=counts,
         workflows=inbox.workflow_choices(),
         categories=inbox.category_choices(),
         **_item_helpers(),

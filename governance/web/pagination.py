@@ -55,14 +55,25 @@ class Page:
         return self.page + 1
 
 
-def paginate(statement: sa.Select, *, page: int, per_page: int, cap: int = COUNT_CAP) -> Page:
+def paginate(
+    statement: sa.Select,
+    *,
+    page: int,
+    per_page: int,
+    cap: int = COUNT_CAP,
+    total: int | None = None,
+) -> Page:
     """One page of `statement` and a count of at most cap+1 rows: two queries, whatever the size.
 
+    `total`: the exact number of rows when the caller has already counted them (no count then).
     `page` may be LAST_PAGE. Within the cap the last page is an ordinary numbered page; past
     it, an OFFSET would read the whole list, so the last rows are read in reverse order instead.
     """
-    counted = statement.order_by(None).limit(cap + 1).subquery()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+    if total is not None:
+        cap = max(cap, total)
+    else:
+        counted = statement.order_by(None).limit(cap + 1).subquery()
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
     is_exact = total <= cap
     if page == LAST_PAGE and not is_exact:
         reverse = statement.order_by(None).order_by(

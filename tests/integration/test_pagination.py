@@ -54,3 +54,15 @@ def test_last_page_within_the_cap_is_an_ordinary_numbered_page(db):
     last = paginate(sa.select(Policy).order_by(Policy.title), page=LAST_PAGE, per_page=3)
     assert [p.title for p in last.items] == ["P6", "P7"]
     assert (last.page, last.pages, last.has_prev, last.is_unnumbered_last) == (3, 3, True, False)
+
+
+def test_a_total_already_counted_spares_the_count(db, count_statements):
+    owner = factories.make_user("owner")
+    for number in range(5):
+        factories.make_policy(owner, title=f"P{number}")
+    statement = sa.select(Policy).order_by(Policy.title)
+    with count_statements() as counter:
+        page = paginate(statement, page=2, per_page=2, cap=3, total=5)
+    assert counter.count == 1
+    assert [p.title for p in page.items] == ["P2", "P3"]
+    assert (page.total, page.total_is_exact, page.pages, page.has_next) == (5, True, 3, True)
