@@ -43,9 +43,11 @@ format: $(VENV)/.dev
 test: lint
 	$(BIN)/pytest
 
-# Prints engine figures (raw Huey vs Steward, latency) on the local Redis and PostgreSQL.
+# Prints engine figures (raw Huey vs Steward, latency), then page figures at 1k and 100k policies
+# (server time, SQL statements, the ratio between the sizes) on the local Redis and PostgreSQL.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.pages
 
 # The production layout on loopback under load for 60 s, then the database's invariants
 # (needs the PostgreSQL and Redis above; see bench/README.md).

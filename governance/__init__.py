@@ -33,9 +33,10 @@ def register_extensions(app: Flask) -> None:
     from governance.extensions import csrf, db, login_manager, login_throttle, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
     from governance.reviews import init_app as init_reviews
-    from governance.web import security
+    from governance.web import security, timing
 
     db.init_app(app)
+    timing.init_app(app)  # first, so its clock also covers the other extensions' hooks
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

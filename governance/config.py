@@ -122,6 +122,11 @@ class Config:
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         self.POLICY_BODY_MAX_CHARS = int(os.environ.get("POLICY_BODY_MAX_CHARS", 200_000))
         self.POLICIES_PER_PAGE = 25
+        # The policies list counts at most this many search matches: each candidate's title and
+        # text are checked, so counting to the usual 10,000 took 60 ms for a common word at 100k.
+        self.POLICY_SEARCH_COUNT_CAP = int(os.environ.get("POLICY_SEARCH_COUNT_CAP", 1_000))
+        # Adds a Server-Timing header (server time, SQL statements) to every response: bench/.
+        self.STEWARD_SERVER_TIMING = _bool("STEWARD_SERVER_TIMING")
         # Policy exceptions: the furthest ahead an exception's expiry date may be set.
         self.EXCEPTION_MAX_DAYS = int(os.environ.get("EXCEPTION_MAX_DAYS", 365))
 

@@ -23,6 +23,7 @@ os.environ["STEWARD_INSTANCE_DIR"] = str(_TEST_DIR)
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["HUEY_NAME"] = "steward-test"
 os.environ.pop("STEWARD_ENV", None)
+os.environ.pop("STEWARD_SERVER_TIMING", None)  # tests turn it on where they need it
 
 import sqlalchemy as sa  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402

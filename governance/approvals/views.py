@@ -19,7 +19,7 @@ from governance.extensions import db
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
-from governance.web.pagination import page_from_args, paginate
+from governance.web.pagination import page_from_args
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
@@ -57,10 +57,9 @@ def _query_from_args() -> inbox.InboxQuery:
 @login_required
 def inbox_page():
     query = _query_from_args()
-    pagination = paginate(
-        inbox.list_statement(query, current_user.id),
-        page=page_from_args(),
-        per_page=PER_PAGE,
+    counts = _tab_counts()
+    pagination = inbox.page_of_requests(
+        query, current_user.id, page=page_from_args(), per_page=PER_PAGE, counts=counts
     )
     return page_or_partial(
         "inbox/index.html",
@@ -68,7 +67,7 @@ def inbox_page():
         query=query,
         pagination=pagination,
         items=inbox.build_items(pagination.items),
-        counts=_tab_counts(),
+        counts=counts,
         workflows=inbox.workflow_choices(),
         categories=inbox.category_choices(),
         **_item_helpers(),

@@ -28,6 +28,8 @@ class Policy(db.Model):
         sa.Index("ix_policies_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_policies_updated", "updated_at", "id"),
         sa.Index("ix_policies_title", "title", "id"),
+        # The list filtered by category (and status), newest first, and its capped count.
+        sa.Index("ix_policies_category_status_updated", "category", "status", "updated_at", "id"),
         # Trigram indexes let PostgreSQL answer "title or text contains ..." (ILIKE '%q%')
         # without reading every policy; other databases skip them.
         *(

@@ -26,7 +26,7 @@ from governance.policies.models import CHANGE_KINDS, PolicyRevision
 from governance.policies.rendering import render_markdown
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
-from governance.web.pagination import page_from_args, paginate
+from governance.web.pagination import COUNT_CAP, page_from_args, paginate
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -53,6 +53,8 @@ def index():
         service.policy_list_statement(query, current_user),
         page=query.page,
         per_page=current_app.config["POLICIES_PER_PAGE"],
+        # A text search checks each candidate's text, so its count stops sooner ("1,000+").
+        cap=current_app.config["POLICY_SEARCH_COUNT_CAP"] if query.text else COUNT_CAP,
     )
     return page_or_partial(
         "policies/index.html",

@@ -3,6 +3,7 @@ done (once), which lets a workflow step that waits for it go on."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,7 @@ from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
-from governance.web.pagination import Page
+from governance.web.pagination import LAST_PAGE, Page
 from governance.workflows.models import Workflow
 
 TABS = ("open", "done")
@@ -83,6 +84,8 @@ def task_page(user_id: int, *, done: bool, page: int, per_page: int) -> tuple[Pa
     count doubles as the page's total, so no separate count is needed)."""
     counts = tab_counts(user_id)
     total = counts.done if done else counts.open
+    if page == LAST_PAGE:
+        page = max(1, math.ceil(total / per_page))
     items = list(
         db.session.scalars(
             task_list_statement(user_id, done=done).limit(per_page).offset((page - 1) * per_page)

@@ -549,3 +549,27 @@ def test_audit_page_lists_policy_events_newest_first_with_filters(as_role, users
     assert "policy.created" in filtered
     assert "<code>policy.status_changed</code>" not in filtered
     assert as_role("owner").get("/admin/audit").status_code == 403
+
+
+def test_pager_links_to_the_last_page_by_its_number(app, as_role, users, db, monkeypatch):
+    monkeypatch.setitem(app.config, "POLICIES_PER_PAGE", 2)
+    for number in range(5):
+        factories.make_policy(users["owner"], title=f"Paged {number}")
+    owner = as_role("owner")
+    first = owner.get("/policies?sort=title").get_data(as_text=True)
+    assert 'href="/policies?sort=title&amp;page=3"' in first and 'rel="last"' in first
+    last = owner.get("/policies?sort=title&page=last").get_data(as_text=True)
+    assert "Paged 4" in last and "Paged 3" not in last and "Page 3 of 3" in last
+    assert 'rel="last"' not in last
+
+
+def test_search_count_stops_at_its_cap_and_says_so(app, as_role, users, db, monkeypatch):
+    monkeypatch.setitem(app.config, "POLICY_SEARCH_COUNT_CAP", 2)
+    for number in range(4):
+        factories.make_policy(users["owner"], title=f"Capped search {number}")
+    owner = as_role("owner")
+    searched = owner.get("/policies?q=capped").get_data(as_text=True)
+    assert "2+ policies matching “capped”" in searched
+    assert "Capped search 3" in searched and "Capped search 0" in searched  # the page is whole
+    listed = owner.get("/policies").get_data(as_text=True)
+    assert "4 policies" in listed
