@@ -10,7 +10,6 @@ It creates and drops a scratch PostgreSQL database; see bench/README.md.
 from __future__ import annotations
 
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from huey import RedisHuey
+
+from bench.processes import stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -68,12 +69,7 @@ def consumer(command: list[str], environment: dict[str, str], log: Path):
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.05):

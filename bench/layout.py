@@ -26,6 +26,8 @@ from pathlib import Path
 
 import psycopg
 
+from bench.processes import stop
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DATABASE = "steward_bench_ops"
@@ -277,13 +279,8 @@ class Layout:
     def teardown(self) -> None:
         for process in self.consumer_processes:
             self.stop_consumer(process)
-        if self.web and self.web.poll() is None:
-            self.web.send_signal(signal.SIGTERM)
-            try:
-                self.web.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.web.kill()
-                self.web.wait()
+        if self.web:
+            stop(self.web)
 
     def __enter__(self) -> Layout:
         self.start()
