@@ -241,14 +241,33 @@ def _record(batch: Batch, signal: str, task, exc: BaseException | None) -> None:
         batch.job(task, now, status=status, finished_at=now)
 
 
+DEADLOCK_RETRIES = 3
+
+
 def _write(batch: Batch) -> None:
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Monitoring rows may lose their last milliseconds in a database crash; the work
-            # they describe may not. Not waiting for the disk keeps recording off the step's
-            # critical path (the business transactions keep full durability).
-            connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-        batch.write(connection)
+    """One transaction; again if PostgreSQL chose it as a deadlock's victim.
+
+    Rows are sorted, but a batch is written as one statement per set of columns, so two
+    consumers' batches that share jobs can still lock them in different orders. PostgreSQL
+    then rolls one back whole, and writing it again is safe.
+    """
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            with db.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Monitoring rows may lose their last milliseconds in a database crash;
+                    # the work they describe may not. Not waiting for the disk keeps recording
+                    # off the step's critical path (business transactions keep durability).
+                    connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+                batch.write(connection)
+            return
+        except sa.exc.DBAPIError as error:
+            if attempt == DEADLOCK_RETRIES or not _is_deadlock(error):
+                raise
+
+
+def _is_deadlock(error: sa.exc.DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "40P01"
 
 
 class WriteBehind:

@@ -98,3 +98,67 @@ def test_records_gathered_across_flushes_add_up(db, users, consumer_process):
     ]
     assert counter_sums(db) == {"steward.run_step": (1, 1, 0), "steward.send_email": (1, 1, 0)}
     assert db.session.get(Consumer, consumer_process).tasks_done == 2
+
+
+def test_a_batch_chosen_as_a_deadlock_victim_is_written_again(app, db):
+    """Another transaction holds job b and then wants job a, while the batch holds a and
+    waits for b: PostgreSQL aborts the batch's transaction (its deadlock check runs first,
+    the other's is set later), and the recorder writes the batch again instead of losing it."""
+    import threading
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from governance.timeutil import utcnow
+    from tests.conftest import require_service
+
+    require_service(db.engine.dialect.name == "postgresql", "a PostgreSQL deadlock")
+    now = utcnow()
+    jobs = {name: SimpleNamespace(id=name, name="steward.run_step", args=()) for name in "ab"}
+    # Different columns put a and b in two statements, a first: the batch locks a, then b.
+    batch = recorder.Batch()
+    batch.job(jobs["a"], now, status="running")
+    batch.job(jobs["b"], now, status="complete", finished_at=now + timedelta(seconds=1))
+
+    def upsert(connection, name: str) -> None:
+        connection.execute(
+            sa.text(
+                "INSERT INTO job_records (task_id, task_name, args, status, attempts, created_at)"
+                " VALUES (:id, 'steward.run_step', '[]', 'enqueued', 0, now())"
+                " ON CONFLICT (task_id) DO UPDATE SET attempts = job_records.attempts"
+            ),
+            {"id": name},
+        )
+
+    failures = []
+    with db.engine.connect() as other:
+        # One transaction (begun by this first statement): the setting, then b.
+        other.execute(sa.text("SET deadlock_timeout = '10s'"))
+        upsert(other, "b")
+
+        def write() -> None:
+            try:
+                with app.app_context():
+                    recorder._write(batch)
+            except Exception as error:
+                failures.append(error)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        # The batch now holds a and waits for b; taking a closes the cycle.
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE 'INSERT INTO job_records%'"
+        )
+        with db.engine.connect() as probe:
+            for _ in range(200):
+                if probe.execute(waiting).scalar():
+                    break
+                threading.Event().wait(0.05)
+        upsert(other, "a")
+        other.commit()
+        writer.join(timeout=30)
+
+    assert not failures, failures
+    db.session.expire_all()
+    rows = dict(db.session.execute(sa.select(JobRecord.task_id, JobRecord.status)).all())
+    assert rows == {"a": "running", "b": "complete"}
