@@ -27,7 +27,7 @@ from governance.lookup import get_or_raise
 from governance.notifications.service import notify
 from governance.policies import lifecycle, versions
 from governance.policies.models import MINOR, Policy, PolicyRevision
-from governance.policies.service import READ_ALL_ROLES, get_policy
+from governance.policies.service import READ_ALL_ROLES, can_manage, get_policy
 from governance.timeutil import utcnow
 
 EVERYONE = "Everyone"
@@ -36,11 +36,6 @@ IP_MAX = 45
 
 
 # ---------------------------------------------------------------- permissions
-
-
-def can_manage(user: User, policy: Policy) -> bool:
-    """Who sets the audience: the policy's owner (holding the owner role) or an admin."""
-    return user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))
 
 
 def can_view_campaigns(user: User, policy: Policy) -> bool:

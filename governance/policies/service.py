@@ -70,11 +70,15 @@ def can_create(user: User) -> bool:
     return user.has_role(*WRITE_ROLES)
 
 
+def can_manage(user: User, policy: Policy) -> bool:
+    """The policy's owner (holding the owner role) or an admin: who edits its drafts, sets its
+    acknowledgement audience, records its reviews and asks for or revokes its exceptions."""
+    return user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))
+
+
 def can_edit(user: User, policy: Policy) -> bool:
     """Only the owner (holding the owner role) or an admin edits, and only while it is a draft."""
-    if policy.status not in lifecycle.EDITABLE_STATUSES:
-        return False
-    return user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))
+    return policy.status in lifecycle.EDITABLE_STATUSES and can_manage(user, policy)
 
 
 def can_choose_owner(user: User) -> bool:

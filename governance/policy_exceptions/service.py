@@ -21,6 +21,7 @@ from governance.lookup import get_or_raise
 from governance.notifications.service import notify
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
+from governance.policies.service import can_manage
 from governance.policy_exceptions.models import EXCEPTION_STATUSES, PolicyException
 from governance.timeutil import utcnow
 
@@ -65,11 +66,6 @@ class ExceptionInput:
 
 def can_list(user: User) -> bool:
     return user.has_role(*READ_ROLES)
-
-
-def can_manage(user: User, policy: Policy) -> bool:
-    """The policy's owner (holding the owner role) or an admin."""
-    return user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))
 
 
 def can_request(user: User, policy: Policy) -> bool:

@@ -20,6 +20,7 @@ from governance.lookup import get_or_raise
 from governance.notifications.service import notify
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy, PolicyReview
+from governance.policies.service import can_manage
 from governance.reviews import schedule
 from governance.timeutil import utcnow
 
@@ -92,9 +93,7 @@ def recent_reviews(policy_id: int, limit: int = 5) -> list[PolicyReview]:
 
 def can_mark_reviewed(user: User, policy: Policy) -> bool:
     """The owner (holding the owner role) or an admin, for a live version with a cadence."""
-    if not (user.is_admin or (policy.owner_id == user.id and user.has_role("owner"))):
-        return False
-    return has_cadence(policy) and policy.has_live_version
+    return can_manage(user, policy) and has_cadence(policy) and policy.has_live_version
 
 
 def has_cadence(policy: Policy) -> bool:
@@ -175,7 +174,7 @@ def mark_reviewed(
     """
     policy = get_or_raise(Policy, policy_id, "No such policy.")
     if not can_mark_reviewed(actor, policy):
-        if not (actor.is_admin or (policy.owner_id == actor.id and actor.has_role("owner"))):
+        if not can_manage(actor, policy):
             raise NotAllowed("Only the policy's owner or an admin can record a review.")
         raise DomainError(
             "Only a published policy with a review cadence can be marked as reviewed."
