@@ -3,9 +3,6 @@ campaign page (figures polled by htmx) with its CSV roster."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -23,8 +20,8 @@ from flask_login import current_user, login_required
 from governance.acknowledgements import service
 from governance.acknowledgements.forms import AcknowledgeForm, AckSettingsForm
 from governance.acknowledgements.models import AckCampaign
-from governance.audit.export import csv_safe
 from governance.auth.forms import group_choices
+from governance.csvfile import csv_text
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.policies import service as policies
@@ -251,26 +248,22 @@ def _context(campaign: AckCampaign, figures=None) -> dict:
 def campaign_csv(campaign_id: int):
     campaign = service.get_visible_campaign(campaign_id, current_user)
     today = utcnow().date()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for row in service.roster(campaign.id):
-        writer.writerow(
-            csv_safe(value)
-            for value in (
-                row.user.name,
-                row.user.email,
-                "; ".join(group.name for group in row.user.groups),
-                service.row_status(row, campaign, today),
-                row.acknowledged_at.isoformat() if row.acknowledged_at else "",
-                row.version_label or "",
-                row.content_hash or "",
-                row.ip_address or "",
-                row.user_agent or "",
-            )
+    rows = (
+        (
+            row.user.name,
+            row.user.email,
+            "; ".join(group.name for group in row.user.groups),
+            service.row_status(row, campaign, today),
+            row.acknowledged_at.isoformat() if row.acknowledged_at else "",
+            row.version_label,
+            row.content_hash,
+            row.ip_address,
+            row.user_agent,
         )
+        for row in service.roster(campaign.id)
+    )
     filename = f"acknowledgements-policy-{campaign.policy_id}-v{campaign.version_label}.csv"
-    response = make_response(buffer.getvalue())
+    response = make_response(csv_text(CSV_COLUMNS, rows))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

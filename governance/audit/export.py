@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from governance.audit.chain import canonical_json, timestamp_text
+from governance.csvfile import csv_chunks as rows_csv_chunks
+from governance.csvfile import csv_safe
 
 COLUMNS = (
     "seq",
@@ -20,15 +20,6 @@ COLUMNS = (
     "changes",
     "hash",
 )
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula, quoted with a leading ' so it stays text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def csv_cells(event: Any) -> list[Any]:
@@ -51,13 +42,4 @@ def csv_cells(event: Any) -> list[Any]:
 
 def csv_chunks(events: Iterable[Any], *, rows_per_chunk: int = 500) -> Iterator[str]:
     """The header, then the events' rows, as text chunks of a few hundred rows each."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for count, event in enumerate(events, start=1):
-        writer.writerow(csv_cells(event))
-        if count % rows_per_chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return rows_csv_chunks(COLUMNS, map(csv_cells, events), rows_per_chunk=rows_per_chunk)

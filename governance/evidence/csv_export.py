@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.audit.export import csv_safe
+from governance.csvfile import ROWS_PER_CHUNK
 from governance.extensions import db
 from governance.policies.models import Policy, PolicyRevision
 
@@ -26,28 +24,6 @@ POLICY_COLUMNS = (
     "next_review",
     "updated",
 )
-ROWS_PER_CHUNK = 500
-
-
-def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A whole CSV file as text, every cell guarded against formula injection."""
-    return "".join(csv_chunks(columns, rows))
-
-
-def csv_chunks(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, rows_per_chunk: int = ROWS_PER_CHUNK
-) -> Iterator[str]:
-    """The header, then the rows, as text chunks of a few hundred rows each."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([csv_safe("" if value is None else value) for value in row])
-        if count % rows_per_chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def policy_rows(statement: sa.Select) -> Iterator[list[Any]]:

@@ -29,8 +29,8 @@ from governance.audit.chain import canonical_json, timestamp_text
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.csvfile import csv_text
 from governance.engine.models import Execution
-from governance.evidence.csv_export import csv_text
 from governance.evidence.models import EvidencePack
 from governance.evidence.pdf import render_version_pdf, slugify
 from governance.extensions import db

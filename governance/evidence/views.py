@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from governance.auth.access import require_role
+from governance.csvfile import csv_chunks
 from governance.errors import DomainError
 from governance.evidence import csv_export, pdf, service
 from governance.evidence.forms import EvidencePackForm, RebuildForm
@@ -57,7 +58,7 @@ def policies_csv():
     filename = f"steward-policies-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(
-            csv_export.csv_chunks(csv_export.POLICY_COLUMNS, csv_export.policy_rows(statement))
+            csv_chunks(csv_export.POLICY_COLUMNS, csv_export.policy_rows(statement))
         ),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
