@@ -142,8 +142,9 @@ def show(policy_id: int):
         live=live,
         previous=previous,
         live_changes=_changes_between(previous, live) if previous is not None else None,
-        next_labels={kind: versions.next_label(live_label, kind) for kind in CHANGE_KINDS}
-        if (live_label := versions.latest_label(policy.id))
+        # A draft can only be submitted beside a live version or before the first one.
+        next_labels={kind: versions.next_label(live.version_label, kind) for kind in CHANGE_KINDS}
+        if live is not None
         else None,
         body_html=render_markdown(shown.body),
         can_edit=service.can_edit(current_user, policy),
