@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
+from governance.auth.models import User
 from governance.extensions import db
 from governance.policies.models import Policy
 from tests import factories
@@ -260,3 +261,108 @@ def _drafts(page: Page) -> dict:
         "() => Object.fromEntries(Object.keys(localStorage)"
         ".filter(k => k.startsWith('steward.draft.')).map(k => [k, localStorage.getItem(k)]))"
     )
+
+
+def test_a_draft_written_before_someone_else_saved_is_offered_with_a_warning(
+    app, browser_page: Page
+):
+    with app.app_context():
+        owner = factories.make_user("owner", email="olivia@example.test")
+        admin_id = factories.make_user("admin", email="ada@example.test").id
+        policy_id = factories.make_policy(owner, title="Travel", body="Old text").id
+    page = browser_page
+    log_in(page, "olivia@example.test")
+    Dialogs(page).leave = True
+    page.goto(f"/policies/{policy_id}/edit")
+    page.get_by_label("Text (Markdown)").fill("My version")
+    _nav_link(page, "Policies").click()
+    expect(page.get_by_role("heading", name="Policies", exact=True)).to_be_visible()
+    with app.app_context():
+        factories.edit_policy(policy_id, db.session.get(User, admin_id), body="Their text")
+
+    page.goto(f"/policies/{policy_id}/edit")
+
+    banner = page.locator("[data-draft-banner]")
+    expect(banner.locator("[data-draft-stale]")).to_be_visible()
+    expect(page.get_by_label("Text (Markdown)")).to_have_value("Their text")
+    banner.get_by_role("button", name=re.compile("^Restore")).click()
+    expect(page.get_by_label("Text (Markdown)")).to_have_value("My version")
+    # Kept under the version now open (once the typing pause has passed), not as stale again.
+    version = page.locator("form[data-draft]").get_attribute("data-draft-version")
+    page.wait_for_function(
+        "v => Object.keys(localStorage).some(k => k.endsWith('@' + v))", arg=version
+    )
+    assert [key.rsplit("@", 1)[1] for key in _drafts(page)] == [version]
+
+
+def test_a_full_page_load_asks_through_the_browser_before_leaving(app, browser_page: Page):
+    _owner(app)
+    page = browser_page
+    log_in(page, "olivia@example.test")
+    dialogs = Dialogs(page)
+    page.get_by_role("link", name="New policy").click()
+    page.get_by_label("Text (Markdown)").fill("Still writing")
+
+    # The footer's API link is not boosted: the browser itself unloads the page.
+    page.get_by_role("link", name="API", exact=True).click()
+
+    expect(page.get_by_label("Text (Markdown)")).to_have_value("Still writing")
+    assert [kind for kind, _ in dialogs.seen] == ["beforeunload"]
+
+
+def test_logging_out_forgets_the_drafts_kept_in_this_browser(app, browser_page: Page):
+    _owner(app)
+    page = browser_page
+    log_in(page, "olivia@example.test")
+    dialogs = Dialogs(page)
+    dialogs.leave = True
+    page.get_by_role("link", name="New policy").click()
+    page.get_by_label("Text (Markdown)").fill("Private thoughts")
+    _nav_link(page, "Policies").click()
+    expect(page.get_by_role("heading", name="Policies", exact=True)).to_be_visible()
+    assert len(_drafts(page)) == 1
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert _drafts(page) == {}
+
+
+def test_without_local_storage_the_form_still_warns_and_saves(app, new_page, browser_problems):
+    _owner(app)
+    page = new_page()
+    # As in browsers that refuse storage to the site: touching localStorage throws.
+    page.add_init_script(
+        "Object.defineProperty(window, 'localStorage', {get() {"
+        " throw new DOMException('The operation is insecure.', 'SecurityError'); }});"
+    )
+    log_in(page, "olivia@example.test")
+    dialogs = Dialogs(page)
+    page.get_by_role("link", name="New policy").click()
+    page.get_by_label("Title").fill("Vendor Onboarding")
+    page.get_by_label("Category").fill("Procurement")
+    page.get_by_label("Text (Markdown)").fill("**Checked** first")
+    expect(page.locator("#policy-preview strong")).to_have_text("Checked")
+
+    _nav_link(page, "Policies").click()
+    assert dialogs.seen == [("confirm", WARNING)]
+    page.get_by_role("button", name="Create draft").click()
+
+    expect(page.get_by_text("Policy created as a draft.")).to_be_visible()
+    assert len(dialogs.seen) == 1
+    assert browser_problems.messages == []
+
+
+def test_without_javascript_the_policy_form_still_saves(app, new_page):
+    _owner(app)
+    page = new_page(java_script_enabled=False)
+    log_in(page, "olivia@example.test")
+    page.get_by_role("link", name="New policy").click()
+    page.get_by_label("Title").fill("Vendor Onboarding")
+    page.get_by_label("Category").fill("Procurement")
+    page.get_by_label("Text (Markdown)").fill("**Checked** first")
+
+    page.get_by_role("button", name="Create draft").click()
+
+    expect(page.get_by_text("Policy created as a draft.")).to_be_visible()
+    expect(page.locator("article.policy-body strong")).to_have_text("Checked")
