@@ -19,8 +19,6 @@
   let leaving = false; // the person already agreed to leave, or the server sent us on after a save
   let pageUrl = location.href;
 
-  // ---- dirty tracking
-
   function snapshot(form) {
     const parts = [];
     new FormData(form).forEach(function (value, name) {
@@ -48,8 +46,6 @@
   function forgetOriginals() {
     originals.clear();
   }
-
-  // ---- local drafts
 
   function storage() {
     try {
@@ -193,7 +189,7 @@
 
   function describeTime(iso) {
     const when = new Date(iso);
-    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
     if (when.toDateString() === new Date().toDateString()) {
       return "today at " + time;
     }
@@ -218,7 +214,8 @@
     }
     banner.hidden = false;
 
-    restore.addEventListener("click", function () {
+    // Properties, not listeners: a banner offered again answers once, with the latest draft.
+    restore.onclick = function () {
       draftFields(form).forEach(function (field) {
         const value = found.draft.fields[field.dataset.draftField];
         if (typeof value === "string" && field.value !== value) {
@@ -235,11 +232,11 @@
       if (body) {
         body.focus();
       }
-    });
-    discard.addEventListener("click", function () {
+    };
+    discard.onclick = function () {
       forgetDrafts(form.dataset.draftUser, form.dataset.draft);
       banner.hidden = true;
-    });
+    };
   }
 
   function pruneOldDrafts() {
@@ -254,8 +251,7 @@
     });
   }
 
-  // ---- wiring: every page load and every htmx swap
-
+  // Every page load and every htmx swap: remember new forms, offer drafts, forget saved ones.
   function scan() {
     document.querySelectorAll("[data-draft-saved]").forEach(function (marker) {
       if (!seen.has(marker)) {

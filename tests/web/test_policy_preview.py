@@ -83,9 +83,12 @@ def test_preview_is_refused_to_people_who_cannot_write_policies(as_role, role):
 
 
 def test_preview_needs_a_login(client):
-    response = client.post(PREVIEW, data={"body": "**hi**"})
+    headers = {"HX-Request": "true", "X-CSRFToken": client.csrf_token("/login")}
 
-    assert response.status_code in (302, 400)
+    response = client.post(PREVIEW, data={"body": "**hi**"}, headers=headers)
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
     assert "<strong>hi</strong>" not in response.get_data(as_text=True)
 
 
@@ -120,7 +123,9 @@ def test_policy_form_opts_into_unsaved_warnings_drafts_and_preview(as_role, user
     assert client.get("/static/js/unsaved.js").status_code == 200
 
 
-def test_workflow_designer_and_exception_request_warn_before_losing_work(as_role, users, db):
+def test_workflow_designer_and_exception_request_are_marked_for_the_unsaved_warning(
+    as_role, users, db
+):
     admin = as_role("admin")
     policy = factories.make_policy(users["owner"], "published", admin=users["admin"])
 
