@@ -75,6 +75,13 @@ class PolicyForm(FlaskForm):
         return self.review_interval_days.data if self.frequency() == "custom" else None
 
 
+class PreviewForm(FlaskForm):
+    """The text of the policy form, sent by the preview pane; its length is checked by the view
+    against POLICY_BODY_MAX_CHARS, the same limit a save has."""
+
+    body = TextAreaField(validators=[Optional()])
+
+
 class TransitionForm(FlaskForm):
     target = HiddenField(validators=[InputRequired()])
     reason = TextAreaField("Reason", validators=[Length(max=500)])

@@ -21,10 +21,10 @@ from governance.executions.service import policy_executions
 from governance.extensions import db
 from governance.policies import lifecycle, service, versions
 from governance.policies.diffing import changed_count, side_by_side
-from governance.policies.forms import PolicyForm, TransitionForm
+from governance.policies.forms import PolicyForm, PreviewForm, TransitionForm
 from governance.policies.models import CHANGE_KINDS, PolicyRevision
 from governance.policies.rendering import render_markdown
-from governance.web.forms import show_domain_error
+from governance.web.forms import forget_local_draft, show_domain_error
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import COUNT_CAP, page_from_args, paginate
 
@@ -123,8 +123,27 @@ def new():
             show_domain_error(form, error)
         else:
             flash("Policy created as a draft.", "success")
+            forget_local_draft("policy:new")
             return redirect(url_for("policies.show", policy_id=policy_id))
     return _form_page("policies/form.html", form, policy=None)
+
+
+@bp.route("/preview", methods=["POST"])
+@require_role(*service.WRITE_ROLES)
+def preview():
+    """The policy text as the policy page will show it, for the pane beside the editor."""
+    form = PreviewForm()
+    if not form.validate():
+        abort(400, description="The preview could not be read; reload the page and try again.")
+    body = form.body.data or ""
+    limit = current_app.config["POLICY_BODY_MAX_CHARS"]
+    if len(body) > limit:
+        # The same limit as a save, so the preview never shows text that cannot be saved.
+        message = f"The text is too long ({len(body):,} characters; the limit is {limit:,})."
+        return render_template("policies/_preview.html", too_long=message), 422
+    return render_template(
+        "policies/_preview.html", body_html=render_markdown(body) if body.strip() else None
+    )
 
 
 @bp.route("/<int:policy_id>")
@@ -199,6 +218,7 @@ def edit(policy_id: int):
             show_domain_error(form, error)
         else:
             flash(f"Saved as revision {number}.", "success")
+            forget_local_draft(f"policy:{policy.id}")
             return redirect(url_for("policies.show", policy_id=policy.id))
     return _form_page("policies/form.html", form, status, policy=service.get_policy(policy_id))
 
