@@ -466,3 +466,17 @@ def test_verify_audit_names_an_unreadable_line_of_the_checkpoints_file(app, db, 
 
     assert result.exit_code == 2
     assert "checkpoints.jsonl, line 2: it is not a checkpoint" in result.output
+
+
+def test_the_periodic_task_signs_when_due_and_twice_writes_nothing_more(app, db, monkeypatch):
+    from governance.audit.tasks import write_audit_checkpoint_when_due
+    from governance.extensions import huey
+
+    _record(db, 2)
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_MINUTES", 0)
+
+    assert write_audit_checkpoint_when_due.call_local() == 2
+    assert write_audit_checkpoint_when_due.call_local() is None
+    assert [row.seq for row in _checkpoint_rows(db)] == [2]
+    periodic = [task.name for task in huey._registry.periodic_tasks]
+    assert any(name.endswith("write_audit_checkpoint_when_due") for name in periodic)
