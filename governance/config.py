@@ -78,6 +78,21 @@ def _audit_checkpoint_key() -> str:
     return key
 
 
+def audit_checkpoint_minutes() -> float:
+    """How often the audit chain is signed. Read at import too: the consumer's schedule."""
+    raw = os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60")
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = 0
+    if not 0 < minutes <= 525_600:  # also refuses nan and inf
+        raise ConfigError(
+            "AUDIT_CHECKPOINT_MINUTES must be a number of minutes above 0 and at most a year, "
+            "e.g. 60"
+        )
+    return minutes
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
@@ -118,7 +133,7 @@ class Config:
         self.STEWARD_DB_APP_ROLE = os.environ.get("STEWARD_DB_APP_ROLE", "")
         # Signs the audit chain's checkpoints; kept outside the database, like SECRET_KEY.
         self.AUDIT_CHECKPOINT_KEY = _audit_checkpoint_key()
-        self.AUDIT_CHECKPOINT_MINUTES = float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", 60))
+        self.AUDIT_CHECKPOINT_MINUTES = audit_checkpoint_minutes()
         self.REDIS_URL = redis_url()
         # Login throttle counts live in Redis when there is one, so every web process shares them.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

@@ -285,8 +285,9 @@ def test_the_periodic_checkpoint_waits_for_its_interval(db):
     _record(db, 1)
     every = timedelta(minutes=60)
 
-    assert write_checkpoint_if_due(now + timedelta(minutes=59), every) is None
-    written = write_checkpoint_if_due(now + timedelta(minutes=60), every)
+    assert write_checkpoint_if_due(now + timedelta(minutes=58), every) is None
+    # The next hourly pass may start a moment less than an hour after the last one signed.
+    written = write_checkpoint_if_due(now + timedelta(minutes=59, seconds=59), every)
 
     assert written is not None and written.seq == 2
     assert [row.seq for row in _checkpoint_rows(db)] == [1, 2]
@@ -480,3 +481,17 @@ def test_the_periodic_task_signs_when_due_and_twice_writes_nothing_more(app, db,
     assert [row.seq for row in _checkpoint_rows(db)] == [2]
     periodic = [task.name for task in huey._registry.periodic_tasks]
     assert any(name.endswith("write_audit_checkpoint_when_due") for name in periodic)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "due_at"),
+    [(60, [41]), (15, [11, 26, 41, 56]), (240, [41]), (0.5, list(range(60)))],
+)
+def test_the_checkpoint_schedule_follows_the_interval_within_the_hour(minutes, due_at):
+    from datetime import UTC, datetime
+
+    from governance.audit.tasks import _every_interval
+
+    is_due = _every_interval(minutes)
+    moments = [datetime(2026, 12, 2, 10, minute, tzinfo=UTC) for minute in range(60)]
+    assert [moment.minute for moment in moments if is_due(moment)] == due_at

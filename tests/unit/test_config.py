@@ -16,6 +16,7 @@ from governance.config import Config, ConfigError
 SETTINGS = [
     "SECRET_KEY",
     "AUDIT_CHECKPOINT_KEY",
+    "AUDIT_CHECKPOINT_MINUTES",
     "STEWARD_ENV",
     "DATABASE_URL",
     "REDIS_URL",
@@ -103,6 +104,13 @@ def test_outside_production_the_checkpoint_key_may_be_left_to_derive(env):
     assert Config().AUDIT_CHECKPOINT_KEY == ""
     env.setenv("AUDIT_CHECKPOINT_KEY", "kept-in-the-vault")
     assert Config().AUDIT_CHECKPOINT_KEY == "kept-in-the-vault"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "hourly", "inf", "nan", "1e9"])
+def test_an_audit_checkpoint_interval_that_is_no_positive_number_is_refused(env, value):
+    env.setenv("AUDIT_CHECKPOINT_MINUTES", value)
+    with pytest.raises(ConfigError, match="AUDIT_CHECKPOINT_MINUTES must be a number"):
+        Config()
 
 
 def test_development_cookies_work_over_plain_http(env):
