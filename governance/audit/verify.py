@@ -81,12 +81,14 @@ def verify_chain(
     *, batch_size: int = BATCH_SIZE, external: Iterable[signing.Checkpoint] = ()
 ) -> ChainCheck:
     """The whole chain, the stored checkpoints and `external` ones (a kept download)."""
-    # The head is read first: events committed while the check runs lie beyond it (appending
-    # moves the head in the same transaction), so they neither disturb nor escape the check.
-    head_seq, head_hash = read_head()
+    # Checkpoints first, then the head: a checkpoint signs a committed head and the head only
+    # moves forward, so none read here lies beyond the head read next. Events committed while
+    # the check runs lie beyond that head (appending moves it in the same transaction), so
+    # they neither disturb nor escape the check.
     signed, problem = _authentic_checkpoints(list(external))
     if problem:
         return ChainCheck(0, problem=problem)
+    head_seq, head_hash = read_head()
     check = check_segment(
         after_seq=0,
         after_hash=chain.GENESIS_HASH,
