@@ -153,12 +153,14 @@ class Layout:
         """What every process of the layout shares: the production settings, on plain HTTP."""
         if not hasattr(self, "_secret"):
             self._secret = secrets.token_hex(32)
+            self._checkpoint_key = secrets.token_hex(32)
         return (
             os.environ
             | {
                 "FLASK_APP": "app",
                 "STEWARD_ENV": "production",
                 "SECRET_KEY": self._secret,
+                "AUDIT_CHECKPOINT_KEY": self._checkpoint_key,
                 # Loopback is plain HTTP: a Secure cookie never comes back. Never in production.
                 "SESSION_COOKIE_SECURE": "0",
                 "DATABASE_URL": self.database_url,

@@ -1,4 +1,5 @@
-"""Flask commands: seed-demo, seed-bulk, create-user, worker, reconcile, verify-audit."""
+"""Flask commands: seed-demo, seed-bulk, create-user, worker, reconcile, verify-audit,
+audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -151,11 +152,28 @@ def register(app: Flask) -> None:
         click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
     @app.cli.command("verify-audit")
-    def verify_audit_command() -> None:
-        """Check the whole audit chain; exit 1 naming the first broken event."""
+    @click.option(
+        "--checkpoints",
+        "checkpoints_file",
+        type=click.File("r", encoding="utf-8"),
+        help="Checkpoints kept outside the database (the audit page's download, or the log's "
+        "checkpoint lines): each must be signed, stored and on the chain.",
+    )
+    def verify_audit_command(checkpoints_file) -> None:
+        """Check the whole audit chain and its checkpoints; exit 1 naming the first problem."""
+        from governance.audit import signing
         from governance.audit.verify import verify_chain
 
-        check = verify_chain()
+        external = []
+        for number, line in enumerate(checkpoints_file or (), start=1):
+            if not line.strip():
+                continue
+            try:
+                external.append(signing.from_line(line))
+            except signing.BadCheckpointLine as error:
+                click.echo(f"{checkpoints_file.name}, line {number}: {error}", err=True)
+                raise SystemExit(2) from None
+        check = verify_chain(external=external)
         if not check.is_intact:
             click.echo(check.message, err=True)
             raise SystemExit(1)
@@ -163,3 +181,27 @@ def register(app: Flask) -> None:
         if check.events:
             # Noted elsewhere, this hash later shows that no event up to here was rewritten.
             click.echo(f"Last hash: {check.last_hash}")
+        if check.checkpoints:
+            click.echo(
+                f"Checkpoints: {check.checkpoints} verified, the last at position "
+                f"{check.checkpoint_seq}."
+            )
+        else:
+            click.echo("Checkpoints: none yet (flask audit-checkpoint signs one).")
+
+    @app.cli.command("audit-checkpoint")
+    def audit_checkpoint_command() -> None:
+        """Sign the audit chain's head now (the consumer also does it every hour)."""
+        from governance.audit import signing
+        from governance.audit.checkpoint_writer import CheckpointRefused, write_checkpoint
+        from governance.timeutil import utcnow
+
+        try:
+            checkpoint = write_checkpoint(utcnow())
+        except CheckpointRefused as error:
+            click.echo(str(error), err=True)
+            raise SystemExit(1) from None
+        if checkpoint is None:
+            click.echo("No new audit events since the last checkpoint: nothing to sign.")
+            return
+        click.echo(signing.to_line(checkpoint))

@@ -64,6 +64,35 @@ def _secret_key() -> str:
     return key
 
 
+def _audit_checkpoint_key() -> str:
+    """AUDIT_CHECKPOINT_KEY, required in production; elsewhere empty means "derive it from
+    SECRET_KEY" (governance.audit.signing)."""
+    key = os.environ.get("AUDIT_CHECKPOINT_KEY", "")
+    if not key and is_production():
+        raise ConfigError(
+            "AUDIT_CHECKPOINT_KEY is not set. In production (STEWARD_ENV=production) Steward "
+            "refuses to start without it: set it to a long random string kept outside the "
+            'database, for example the output of: python -c "import secrets; '
+            'print(secrets.token_hex(32))"'
+        )
+    return key
+
+
+def audit_checkpoint_minutes() -> float:
+    """How often the audit chain is signed. Read at import too: the consumer's schedule."""
+    raw = os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60")
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = 0
+    if not 0 < minutes <= 525_600:  # also refuses nan and inf
+        raise ConfigError(
+            "AUDIT_CHECKPOINT_MINUTES must be a number of minutes above 0 and at most a year, "
+            "e.g. 60"
+        )
+    return minutes
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
@@ -99,6 +128,12 @@ class Config:
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # The role the application connects as: migrations leave it only SELECT and INSERT on
+        # the audit tables. Unset: migrations revoke from PUBLIC only (see README, Security).
+        self.STEWARD_DB_APP_ROLE = os.environ.get("STEWARD_DB_APP_ROLE", "")
+        # Signs the audit chain's checkpoints; kept outside the database, like SECRET_KEY.
+        self.AUDIT_CHECKPOINT_KEY = _audit_checkpoint_key()
+        self.AUDIT_CHECKPOINT_MINUTES = audit_checkpoint_minutes()
         self.REDIS_URL = redis_url()
         # Login throttle counts live in Redis when there is one, so every web process shares them.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from governance import maintenance  # noqa: F401  (registers its tasks)
 from governance.acknowledgements import tasks as ack_tasks  # noqa: F401
+from governance.audit import tasks as audit_tasks  # noqa: F401  (checkpoints)
 from governance.engine import tasks  # noqa: F401
 from governance.evidence import tasks as evidence_tasks  # noqa: F401
 from governance.extensions import huey

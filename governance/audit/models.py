@@ -1,8 +1,9 @@
-"""Audit events, hash-chained in commit order, and the chain's head.
+"""Audit events, hash-chained in commit order, the chain's head and its signed checkpoints.
 
-Rows of audit_events are only ever inserted: database triggers refuse UPDATE and DELETE (see
-migration 7e2c9a4b5d60). On SQLite, a batch_alter_table of audit_events rebuilds the table and
-loses its triggers, so such a migration must create them again.
+Rows of audit_events and audit_checkpoints are only ever inserted: database triggers refuse
+UPDATE, DELETE and TRUNCATE, and the head only moves forward (migrations 7e2c9a4b5d60 and
+58a6e935b245). On SQLite, a batch_alter_table of these tables rebuilds the table and loses its
+triggers, so such a migration must create them again.
 """
 
 from __future__ import annotations
@@ -53,3 +54,21 @@ class AuditChainHead(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     last_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(db.Model):
+    """The chain's length and head hash at a moment, signed with a key kept outside the database.
+
+    A copy lives in the log and in downloads, so a chain cut shorter than a checkpoint, even
+    with this table emptied too, fails `flask verify-audit`.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # The chain's length when signed (the last event's position); one checkpoint per length.
+    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, unique=True)
+    head_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    # HMAC-SHA256 (hex) of seq, head_hash and created_at: see governance.audit.signing.
+    signature: so.Mapped[str] = so.mapped_column(sa.String(64))

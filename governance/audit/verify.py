@@ -1,16 +1,18 @@
-"""Checks the whole audit chain: positions, links, hashes and the head, batch by batch.
+"""Checks the whole audit chain: positions, links, hashes, the head and the signed checkpoints.
 
-Used by `flask verify-audit` and the tests. Events are read in chain order a batch at a time
-(keyset on seq), so a chain of any length is checked in constant memory.
+Used by `flask verify-audit`, the checkpoint writer and the tests. Events are read in chain
+order a batch at a time (keyset on seq), so a chain of any length is checked in constant
+memory; checkpoints (one an hour, a few thousand a year) are held in a dict by position.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from governance.audit import chain
+from governance.audit import chain, checkpoints, signing
 from governance.audit.models import AuditChainHead, AuditEvent
 from governance.audit.service import in_chain_order
 from governance.extensions import db
@@ -36,6 +38,9 @@ class ChainCheck:
     # The first broken event (its id, when the row exists, and its position in the chain).
     event_id: int | None = None
     position: int | None = None
+    # Checkpoints whose signature, position and hash held, and the longest one's position.
+    checkpoints: int = 0
+    checkpoint_seq: int = 0
 
     @property
     def is_intact(self) -> bool:
@@ -45,6 +50,8 @@ class ChainCheck:
     def message(self) -> str:
         if self.is_intact:
             return f"Audit chain intact: {self.events} events."
+        if self.position is None:
+            return self.problem
         where = (
             f"position {self.position}"
             if self.event_id is None
@@ -53,7 +60,7 @@ class ChainCheck:
         return f"Audit chain broken at {where}: {self.problem}"
 
 
-def _read_head() -> tuple[int, str]:
+def read_head() -> tuple[int, str]:
     head = db.session.execute(
         sa.select(AuditChainHead.seq, AuditChainHead.last_hash).where(
             AuditChainHead.id == AuditChainHead.ROW_ID
@@ -62,18 +69,66 @@ def _read_head() -> tuple[int, str]:
     return (head.seq, head.last_hash) if head else (0, chain.GENESIS_HASH)
 
 
-def _events_up_to(last_seq: int, batch_size: int):
-    """Events with seq <= last_seq in seq order, read batch by batch."""
-    return in_chain_order(sa.select(*_COLUMNS).where(AuditEvent.seq <= last_seq), batch_size)
+def _events_between(after_seq: int, last_seq: int, batch_size: int):
+    """Events with after_seq < seq <= last_seq in seq order, read batch by batch."""
+    return in_chain_order(
+        sa.select(*_COLUMNS).where(AuditEvent.seq > after_seq, AuditEvent.seq <= last_seq),
+        batch_size,
+    )
 
 
-def verify_chain(*, batch_size: int = BATCH_SIZE) -> ChainCheck:
-    # The head is read first: events committed while the check runs lie beyond it (appending
-    # moves the head in the same transaction), so they neither disturb nor escape the check.
-    head_seq, head_hash = _read_head()
-    expected_seq, prev_hash = 1, chain.GENESIS_HASH
-    for event in _events_up_to(head_seq, batch_size):
+def verify_chain(
+    *, batch_size: int = BATCH_SIZE, external: Iterable[signing.Checkpoint] = ()
+) -> ChainCheck:
+    """The whole chain, the stored checkpoints and `external` ones (a kept download)."""
+    # Checkpoints first, then the head: a checkpoint signs a committed head and the head only
+    # moves forward, so none read here lies beyond the head read next. Events committed while
+    # the check runs lie beyond that head (appending moves it in the same transaction), so
+    # they neither disturb nor escape the check.
+    signed, problem = _authentic_checkpoints(list(external))
+    if problem:
+        return ChainCheck(0, problem=problem)
+    head_seq, head_hash = read_head()
+    check = check_segment(
+        after_seq=0,
+        after_hash=chain.GENESIS_HASH,
+        head_seq=head_seq,
+        head_hash=head_hash,
+        signed=signed,
+        batch_size=batch_size,
+    )
+    if check.is_intact:
+        check = _check_nothing_beyond_head(check.events, check.last_hash)
+    if not check.is_intact or not signed:
+        return check
+    longest = signed[max(signed)]
+    if longest.seq > check.events:
+        return replace(
+            check,
+            problem=f"the checkpoint of {_moment(longest)} says the chain had {longest.seq} "
+            f"events, but it ends at position {check.events}: events were removed.",
+            position=check.events + 1,
+        )
+    return replace(check, checkpoints=len(signed), checkpoint_seq=longest.seq)
+
+
+def check_segment(
+    *,
+    after_seq: int,
+    after_hash: str,
+    head_seq: int,
+    head_hash: str,
+    signed: Mapping[int, signing.Checkpoint],
+    batch_size: int = BATCH_SIZE,
+) -> ChainCheck:
+    """The events after position `after_seq` (whose hash is `after_hash`) up to the head:
+    each in place, linked and hashed right, on every signed checkpoint's hash, ending on the
+    head. `events` is the last position found intact."""
+    expected_seq, prev_hash = after_seq + 1, after_hash
+    for event in _events_between(after_seq, head_seq, batch_size):
         broken = _first_problem(event, expected_seq, prev_hash)
+        if not broken and signed and event.seq in signed:
+            broken = _checkpoint_problem(event, signed[event.seq])
         if broken:
             return ChainCheck(
                 expected_seq - 1, prev_hash, broken, event_id=event.id, position=event.seq
@@ -96,7 +151,48 @@ def verify_chain(*, batch_size: int = BATCH_SIZE) -> ChainCheck:
             event_id=_event_id_at(checked),
             position=checked,
         )
-    return _check_nothing_beyond_head(checked, prev_hash)
+    return ChainCheck(checked, prev_hash)
+
+
+def _authentic_checkpoints(
+    external: list[signing.Checkpoint],
+) -> tuple[dict[int, signing.Checkpoint], str]:
+    """Every checkpoint by position, once each signature and agreement is checked; or why not."""
+    key = checkpoints.signing_key()
+    stored = checkpoints.stored_checkpoints()
+    signed: dict[int, signing.Checkpoint] = {}
+    for source, found in (("audit_checkpoints", stored), ("the checkpoints file", external)):
+        for checkpoint in found:
+            if not signing.is_authentic(key, checkpoint):
+                return {}, (
+                    f"Audit checkpoint at position {checkpoint.seq} ({_moment(checkpoint)}) in "
+                    f"{source} has a signature this AUDIT_CHECKPOINT_KEY did not make: it was "
+                    "forged or altered."
+                )
+            other = signed.setdefault(checkpoint.seq, checkpoint)
+            if other.head_hash != checkpoint.head_hash:
+                return {}, (
+                    f"Two signed checkpoints for position {checkpoint.seq} name different "
+                    "hashes: the signing key has leaked."
+                )
+    kept = {checkpoint.signature for checkpoint in stored}
+    for checkpoint in external:
+        if checkpoint.signature not in kept:
+            return {}, (
+                f"Audit checkpoint at position {checkpoint.seq} ({_moment(checkpoint)}) from "
+                "the checkpoints file is missing from audit_checkpoints: rows were removed."
+            )
+    return signed, ""
+
+
+def _checkpoint_problem(event: sa.Row, checkpoint: signing.Checkpoint) -> str:
+    if event.hash == checkpoint.head_hash:
+        return ""
+    return f"its hash is not the one the checkpoint of {_moment(checkpoint)} signed for it."
+
+
+def _moment(checkpoint: signing.Checkpoint) -> str:
+    return f"{checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _first_problem(event: sa.Row, expected_seq: int, prev_hash: str) -> str:
@@ -126,7 +222,7 @@ def _check_nothing_beyond_head(checked: int, last_hash: str) -> ChainCheck:
         .order_by(AuditEvent.seq)
         .limit(1)
     ).one_or_none()
-    if beyond is None or _read_head()[0] >= beyond.seq:
+    if beyond is None or read_head()[0] >= beyond.seq:
         return ChainCheck(checked, last_hash)
     return ChainCheck(
         checked,

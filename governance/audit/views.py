@@ -1,12 +1,21 @@
-"""The audit pages for admins: the filtered trail (newest first) and its CSV export."""
+"""The audit pages for admins: the filtered trail (newest first), its CSV export, and the
+signed checkpoints with their download."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 
-from governance.audit import export, service
+from governance.audit import checkpoints, export, service
 from governance.auth.access import require_role
 from governance.auth.service import list_users
 from governance.timeutil import utcnow
@@ -15,6 +24,7 @@ from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("audit", __name__)
 PER_PAGE = 50
+CHECKPOINTS_SHOWN = 10
 
 
 def _query_from_args() -> tuple[service.AuditQuery, list[str]]:
@@ -74,6 +84,9 @@ def index():
         actions=service.known_actions(),
         object_types=object_types,
         users=list_users(),
+        checkpoints=checkpoints.recent_checkpoints(CHECKPOINTS_SHOWN),
+        checkpoint_total=checkpoints.checkpoint_count(),
+        checkpoint_minutes=current_app.config["AUDIT_CHECKPOINT_MINUTES"],
     )
 
 
@@ -88,6 +101,18 @@ def export_csv():
     return Response(
         stream_with_context(export.csv_chunks(rows)),
         mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/admin/audit/checkpoints.jsonl")
+@require_role("admin")
+def download_checkpoints():
+    """Every signed checkpoint as JSON lines: to keep outside Steward for verify-audit."""
+    filename = f"steward-audit-checkpoints-{utcnow():%Y%m%d-%H%M%S}.jsonl"
+    return Response(
+        stream_with_context(checkpoints.download_lines()),
+        mimetype="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -15,6 +15,8 @@ from governance.config import Config, ConfigError
 
 SETTINGS = [
     "SECRET_KEY",
+    "AUDIT_CHECKPOINT_KEY",
+    "AUDIT_CHECKPOINT_MINUTES",
     "STEWARD_ENV",
     "DATABASE_URL",
     "REDIS_URL",
@@ -79,6 +81,7 @@ def test_production_ignores_a_generated_key_left_in_the_instance_dir(env):
 def test_production_sends_cookies_only_over_https(env):
     env.setenv("STEWARD_ENV", "production")
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
+    env.setenv("AUDIT_CHECKPOINT_KEY", "another-long-random-production-secret")
 
     settings = Config()
 
@@ -87,6 +90,27 @@ def test_production_sends_cookies_only_over_https(env):
     assert settings.REMEMBER_COOKIE_SECURE is True
     assert settings.SESSION_COOKIE_HTTPONLY is True
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_production_without_an_audit_checkpoint_key_refuses_to_start(env):
+    env.setenv("STEWARD_ENV", "production")
+    env.setenv("SECRET_KEY", "a-long-random-production-secret")
+
+    with pytest.raises(ConfigError, match="AUDIT_CHECKPOINT_KEY is not set"):
+        Config()
+
+
+def test_outside_production_the_checkpoint_key_may_be_left_to_derive(env):
+    assert Config().AUDIT_CHECKPOINT_KEY == ""
+    env.setenv("AUDIT_CHECKPOINT_KEY", "kept-in-the-vault")
+    assert Config().AUDIT_CHECKPOINT_KEY == "kept-in-the-vault"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "hourly", "inf", "nan", "1e9"])
+def test_an_audit_checkpoint_interval_that_is_no_positive_number_is_refused(env, value):
+    env.setenv("AUDIT_CHECKPOINT_MINUTES", value)
+    with pytest.raises(ConfigError, match="AUDIT_CHECKPOINT_MINUTES must be a number"):
+        Config()
 
 
 def test_development_cookies_work_over_plain_http(env):

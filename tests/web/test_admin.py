@@ -33,6 +33,7 @@ ADMIN_ROUTES = [
     ("POST", "/admin/groups/{group}"),
     ("GET", "/admin/audit"),
     ("GET", "/admin/audit.csv"),
+    ("GET", "/admin/audit/checkpoints.jsonl"),
 ]
 ROUTE_IDS = [f"{method} {url}" for method, url in ADMIN_ROUTES]
 

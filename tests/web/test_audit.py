@@ -11,8 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit import service as audit
+from governance.audit import signing
+from governance.audit.checkpoint_writer import write_checkpoint
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
+from governance.timeutil import utcnow
 from tests import factories
 from tests.factories import make_workflow, step
 
@@ -150,6 +153,49 @@ def test_only_admins_may_read_the_trail_or_export_it(as_role, users, db):
         client = as_role(role)
         assert client.get("/admin/audit").status_code == 403
         assert client.get("/admin/audit.csv").status_code == 403
+        assert client.get("/admin/audit/checkpoints.jsonl").status_code == 403
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def test_the_page_lists_the_signed_checkpoints_newest_first_with_a_download(as_role, users, db):
+    factories.make_policy(users["owner"], title="Audited")
+    first = write_checkpoint(utcnow())
+    factories.make_policy(users["owner"], title="Audited again")
+    second = write_checkpoint(utcnow())
+
+    html = as_role("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert "2 signed checkpoints" in html
+    assert html.index(f'id="audit-checkpoint-{second.seq}"') < html.index(
+        f'id="audit-checkpoint-{first.seq}"'
+    )
+    assert f'<code title="HMAC-SHA256 {second.signature}">{second.signature[:12]}</code>' in html
+    assert 'href="/admin/audit/checkpoints.jsonl"' in html
+
+
+def test_the_page_says_how_checkpoints_come_when_there_is_none(as_role, users, db):
+    html = as_role("admin").get("/admin/audit").get_data(as_text=True)
+    assert "No checkpoint yet. A consumer signs one every 60 minutes" in html
+    assert "checkpoints.jsonl" not in html
+
+
+def test_the_checkpoints_download_is_every_checkpoint_as_a_signed_json_line(as_role, users, db):
+    factories.make_policy(users["owner"], title="Audited")
+    first = write_checkpoint(utcnow())
+    factories.make_policy(users["owner"], title="Audited again")
+    second = write_checkpoint(utcnow())
+
+    response = as_role("admin").get("/admin/audit/checkpoints.jsonl")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="steward-audit-checkpoints-'
+    )
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines == [signing.to_line(first), signing.to_line(second)]
+    assert [signing.from_line(line) for line in lines] == [first, second]
 
 
 # ------------------------------------------------------------------ CSV
