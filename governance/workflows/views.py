@@ -29,7 +29,7 @@ from governance.errors import DomainError, NotFound
 from governance.extensions import csrf, db
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
-from governance.web.htmx import is_htmx
+from governance.web.htmx import is_htmx, page_or_partial
 from governance.workflows import editor, inbound, schedule, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
@@ -208,11 +208,7 @@ def show(workflow_id: int):
 def _signing_secret_answer(workflow_id: int, revealed):
     """The secret card revealed: the fragment for htmx, else the whole page. Never cached."""
     context = _show_context(workflow_id, revealed=revealed)
-    if is_htmx():
-        response = make_response(render_template("workflows/_signing_secret.html", **context))
-    else:
-        response = make_response(render_template("workflows/show.html", **context))
-    response.vary.add("HX-Request")
+    response = page_or_partial("workflows/show.html", "workflows/_signing_secret.html", **context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
