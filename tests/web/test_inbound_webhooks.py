@@ -171,9 +171,11 @@ def test_a_request_with_wrong_or_missing_signature_headers_is_refused(
 
 def test_a_changed_body_or_another_secret_does_not_verify(client, hook, db):
     headers = signed_hook_headers(hook.webhook_secret, b'{"amount": 1}')
-    assert _post(client, hook, b'{"amount": 100}', headers).status_code == 401
     stranger = signed_hook_headers(new_signing_secret(), b"{}")
-    assert _post(client, hook, b"{}", stranger).status_code == 401
+    for body, signed in ((b'{"amount": 100}', headers), (b"{}", stranger)):
+        response = _post(client, hook, body, signed)
+        assert response.status_code == 401
+        assert "webhook-signature does not match" in response.get_json()["error"]["message"]
     assert _nothing_written(db)
 
 
@@ -206,6 +208,8 @@ def test_an_admin_turns_the_legacy_switch_on_and_off_on_the_workflow_page(
     on = admin.submit(f"{page}/legacy-signature", {"enabled": "on"}, token_from=page)
     assert on.status_code == 303
     assert _post(client, hook, body, _legacy(hook, body)).status_code == 202
+    wrong = {"X-Steward-Signature": "sha256=" + "0" * 64}
+    assert _post(client, hook, body, wrong).status_code == 401
     html = admin.get(page).get_data(as_text=True)
     assert "is <strong>accepted</strong>" in html and "X-Steward-Signature: sha256=" in html
 
@@ -219,16 +223,6 @@ def test_an_admin_turns_the_legacy_switch_on_and_off_on_the_workflow_page(
         .order_by(AuditEvent.id)
     ).all()
     assert actions == ["workflow.legacy_signature_enabled", "workflow.legacy_signature_disabled"]
-
-
-def test_with_the_switch_on_a_wrong_legacy_signature_is_still_refused(client, hook, db):
-    db.session.get(Workflow, hook.id).webhook_legacy_signature = True
-    db.session.commit()
-
-    response = _post(client, hook, b"{}", {"X-Steward-Signature": "sha256=" + "0" * 64})
-
-    assert response.status_code == 401
-    assert _nothing_written(db)
 
 
 def test_only_an_admin_with_the_csrf_token_flips_the_legacy_switch(as_role, hook, db):

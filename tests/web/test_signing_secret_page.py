@@ -55,6 +55,18 @@ def test_the_page_shows_the_secret_masked_with_reveal_rotate_and_the_snippet(as_
     assert _audit_actions(db) == []
 
 
+def test_a_workflow_without_webhook_steps_shows_no_signing_secret_card(as_role, users, workflow):
+    manual = factories.make_workflow(
+        users["admin"],
+        trigger={"type": "manual"},
+        stages=[[factories.step("note", "notify", {"to_owner": True, "subject": "Hi"})]],
+    )
+    admin = as_role("admin")
+
+    assert 'id="signing-secret"' in admin.get(f"/workflows/{workflow.id}").get_data(as_text=True)
+    assert 'id="signing-secret"' not in admin.get(f"/workflows/{manual.id}").get_data(as_text=True)
+
+
 def test_revealing_returns_the_fragment_with_the_secret_and_a_copy_button_and_is_audited(
     as_role, db, workflow
 ):
@@ -135,6 +147,8 @@ def test_reveal_and_rotate_need_the_csrf_token(as_role, db, workflow):
         assert workflow.signing_secret not in response.get_data(as_text=True)
     assert _secrets(db, workflow.id) == before
     assert _audit_actions(db) == []
+    for url in ("/workflows/4242/signing-secret", "/workflows/4242/signing-secret/rotate"):
+        assert admin.submit(url, {"grace_hours": "24"}, token_from="/account").status_code == 404
 
 
 @pytest.mark.parametrize("role", ["viewer", "owner", "approver"])
@@ -156,21 +170,3 @@ def test_nobody_but_an_admin_sees_reveals_or_rotates_the_secret(as_role, db, wor
         assert workflow.signing_secret not in response.get_data(as_text=True)
     assert _secrets(db, workflow.id) == before
     assert _audit_actions(db) == []
-
-
-def test_a_workflow_without_webhook_steps_shows_no_signing_secret(as_role, users):
-    workflow = factories.make_workflow(
-        users["admin"],
-        trigger={"type": "manual"},
-        stages=[[factories.step("note", "notify", {"to_owner": True, "subject": "Hi"})]],
-    )
-
-    html = as_role("admin").get(f"/workflows/{workflow.id}").get_data(as_text=True)
-
-    assert 'id="signing-secret"' not in html
-
-
-def test_an_unknown_workflow_is_404(as_role):
-    admin = as_role("admin")
-    for url in ("/workflows/4242/signing-secret", "/workflows/4242/signing-secret/rotate"):
-        assert admin.submit(url, {"grace_hours": "24"}, token_from="/account").status_code == 404
