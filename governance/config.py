@@ -183,6 +183,9 @@ class Config:
         # leaving them for the reconciler. Off by default.
         self.QUEUE_FALLBACK = os.environ.get("QUEUE_FALLBACK", "")
         self.RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", 3))
+        # After a rotation, the previous outbound signing secret signs too for this long (the
+        # default the Rotate button and the API offer).
+        self.WEBHOOK_SECRET_GRACE_HOURS = int(os.environ.get("WEBHOOK_SECRET_GRACE_HOURS", 24))
         self.WEBHOOK_ALLOWLIST = [
             item.strip()
             for item in os.environ.get("WEBHOOK_ALLOWLIST", "").split(",")

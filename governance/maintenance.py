@@ -11,6 +11,7 @@ from governance.auth.models import UserSession
 from governance.extensions import db
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
+from governance.workflows.inbound import forget_old_messages
 
 SESSION_RETENTION = timedelta(days=30)
 
@@ -30,3 +31,9 @@ def prune_ended_sessions() -> int:
 @periodic_task(crontab(minute="17", hour="3"))
 def prune_ended_sessions_nightly() -> int:
     return prune_ended_sessions()
+
+
+@periodic_task(crontab(minute="*/10"))
+def forget_old_webhook_messages() -> int:
+    """Inbound webhook message ids are kept only while a replay could pass the window."""
+    return forget_old_messages()

@@ -143,21 +143,22 @@ def approval_requests(db) -> list:
 
 
 def step_run_that_saw_a_secret(app, users, secret: str):
-    """A webhook step whose config holds `secret` and whose output, error and execution error
-    repeat it: what must never reach a page or the API."""
+    """A webhook step whose workflow signs with `secret` and whose output, error and execution
+    error repeat it: what must never reach a page or the API."""
     import sqlalchemy as sa
 
     from governance.engine.models import StepRun
 
     app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
     try:
-        make_workflow(
+        workflow = make_workflow(
             users["admin"],
             trigger={"type": "policy.created"},
-            stages=[
-                [step("hook", "webhook", {"url": "http://127.0.0.1:1/hook", "secret": secret})]
-            ],
+            stages=[[step("hook", "webhook", {"url": "http://127.0.0.1:1/hook"})]],
         )
+        # The workflow's signing secret, as if it had been rotated to this one.
+        workflow.signing_secret = secret
+        db.session.commit()
         make_policy(users["owner"])
     finally:
         app.config["WEBHOOK_ALLOWLIST"] = []
@@ -213,3 +214,35 @@ def make_consumer(
     db.session.add(consumer)
     db.session.commit()
     return consumer
+
+
+def make_hook_workflow(admin: User, assignee: User, **kwargs):
+    """An active workflow with the inbound webhook trigger that creates one task."""
+    return make_workflow(
+        admin,
+        trigger={"type": "webhook"},
+        stages=[
+            [step("todo", "create_task", {"title": "From outside", "assignee": str(assignee.id)})]
+        ],
+        **kwargs,
+    )
+
+
+def signed_hook_headers(
+    secret: str, body: bytes, *, message_id: str | None = None, timestamp=None
+) -> dict[str, str]:
+    """Standard Webhooks headers for an inbound call, signed by the `standardwebhooks` package
+    (the reference implementation, not Steward's code). `timestamp`: a datetime, default now."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from standardwebhooks import Webhook
+
+    message_id = message_id or f"msg_{uuid.uuid4().hex}"
+    moment = timestamp or datetime.now(UTC)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, moment, body.decode()),
+        "content-type": "application/json",
+    }

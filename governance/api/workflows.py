@@ -1,5 +1,6 @@
 """/api/v1/workflows, for admins as the designer is: list, read, create and save new versions
-(through the designer's validator), activate, deactivate, delete, and trigger a manual run."""
+(through the designer's validator), activate, deactivate, delete, trigger a manual run, and
+read or rotate the outbound webhook signing secret."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from flask import Response, url_for
+from flask import Response, current_app, url_for
 from pydantic import (
     BaseModel,
     Field,
     PlainValidator,
+    StrictInt,
     ValidationInfo,
     WithJsonSchema,
     create_model,
@@ -29,7 +31,7 @@ from governance.auth.models import User
 from governance.engine.actions import Action, ConfigField, load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.policies.lifecycle import STATUSES
-from governance.workflows import service
+from governance.workflows import service, signing_secret
 from governance.workflows.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
@@ -38,6 +40,7 @@ from governance.workflows.definition import (
     trigger_summary,
 )
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
+from governance.workflows.signing_secret import MAX_GRACE_HOURS
 
 TAG = "Workflows"
 ADMIN = ("admin",)
@@ -290,6 +293,9 @@ class WorkflowSummary(BaseModel):
     active_version_number: int | None = Field(description="The version new executions use.")
     latest_version_number: int = Field(description="Send it back as `version` when saving.")
     next_run_at: datetime | None = Field(description="Scheduled workflows only.")
+    inbound_legacy_signature: bool = Field(
+        description="Inbound webhook: whether the older X-Steward-Signature is still accepted."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -302,6 +308,27 @@ class WorkflowOut(WorkflowSummary):
 class WorkflowList(BaseModel):
     items: list[WorkflowSummary]
     next_cursor: str | None
+
+
+class SigningSecretOut(BaseModel):
+    """The secret outbound webhook deliveries are signed with (Standard Webhooks)."""
+
+    secret: str = Field(description="Usually `whsec_` + base64 key bytes; give it to receivers.")
+    previous_secret: str | None = Field(
+        description="During a rotation's grace period, the secret before: deliveries carry a "
+        "signature for each. Null otherwise."
+    )
+    previous_expires_at: datetime | None = Field(
+        description="When `previous_secret` stops signing; null outside a grace period."
+    )
+
+
+class RotateSecretIn(Strict):
+    grace_hours: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_HOURS)] | None = Field(
+        default=None,
+        description="How long the previous secret keeps signing: 0 stops it at once (for a "
+        "secret that leaked). Null or left out: the server's WEBHOOK_SECRET_GRACE_HOURS.",
+    )
 
 
 class TriggerAccepted(BaseModel):
@@ -319,6 +346,7 @@ def _summary_fields(workflow: Workflow) -> dict[str, Any]:
         "active_version_number": active.number if active else None,
         "latest_version_number": workflow.latest_version,
         "next_run_at": workflow.next_run_at,
+        "inbound_legacy_signature": workflow.webhook_legacy_signature,
         "created_at": workflow.created_at,
         "updated_at": workflow.updated_at,
     }
@@ -547,3 +575,47 @@ def trigger_workflow(workflow_id: int, body: TriggerRequest):
     # A plain path: /executions is another area's, and this one need not import it.
     location = f"/api/v1/executions/{execution_id}"
     return TriggerAccepted(execution_id=execution_id), 202, {"Location": location}
+
+
+def _secret_out(secret: signing_secret.SigningSecret) -> SigningSecretOut:
+    return SigningSecretOut(
+        secret=secret.secret,
+        previous_secret=secret.previous_secret,
+        previous_expires_at=secret.previous_expires_at,
+    )
+
+
+@operation(
+    "/workflows/<int:workflow_id>/signing-secret",
+    summary="Read the outbound webhook signing secret",
+    tag=TAG,
+    roles=ADMIN,
+    responses={200: SigningSecretOut},
+    description="Each read is recorded in the audit trail. Receivers verify deliveries with it "
+    "(e.g. `standardwebhooks.Webhook(secret).verify(body, headers)`).",
+)
+def get_signing_secret(workflow_id: int):
+    user = current_api_user()
+    return _secret_out(signing_secret.read_signing_secret(workflow_id, actor=user, via="API"))
+
+
+@operation(
+    "/workflows/<int:workflow_id>/signing-secret/rotate",
+    "POST",
+    summary="Rotate the outbound webhook signing secret",
+    tag=TAG,
+    body=RotateSecretIn,
+    body_required=False,
+    roles=ADMIN,
+    responses={200: SigningSecretOut},
+    description="A new secret signs from now on; the one it replaces also signs for "
+    "`grace_hours`, so receivers can switch without refusing a delivery. Audited.",
+)
+def rotate_signing_secret(workflow_id: int, body: RotateSecretIn):
+    user = current_api_user()
+    hours = body.grace_hours
+    if hours is None:
+        hours = current_app.config["WEBHOOK_SECRET_GRACE_HOURS"]
+    return _secret_out(
+        signing_secret.rotate_signing_secret(workflow_id, actor=user, grace_hours=hours)
+    )

@@ -1,5 +1,5 @@
-"""Webhook signatures: Standard Webhooks signing for the outbound `webhook` step, and the
-`sha256=` HMAC that callers of an inbound webhook trigger put on their requests.
+"""Webhook signatures: Standard Webhooks signing for the outbound `webhook` step and for
+callers of an inbound webhook trigger, and the older `sha256=` HMAC (inbound, legacy only).
 
 Pure functions over bytes and strings; no Flask, no database.
 """
@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 
 KEY_PREFIX = "whsec_"  # Standard Webhooks marks base64 key material with it
 INBOUND_PREFIX = "sha256="
@@ -41,25 +42,62 @@ def sign_standard_webhook(secret: str, message_id: str, timestamp: int, body: by
 
 
 def standard_webhook_headers(
-    secret: str, message_id: str, timestamp: int, body: bytes
+    secret: str | Sequence[str], message_id: str, timestamp: int, body: bytes
 ) -> dict[str, str]:
     """The headers of a signed outbound delivery. `message_id` stays the same across retries
-    of one delivery, so receivers can drop duplicates."""
+    of one delivery, so receivers can drop duplicates.
+
+    Several secrets (a rotation's grace period) give several space-separated signatures, as
+    the specification allows: a receiver that knows either secret verifies the delivery."""
+    keys = [secret] if isinstance(secret, str) else list(secret)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_standard_webhook(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(
+            sign_standard_webhook(key, message_id, timestamp, body) for key in keys
+        ),
         "content-type": "application/json",
     }
 
 
+def verify_standard_webhook(
+    secret: str, message_id: str, timestamp: int, body: bytes, header_value: str | None
+) -> bool:
+    """True when one of the space-separated `v1,<base64>` values in `header_value` is the
+    signature of this id, timestamp and body under `secret`. Other versions are skipped."""
+    if not secret or not header_value:
+        return False
+    expected = base64.b64decode(sign_standard_webhook(secret, message_id, timestamp, body)[3:])
+    for candidate in header_value.split():
+        version, _, encoded = candidate.partition(",")
+        if version != "v1" or not encoded.isascii():
+            continue
+        try:
+            given = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            continue
+        if hmac.compare_digest(expected, given):
+            return True
+    return False
+
+
+def standard_form(secret: str) -> str:
+    """The `whsec_` form of a secret, as Standard Webhooks libraries take it. A secret from
+    before Steward used that form keys the HMAC with its own utf-8 bytes, so those bytes are
+    what its form encodes."""
+    if secret.startswith(KEY_PREFIX):
+        return secret
+    return KEY_PREFIX + base64.b64encode(secret.encode("utf-8")).decode("ascii")
+
+
 def new_inbound_secret() -> str:
-    """A fresh secret for an inbound webhook trigger, shown once to whoever will call it."""
-    return secrets.token_urlsafe(32)
+    """A fresh secret for an inbound webhook trigger, in the Standard Webhooks form."""
+    return new_signing_secret()
 
 
 def inbound_signature(secret: str, body: bytes) -> str:
-    """The header value a caller sends: "sha256=" + hex HMAC-SHA256 of the raw body."""
+    """The legacy X-Steward-Signature value: "sha256=" + hex HMAC-SHA256 of the raw body,
+    keyed with the secret's utf-8 bytes as written (the `whsec_` prefix included)."""
     return INBOUND_PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 

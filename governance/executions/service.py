@@ -21,6 +21,7 @@ from governance.policies import lifecycle
 from governance.policies.models import Policy
 from governance.policies.service import READ_ALL_ROLES, can_view
 from governance.workflows.models import Workflow
+from governance.workflows.signing_secret import known_secrets
 
 HIDDEN = "[hidden]"
 DECIDED_STATUSES = frozenset({"approved", "rejected"})
@@ -230,7 +231,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
         by_step.setdefault(request.step_run_id, []).append(request)
 
     definition = execution.version.definition
-    secrets = _config_secrets(definition)
+    secrets = _config_secrets(definition) | known_secrets(execution.workflow)
     configs = {
         step["key"]: step.get("config") or {}
         for stage in definition["stages"]

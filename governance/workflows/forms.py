@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 
@@ -18,3 +18,29 @@ class RunForm(FlaskForm):
 
 class ActivateForm(FlaskForm):
     version = IntegerField("Version", validators=[Optional()])
+
+
+GRACE_CHOICES = (
+    (0, "No grace: the old secret stops signing now"),
+    (1, "1 hour"),
+    (24, "24 hours"),
+    (168, "7 days"),
+)
+
+
+def grace_choices(configured: int) -> list[SelectChoice]:
+    """The grace periods offered, the configured default (WEBHOOK_SECRET_GRACE_HOURS) among them."""
+    choices = dict(GRACE_CHOICES) | {
+        configured: dict(GRACE_CHOICES).get(configured, f"{configured} hours")
+    }
+    return [SelectChoice(hours, label) for hours, label in sorted(choices.items())]
+
+
+class RotateSecretForm(FlaskForm):
+    grace_hours = SelectField("Previous secret keeps signing for", coerce=int)
+
+
+class LegacySignatureForm(FlaskForm):
+    enabled = SelectField(
+        "X-Steward-Signature", choices=[SelectChoice("on", "on"), SelectChoice("off", "off")]
+    )

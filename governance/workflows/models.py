@@ -31,8 +31,18 @@ class Workflow(db.Model):
         sa.ForeignKey("workflow_versions.id", use_alter=True)
     )
     latest_version: so.Mapped[int] = so.mapped_column(default=0)
-    # Inbound webhook trigger: callers sign their JSON body with this (HMAC-SHA256).
+    # Inbound webhook trigger: callers sign their requests with this (Standard Webhooks).
     webhook_secret: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    # Whether the older X-Steward-Signature (no id, no timestamp: replayable) is still
+    # accepted. Off for new workflows; the migration turned it on for existing webhook ones.
+    webhook_legacy_signature: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
+    # Outbound webhook steps sign deliveries with `signing_secret`; after a rotation the
+    # previous secret signs too until `previous_signing_secret_expires_at` (see secrets.py).
+    signing_secret: so.Mapped[str] = so.mapped_column(sa.String(100))
+    previous_signing_secret: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    previous_signing_secret_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     next_run_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
@@ -61,3 +71,19 @@ class WorkflowVersion(db.Model):
 
     workflow: so.Mapped[Workflow] = so.relationship(foreign_keys=[workflow_id])
     created_by = so.relationship("User")
+
+
+class InboundWebhookMessage(db.Model):
+    """A Standard Webhooks message id a webhook workflow accepted: a second request with the
+    same id is a replay. Kept as long as its timestamp could still pass the window."""
+
+    __tablename__ = "inbound_webhook_messages"
+
+    workflow_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: so.Mapped[str] = so.mapped_column(sa.String(255), primary_key=True)
+    execution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("executions.id", ondelete="CASCADE")
+    )
+    received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,5 +1,6 @@
 """Workflow rules: create, save a new immutable version, activate, deactivate, run manually,
-delete."""
+delete. (The inbound webhook trigger is inbound.py; the outbound signing secret is
+signing_secret.py.)"""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     Execution,
 )
-from governance.engine.signing import new_inbound_secret
-from governance.errors import Conflict, DomainError, NotFound
+from governance.engine.signing import new_inbound_secret, new_signing_secret
+from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
@@ -77,14 +78,16 @@ def save_workflow(
     meanwhile, Conflict, so their version is not silently replaced.
     """
     workflow = get_workflow(workflow_id) if workflow_id is not None else None
-    if workflow is not None:
-        if expected_version is not None and workflow.latest_version != expected_version:
-            raise Conflict(
-                f"“{workflow.name}” is at version {workflow.latest_version} now, not "
-                f"{expected_version}: someone saved it after you read it. Nothing was saved; "
-                "read it again and apply your changes."
-            )
-        _carry_over_secrets(workflow, definition)
+    if (
+        workflow is not None
+        and expected_version is not None
+        and workflow.latest_version != expected_version
+    ):
+        raise Conflict(
+            f"“{workflow.name}” is at version {workflow.latest_version} now, not "
+            f"{expected_version}: someone saved it after you read it. Nothing was saved; "
+            "read it again and apply your changes."
+        )
     name, clean = _validated(name, definition, exclude_id=workflow_id)
     if workflow is None:
         workflow = Workflow(
@@ -93,6 +96,7 @@ def save_workflow(
             trigger_type=clean["trigger"]["type"],
             created_by_id=actor.id,
             webhook_secret=new_inbound_secret(),
+            signing_secret=new_signing_secret(),
         )
         db.session.add(workflow)
         db.session.flush()
@@ -126,28 +130,6 @@ def save_workflow(
             "Nothing was saved; reload and try again."
         ) from error
     return workflow.id
-
-
-def _carry_over_secrets(workflow: Workflow, definition: dict[str, Any]) -> None:
-    """Webhook steps keep their signing secret across saves: the form never shows it."""
-    previous = latest_version(workflow)
-    if previous is None:
-        return
-    secrets = {
-        step["key"]: step["config"].get("secret")
-        for stage in previous.definition["stages"]
-        for step in stage["steps"]
-        if step["type"] == "webhook"
-    }
-    for stage in definition.get("stages") or []:
-        for step in stage.get("steps") or []:
-            config = step.setdefault("config", {})
-            if (
-                step.get("type") == "webhook"
-                and not config.get("secret")
-                and secrets.get(step.get("key"))
-            ):
-                config["secret"] = secrets[step["key"]]
 
 
 def activate(workflow_id: int, *, actor: User, version_number: int | None = None) -> None:
@@ -381,44 +363,14 @@ def latest_version(workflow: Workflow) -> WorkflowVersion:
     )
 
 
-# ---------------------------------------------------------------- inbound webhook
-
-
-MAX_WEBHOOK_BODY = 64 * 1024
-
-
-class WebhookRefused(DomainError):
-    pass
-
-
-def trigger_from_webhook(workflow_id: int, body: bytes, signature: str | None) -> int:
-    """Start a webhook-triggered workflow for a signed JSON body; returns the execution id."""
-    import json
-
-    from governance.engine.signing import verify_inbound_signature
-
-    workflow = db.session.get(Workflow, workflow_id)
-    if workflow is None or workflow.status != "active" or workflow.trigger_type != "webhook":
-        raise NotFound("No active webhook workflow here.")
-    if len(body) > MAX_WEBHOOK_BODY:
-        raise WebhookRefused(f"The body is larger than {MAX_WEBHOOK_BODY // 1024} KB.")
-    if not verify_inbound_signature(workflow.webhook_secret or "", body, signature):
-        error = WebhookRefused("Missing or invalid X-Steward-Signature.")
-        error.status_code = 401
-        raise error
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookRefused("The body is not valid JSON.") from exc
-    if not isinstance(payload, dict):
-        raise WebhookRefused("The body must be a JSON object.")
-    policy_id = payload.get("policy_id")
-    if policy_id is not None and (
-        not isinstance(policy_id, int) or db.session.get(Policy, policy_id) is None
-    ):
-        raise WebhookRefused("policy_id does not name an existing policy.")
-    execution = runtime.start_execution(
-        workflow, policy_id=policy_id, trigger_type="webhook", trigger_data=payload, actor_id=None
+def has_webhook_steps(workflow: Workflow) -> bool:
+    """Whether the active or the latest version sends outbound webhooks (its page shows the
+    signing secret then)."""
+    versions = [workflow.active_version, latest_version(workflow)]
+    return any(
+        step["type"] == "webhook"
+        for version in versions
+        if version is not None
+        for stage in version.definition["stages"]
+        for step in stage["steps"]
     )
-    db.session.commit()
-    return execution.id

@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -23,17 +24,24 @@ from governance.auth.access import require_role
 from governance.engine.actions import load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.dryrun import dry_run
-from governance.engine.signing import inbound_signature
+from governance.engine.signing import inbound_signature, standard_form
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf, db
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
-from governance.web.htmx import is_htmx
-from governance.workflows import editor, schedule
+from governance.web.htmx import is_htmx, page_or_partial
+from governance.workflows import editor, inbound, schedule, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.workflows.diagram import layout
-from governance.workflows.forms import ActivateForm, RunForm, WorkflowForm
+from governance.workflows.forms import (
+    ActivateForm,
+    LegacySignatureForm,
+    RotateSecretForm,
+    RunForm,
+    WorkflowForm,
+    grace_choices,
+)
 
 bp = Blueprint("workflows", __name__)
 
@@ -152,30 +160,102 @@ def edit(workflow_id: int):
     return _edit(workflow_id)
 
 
-@bp.route("/workflows/<int:workflow_id>")
-@require_role("admin")
-def show(workflow_id: int):
+def _rotate_form() -> RotateSecretForm:
+    configured = current_app.config["WEBHOOK_SECRET_GRACE_HOURS"]
+    form = RotateSecretForm(grace_hours=configured)
+    form.grace_hours.choices = grace_choices(configured)
+    return form
+
+
+def _show_context(workflow_id: int, *, revealed=None) -> dict[str, Any]:
     workflow = workflows.get_workflow(workflow_id)
     versions = workflows.list_versions(workflow.id)
     shown = workflow.active_version or versions[0]
     trigger = shown.definition["trigger"]
     body = b'{"policy_id": 1, "reason": "example"}'
-    return render_template(
-        "workflows/show.html",
-        workflow=workflow,
-        version=shown,
-        versions=versions,
-        diagram=layout(shown.definition),
-        trigger_text=trigger_summary(trigger),
-        actions=load_all(),
-        cron_words=schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
-        next_runs=schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
-        webhook_url=url_for("workflows.inbound_webhook", workflow_id=workflow.id, _external=True),
-        example_body=body.decode(),
-        example_signature=inbound_signature(workflow.webhook_secret or "", body),
-        executions=workflows.recent_executions(workflow.id, limit=20),
-        activate_form=ActivateForm(),
-        run_form=RunForm(),
+    return {
+        "workflow": workflow,
+        "version": shown,
+        "versions": versions,
+        "diagram": layout(shown.definition),
+        "trigger_text": trigger_summary(trigger),
+        "actions": load_all(),
+        "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
+        "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
+        "webhook_url": url_for(
+            "workflows.inbound_webhook", workflow_id=workflow.id, _external=True
+        ),
+        "inbound_secret": standard_form(workflow.webhook_secret or ""),
+        "example_body": body.decode(),
+        "example_signature": inbound_signature(workflow.webhook_secret or "", body),
+        "has_webhook_steps": workflows.has_webhook_steps(workflow),
+        "signing": revealed,
+        "grace_until": signing_secret.grace_until(workflow),
+        "rotate_form": _rotate_form(),
+        "legacy_form": LegacySignatureForm(),
+        "executions": workflows.recent_executions(workflow.id, limit=20),
+        "activate_form": ActivateForm(),
+        "run_form": RunForm(),
+    }
+
+
+@bp.route("/workflows/<int:workflow_id>")
+@require_role("admin")
+def show(workflow_id: int):
+    return render_template("workflows/show.html", **_show_context(workflow_id))
+
+
+def _signing_secret_answer(workflow_id: int, revealed):
+    """The secret card revealed: the fragment for htmx, else the whole page. Never cached."""
+    context = _show_context(workflow_id, revealed=revealed)
+    response = page_or_partial("workflows/show.html", "workflows/_signing_secret.html", **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/workflows/<int:workflow_id>/signing-secret", methods=["POST"])
+@require_role("admin")
+def reveal_signing_secret(workflow_id: int):
+    # A POST, not a GET: each reveal is written to the audit trail, so it needs the CSRF token.
+    if not ActivateForm().validate_on_submit():
+        abort(400)
+    revealed = signing_secret.read_signing_secret(workflow_id, actor=current_user, via="web")
+    return _signing_secret_answer(workflow_id, revealed)
+
+
+@bp.route("/workflows/<int:workflow_id>/signing-secret/rotate", methods=["POST"])
+@require_role("admin")
+def rotate_signing_secret(workflow_id: int):
+    form = _rotate_form()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rotated = signing_secret.rotate_signing_secret(
+            workflow_id, actor=current_user, grace_hours=form.grace_hours.data
+        )
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    return _signing_secret_answer(workflow_id, rotated)
+
+
+@bp.route("/workflows/<int:workflow_id>/legacy-signature", methods=["POST"])
+@require_role("admin")
+def legacy_signature(workflow_id: int):
+    form = LegacySignatureForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = form.enabled.data == "on"
+    return _change_and_return(
+        workflow_id,
+        lambda: inbound.set_legacy_signature(workflow_id, enabled=enabled, actor=current_user),
+        "X-Steward-Signature is accepted again (replayable: switch it off once callers use "
+        "Standard Webhooks)."
+        if enabled
+        else "X-Steward-Signature is refused now; callers sign with Standard Webhooks.",
     )
 
 
@@ -270,15 +350,15 @@ def dry_run_view(workflow_id: int):
 @bp.route("/hooks/<int:workflow_id>", methods=["POST"])
 @csrf.exempt  # machine-to-machine: authenticated by the HMAC signature, not a session
 def inbound_webhook(workflow_id: int):
-    if (request.content_length or 0) > workflows.MAX_WEBHOOK_BODY:
-        return jsonify(error={"message": "The body is larger than 64 KB."}), 400
+    limit = inbound.MAX_WEBHOOK_BODY
     try:
-        execution_id = workflows.trigger_from_webhook(
-            workflow_id,
-            request.get_data(cache=False)[: workflows.MAX_WEBHOOK_BODY + 1],
-            request.headers.get("X-Steward-Signature"),
+        if (request.content_length or 0) > limit:
+            raise inbound.WebhookRefused(f"The body is larger than {limit // 1024} KB.")
+        execution_id = inbound.trigger_from_webhook(
+            workflow_id, request.get_data(cache=False)[: limit + 1], request.headers
         )
     except DomainError as error:
         db.session.rollback()
-        return jsonify(error={"message": error.message}), error.status_code
+        body = {"message": error.message} | ({"field": error.field} if error.field else {})
+        return jsonify(error=body), error.status_code
     return jsonify(execution_id=execution_id), 202

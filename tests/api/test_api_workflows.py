@@ -537,7 +537,9 @@ def test_put_refuses_a_bad_design_listing_every_problem_and_keeps_the_workflow(a
     assert _state(db) == before
 
 
-def test_a_webhook_steps_secret_is_kept_across_versions_and_never_shown(api_as, users, db, app):
+def test_the_signing_secret_is_the_workflows_never_in_a_definition_or_a_workflow_answer(
+    api_as, users, db, app
+):
     app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
     try:
         hook = step("hook", "webhook", {"url": "http://127.0.0.1:9/hook"})
@@ -546,22 +548,22 @@ def test_a_webhook_steps_secret_is_kept_across_versions_and_never_shown(api_as, 
         created = client.post("workflows", json=body)
         assert created.status_code == 201, created.json
         workflow_id = created.json["id"]
-        assert "secret" not in created.json["latest_version"]["definition"]["stages"][0]["steps"][0]
+        secret = db.session.get(Workflow, workflow_id).signing_secret
+        assert secret.startswith("whsec_")
+        assert secret not in created.get_data(as_text=True)
         assert (
             "secret"
             not in created.json["latest_version"]["definition"]["stages"][0]["steps"][0]["config"]
         )
-        secret = db.session.scalar(sa.select(WorkflowVersion)).definition["stages"][0]["steps"][0][
-            "config"
-        ]["secret"]
-        assert secret
         body["definition"]["stages"][0]["steps"][0]["config"]["read_timeout"] = 20
         saved = client.request("PUT", f"workflows/{workflow_id}", json=body | {"version": 1})
         assert saved.status_code == 200, saved.json
         assert secret not in saved.get_data(as_text=True)
-        latest = db.session.scalar(sa.select(WorkflowVersion).where(WorkflowVersion.number == 2))
-        assert latest.definition["stages"][0]["steps"][0]["config"]["secret"] == secret
-        # The secret is not an input: it is never set through the API.
+        assert secret not in client.get(f"workflows/{workflow_id}").get_data(as_text=True)
+        for version in db.session.scalars(sa.select(WorkflowVersion)):
+            assert "secret" not in version.definition["stages"][0]["steps"][0]["config"]
+        assert db.session.get(Workflow, workflow_id).signing_secret == secret
+        # The secret is not an input: it is never set through a step's config.
         body["definition"]["stages"][0]["steps"][0]["config"]["secret"] = "mine"
         response = client.request("PUT", f"workflows/{workflow_id}", json=body | {"version": 2})
         assert set(_details(response)) == {"definition.stages.0.steps.0.config.secret"}

@@ -114,7 +114,7 @@ def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, use
         )
     finally:
         app.config["WEBHOOK_ALLOWLIST"] = []
-    secret = workflow.active_version.definition["stages"][0]["steps"][1]["config"]["secret"]
+    secret = workflow.signing_secret
     policy = factories.make_policy(users["owner"])
     with running_consumer(app):
         policies.transition_policy(policy.id, "in_review", actor=users["owner"])

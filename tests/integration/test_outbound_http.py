@@ -6,11 +6,7 @@ import base64
 import hashlib
 import hmac
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,88 +14,6 @@ from governance.engine.outbound import UnsafeDestination, classify, post_json
 from governance.engine.signing import new_signing_secret, standard_webhook_headers
 
 LOCAL = ["127.0.0.1"]
-
-
-@dataclass
-class ReceivedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    port: int
-    requests: list[ReceivedRequest] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def _lower_keys(headers) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers}
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: Receiver
-
-    def handle_error(self, request, client_address):
-        # The slow handler writes after the client gave up; that broken pipe is expected.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _QuietServer
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        receiver = self.server.receiver
-        receiver.requests.append(
-            ReceivedRequest("POST", self.path, _lower_keys(self.headers.items()), body)
-        )
-        if self.path == "/redirect":
-            self._reply(302, Location=receiver.url("/redirected"))
-        elif self.path == "/slow":
-            receiver.release.wait(timeout=5)
-            self._reply(200)
-        elif self.path == "/busy":
-            self._reply(503, **{"Retry-After": "3"})
-        elif self.path == "/big":
-            self._reply(200, body=b"x" * 100_000)
-        else:
-            self._reply(204)
-
-    def do_GET(self):
-        self.do_POST()
-
-    def _reply(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = _QuietServer(("127.0.0.1", 0), _Handler)
-    server.receiver = Receiver(port=server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.receiver
-    finally:
-        server.receiver.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_post_json_delivers_the_exact_body_and_signed_webhook_headers(receiver):

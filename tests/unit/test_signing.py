@@ -1,4 +1,4 @@
-"""Webhook signatures: Standard Webhooks for outbound deliveries, sha256= HMAC for inbound."""
+"""Webhook signatures: Standard Webhooks both ways, the legacy sha256= HMAC for inbound."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from governance.engine.signing import (
     new_inbound_secret,
     new_signing_secret,
     sign_standard_webhook,
+    standard_form,
     standard_webhook_headers,
     verify_inbound_signature,
+    verify_standard_webhook,
 )
 
 # The test vector published with the Standard Webhooks specification's reference libraries.
@@ -141,3 +143,63 @@ def test_the_bare_hex_digest_without_its_prefix_does_not_verify():
     hex_digest = inbound_signature("k", b"{}").removeprefix("sha256=")
 
     assert not verify_inbound_signature("k", b"{}", hex_digest)
+
+
+def test_with_two_secrets_the_signature_header_holds_one_v1_value_for_each():
+    other = new_signing_secret()
+
+    headers = standard_webhook_headers([SPEC_SECRET, other], SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY)
+
+    first, second = headers["webhook-signature"].split(" ")
+    assert first == SPEC_SIGNATURE
+    assert second == sign_standard_webhook(other, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY)
+
+
+def test_a_standard_signature_verifies_and_any_change_to_id_timestamp_or_body_does_not():
+    args = (SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY)
+
+    assert verify_standard_webhook(SPEC_SECRET, *args, SPEC_SIGNATURE)
+    assert verify_standard_webhook(SPEC_SECRET, *args, f"v2,xyz {SPEC_SIGNATURE}")
+    assert not verify_standard_webhook(SPEC_SECRET, "msg_other", *args[1:], SPEC_SIGNATURE)
+    assert not verify_standard_webhook(
+        SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP + 1, SPEC_BODY, SPEC_SIGNATURE
+    )
+    assert not verify_standard_webhook(SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP, b"{}", SPEC_SIGNATURE)
+    assert not verify_standard_webhook(new_signing_secret(), *args, SPEC_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    "header_value",
+    [
+        None,
+        "",
+        "v1",
+        "v1,",
+        "v1,not base64!",
+        "v1,é",
+        SPEC_SIGNATURE.replace("v1", "v2"),
+        "garbage",
+    ],
+)
+def test_a_missing_or_malformed_standard_signature_does_not_verify(header_value):
+    assert not verify_standard_webhook(
+        SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY, header_value
+    )
+
+
+def test_nothing_verifies_standard_signatures_against_an_empty_secret():
+    assert not verify_standard_webhook("", SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY, SPEC_SIGNATURE)
+
+
+def test_the_standard_form_of_an_older_secret_keys_the_hmac_with_the_same_bytes():
+    old = "pre-standard-webhooks-secret"
+
+    form = standard_form(old)
+
+    assert form.startswith("whsec_")
+    assert sign_standard_webhook(form, "m", 1, b"{}") == sign_standard_webhook(old, "m", 1, b"{}")
+    assert standard_form(SPEC_SECRET) == SPEC_SECRET
+
+
+def test_new_inbound_secrets_are_standard_webhooks_secrets():
+    assert base64.b64decode(new_inbound_secret().removeprefix("whsec_"), validate=True)

@@ -1,14 +1,11 @@
-"""The workflow designer and the inbound webhook trigger, through HTTP."""
+"""The workflow designer, through HTTP (the inbound webhook trigger: test_inbound_webhooks)."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 import sqlalchemy as sa
 
 from governance.engine.models import Execution
-from governance.engine.signing import inbound_signature
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import make_workflow, step
@@ -160,68 +157,6 @@ def test_dry_run_previews_without_effects(as_role, users, db):
     page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
     assert "About Travel" in page.get_data(as_text=True)
     assert _count(db, Execution) == executions
-
-
-# ------------------------------------------------------------------ inbound webhook
-
-
-def _hook_workflow(users):
-    return make_workflow(
-        users["admin"],
-        trigger={"type": "webhook"},
-        stages=[
-            [
-                step(
-                    "todo",
-                    "create_task",
-                    {"title": "From outside", "assignee": str(users["owner"].id)},
-                )
-            ]
-        ],
-    )
-
-
-def test_a_signed_webhook_starts_an_execution(client, users, db):
-    workflow = _hook_workflow(users)
-    body = json.dumps({"reason": "ci"}).encode()
-    response = client.post(
-        f"/hooks/{workflow.id}",
-        data=body,
-        content_type="application/json",
-        headers={"X-Steward-Signature": inbound_signature(workflow.webhook_secret, body)},
-    )
-    assert response.status_code == 202
-    execution = db.session.get(Execution, response.get_json()["execution_id"])
-    assert execution.trigger_data == {"reason": "ci"}
-
-
-@pytest.mark.parametrize(
-    ("body", "signature", "status"),
-    [
-        (b'{"a": 1}', "sha256=" + "0" * 64, 401),
-        (b'{"a": 1}', None, 401),
-        (b"not json", "sign", 400),
-        (b"[1, 2]", "sign", 400),
-        (b'{"policy_id": 99999}', "sign", 400),
-        (b'{"x": "' + b"a" * 70_000 + b'"}', "sign", 400),
-    ],
-)
-def test_bad_webhook_calls_are_refused_and_create_nothing(
-    client, users, db, body, signature, status
-):
-    workflow = _hook_workflow(users)
-    if signature == "sign":
-        signature = inbound_signature(workflow.webhook_secret, body)
-    headers = {"X-Steward-Signature": signature} if signature else {}
-    response = client.post(f"/hooks/{workflow.id}", data=body, headers=headers)
-    assert response.status_code == status
-    assert "error" in response.get_json()
-    assert _count(db, Execution) == 0
-
-
-def test_webhook_for_an_unknown_workflow_is_404(client, users, db):
-    response = client.post("/hooks/4242", data=b"{}", headers={"X-Steward-Signature": "sha256=00"})
-    assert response.status_code == 404
 
 
 def test_a_deactivated_workflow_starts_nothing_and_says_so_when_deactivated_again(

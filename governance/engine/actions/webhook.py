@@ -1,8 +1,10 @@
 """webhook: POST the step's data as JSON to a URL, signed the Standard Webhooks way.
 
 At-least-once: a retry sends the same `webhook-id` (derived from the step run), so the
-receiver can drop duplicates. Loopback, private and other non-global destinations are refused
-at save time and again at send time, unless WEBHOOK_ALLOWLIST names them.
+receiver can drop duplicates. Signed with the workflow's signing secret as it is when the
+request is sent (both during a rotation's grace period: workflows/signing_secret.py).
+Loopback, private and other non-global destinations are refused at save time and again at
+send time, unless WEBHOOK_ALLOWLIST names them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from flask import current_app
 
 from governance.engine import outbound
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
-from governance.engine.signing import new_signing_secret, standard_webhook_headers
+from governance.engine.models import Execution
+from governance.engine.signing import standard_webhook_headers
+from governance.extensions import db
+from governance.workflows.signing_secret import secrets_in_use
 
 
 @register
@@ -34,7 +39,6 @@ class Webhook(Action):
             outbound.check_url(url, current_app.config["WEBHOOK_ALLOWLIST"])
         except outbound.UnsafeDestination as error:
             errors["url"] = str(error)
-        secret = str(config.get("secret") or "") or new_signing_secret()
         try:
             connect_timeout = float(config.get("connect_timeout") or 5)
             read_timeout = float(config.get("read_timeout") or 10)
@@ -44,7 +48,6 @@ class Webhook(Action):
             errors["read_timeout"] = "Timeouts: connect up to 30 s, read up to 120 s."
         cleaned = {
             "url": url,
-            "secret": secret,
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
         }
@@ -67,7 +70,10 @@ class Webhook(Action):
         body = json.dumps(payload, sort_keys=True, default=str).encode()
         if not context.live:
             return Outcome.succeeded(url=config["url"], would_send_bytes=len(body))
-        headers = standard_webhook_headers(config["secret"], message_id, int(time.time()), body)
+        workflow = db.session.get(Execution, context.execution_id).workflow
+        headers = standard_webhook_headers(
+            secrets_in_use(workflow), message_id, int(time.time()), body
+        )
         headers["idempotency-key"] = message_id
         try:
             result = outbound.post_json(
