@@ -298,21 +298,13 @@ def test_an_admin_who_rewrote_the_draft_cannot_take_the_manual_approve(as_role, 
     other_admin = factories.make_user("admin", email="admin2@example.test")
     policies.transition_policy(policy.id, "approved", actor=other_admin)
     assert policies.get_policy(policy.id).status == "approved"
-
-
-def test_authors_of_an_earlier_published_version_may_decide_the_next_change(db, users):
-    admin, owner = users["admin"], users["owner"]
-    policy = make_policy(owner, body="v1 by the owner.\n")
-    edit_policy(policy.id, admin, body="v1, tidied by the admin.\n")
-    policies.transition_policy(policy.id, "in_review", actor=owner)
-    second_admin = factories.make_user("admin", email="admin2@example.test")
-    policies.transition_policy(policy.id, "approved", actor=second_admin)
-    policies.transition_policy(policy.id, "published", actor=owner)
     # The next change is the owner's alone: the admin's edit belongs to version 1.0.
+    owner = users["owner"]
+    policies.transition_policy(policy.id, "published", actor=owner)
     policies.transition_policy(policy.id, "draft", actor=owner)
-    edit_policy(policy.id, owner, body="v2 by the owner.\n")
+    edit_policy(policy.id, owner, body="Version 2 by the owner.\n")
     policies.transition_policy(policy.id, "in_review", actor=owner)
-    policies.transition_policy(policy.id, "approved", actor=admin)
+    policies.transition_policy(policy.id, "approved", actor=users["admin"])
     assert policies.get_policy(policy.id).status == "approved"
 
 
@@ -357,31 +349,31 @@ def test_the_manual_approve_is_refused_while_the_review_workflow_waits(as_role, 
 
 def test_cancelling_the_review_execution_lifts_the_gate(db, users):
     policy, execution = _waiting_review(db, users)
+    with pytest.raises(Conflict, match="cancel execution"):
+        policies.transition_policy(policy.id, "approved", actor=users["admin"])
+    db.session.rollback()
     runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
     policies.transition_policy(policy.id, "approved", actor=users["admin"])
     assert policies.get_policy(policy.id).status == "approved"
 
 
-def test_request_changes_stays_open_while_the_review_waits(db, users):
-    policy, _ = _waiting_review(db, users)
-    policies.transition_policy(policy.id, "draft", actor=users["admin"], reason="Section 2")
-    assert policies.get_policy(policy.id).status == "draft"
-
-
-def test_workflows_that_decide_nothing_do_not_gate(db, users):
+def test_only_a_workflow_still_deciding_the_policy_gates_it(db, users):
     make_workflow(
         users["admin"],
         trigger=SUBMITTED,
         stages=[[step("tell", "notify", {"to_owner": True, "subject": "s", "body": "b"})]],
     )
-    policy = make_policy(users["owner"])
-    policies.transition_policy(policy.id, "in_review", actor=users["owner"])
-    # Its notify step has not even run yet: still no gate.
-    policies.transition_policy(policy.id, "approved", actor=users["admin"])
-    assert policies.get_policy(policy.id).status == "approved"
+    told_only = make_policy(users["owner"])
+    policies.transition_policy(told_only.id, "in_review", actor=users["owner"])
+    # Its notify step has not even run yet, and decides nothing: no gate.
+    policies.transition_policy(told_only.id, "approved", actor=users["admin"])
+    assert policies.get_policy(told_only.id).status == "approved"
+    reviewed, _ = _waiting_review(db, users)
+    with pytest.raises(Conflict):
+        policies.transition_policy(reviewed.id, "approved", actor=users["admin"])
 
 
-def test_a_refused_transition_changes_nothing(db, users):
+def test_a_refused_transition_changes_nothing_and_sending_back_stays_open(db, users):
     policy, _ = _waiting_review(db, users)
     events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     with pytest.raises(Conflict):
@@ -393,3 +385,7 @@ def test_a_refused_transition_changes_nothing(db, users):
         )
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
+    assert policies.get_policy(policy.id).status == "in_review"
+    # Request changes skips no review: it stays open (the waiting decisions go stale on edit).
+    policies.transition_policy(policy.id, "draft", actor=users["admin"], reason="Section 2")
+    assert policies.get_policy(policy.id).status == "draft"
