@@ -124,9 +124,15 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     return ran
 
 
-def submit_for_review(users, *, submitter: User | None = None, **policy_fields):
-    """A new policy of users["owner"], submitted for review, its workflows' steps run."""
+def submit_for_review(
+    users, *, submitter: User | None = None, edited_by: User | None = None, **policy_fields
+):
+    """A new policy of users["owner"], submitted for review, its workflows' steps run.
+
+    `edited_by`: someone else saves a revision of the draft first (a second author)."""
     policy = make_policy(users["owner"], **policy_fields)
+    if edited_by is not None:
+        edit_policy(policy.id, edited_by, body=f"{policy.body}\nEdited by {edited_by.name}.\n")
     policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
     run_queued_steps()
     return policy

@@ -240,11 +240,7 @@ def test_the_inbox_tells_priya_she_already_decided_and_offers_no_buttons(as_role
 def _admin_rewrites_and_owner_submits(users, *, workflow: dict | None = None):
     if workflow is not None:
         _review(users, workflow)
-    policy = make_policy(users["owner"], body="Owner's text.\n")
-    edit_policy(policy.id, users["admin"], body="The admin's rewrite.\n")
-    policies.transition_policy(policy.id, "in_review", actor=users["owner"])
-    run_queued_steps()
-    return policy
+    return submit_for_review(users, edited_by=users["admin"])
 
 
 def test_an_admin_who_rewrote_the_draft_cannot_approve_it_in_a_workflow(as_role, db, users):
