@@ -3,7 +3,7 @@
 Rules: a request is decided once (a conditional UPDATE in the database decides races); the
 person who triggered the execution and everyone who wrote part of the change never decide
 on it (four-eyes); one person decides at most one request of a step, even from two tabs at
-once (the step is locked, and the same UPDATE checks it); decisions on ended executions are
+once (the execution is locked, and the same UPDATE checks it); decisions on ended executions are
 refused; every decision writes an audit event in the same transaction.
 """
 
@@ -19,7 +19,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
-from governance.engine.models import StepRun
+from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -57,13 +57,14 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         raise DomainError("The comment must be at most 2000 characters.", field="comment")
     request = get_request(request_id)
     execution = request.execution
-    # Decisions on one step take turns (PostgreSQL; SQLite has one writer anyway): the same
-    # person deciding two of its requests from two tabs, or two approvers completing a quorum
-    # together, each see the other's decision. NO KEY UPDATE: the step's approval requests
-    # hold KEY SHARE locks on it through their foreign key.
+    # Decisions on one execution take turns (PostgreSQL; SQLite has one writer anyway): the
+    # same person deciding two requests of a step from two tabs, or two approvers completing
+    # a quorum together, each see the other's decision. The execution row, locked first as
+    # the runtime's fail and advance paths do, so no lock order is reversed; NO KEY UPDATE,
+    # as there: approval requests hold KEY SHARE locks on it through their foreign key.
     db.session.execute(
-        sa.select(StepRun.id)
-        .where(StepRun.id == request.step_run_id)
+        sa.select(Execution.id)
+        .where(Execution.id == request.execution_id)
         .with_for_update(key_share=True)
     )
     refused = eligibility.why_not(user, request)
