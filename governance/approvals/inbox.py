@@ -2,7 +2,8 @@
 
 A page costs the same few queries whatever the number of requests: the tab counts in one
 statement, the page of requests with everything they show joined in, then the other
-approvers of those steps and the revisions to compare, each in one more query.
+approvers of those steps, the revisions to compare and the authors of those changes (for
+four-eyes), each in one more query.
 """
 
 from __future__ import annotations
@@ -304,8 +305,12 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
         item.peers = [p for p in peers.get(item.request.step_run_id, []) if p.id != item.request.id]
         keys[item.request.id] = _revision_keys(item) or (None, None)
     revisions = _load_revisions({key for pair in keys.values() for key in pair if key})
-    about_content = [item for item in items if eligibility.is_about_content(item.execution)]
-    authors = versions.change_authors_of({item.execution.policy_id for item in about_content})
+    about_content = {
+        item.request.id for item in items if eligibility.is_about_content(item.execution)
+    }
+    authors = versions.change_authors_of(
+        {item.execution.policy_id for item in items if item.request.id in about_content}
+    )
     for item in items:
         submitted, published = keys[item.request.id]
         item.revision = revisions.get(submitted)
@@ -316,8 +321,8 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
             peers=[
                 p for p in peers.get(item.request.step_run_id, []) if p.status in eligibility.LIVE
             ],
-            authors=authors.get(item.execution.policy_id, set())
-            if item in about_content
+            authors=authors[item.execution.policy_id]
+            if item.request.id in about_content
             else set(),
         )
     return items

@@ -219,6 +219,7 @@ def test_the_inbox_tells_priya_she_already_decided_and_offers_no_buttons(as_role
     assert "You already decided this step" in html
     assert f"/approvals/{security_request.id}/decide" not in html
     assert f'value="{security_request.id}"' not in html  # no bulk checkbox either
+    assert f"/approvals/{security_request.id}/delegate" in html  # she may hand it on
     # A forged post, and the bulk form, are refused with the same reason.
     response = _decide(client, security_request.id, htmx=True)
     assert response.status_code == 409
