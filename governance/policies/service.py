@@ -376,9 +376,6 @@ def transition_policy(
     transition = _find_transition(policy, target)
     if expected_version is not None and policy.version != expected_version:
         raise Conflict(_stale_message(policy))
-    gating = gate.gating_execution(policy) if transition.gated else None
-    if gating is not None:
-        raise Conflict(gate.refusal_message(gating))
     if transition.four_eyes and policy.submitted_by_id == actor.id:
         raise NotAllowed(
             "You submitted this change, so someone else must approve it (four-eyes rule)."
@@ -388,8 +385,11 @@ def transition_policy(
             "You wrote part of this change (a revision since the last published version), "
             "so someone else must approve it (four-eyes rule)."
         )
-    if transition not in available_transitions(actor, policy):
+    if transition not in _permitted_transitions(actor, policy):
         raise NotAllowed(f"You are not allowed to {transition.action.lower()} this policy.")
+    gating = gate.gating_execution(policy) if transition.gated else None
+    if gating is not None:
+        raise Conflict(gate.refusal_message(gating))
     reason = reason.strip()
     if transition.needs_reason and not reason:
         raise DomainError(f"Give a reason to {transition.action.lower()}.", field="reason")
