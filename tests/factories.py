@@ -61,8 +61,21 @@ def make_policy(owner: User, status: str = lifecycle.DRAFT, admin: User | None =
     for target in path[: path.index(status) + 1] if status != lifecycle.DRAFT else []:
         actor = admin if target == lifecycle.APPROVED else owner
         assert actor is not None, "pass admin= to approve"
+        if target == lifecycle.APPROVED:
+            _cancel_review_in_progress(policy_id, admin)
         policies.transition_policy(policy_id, target, actor=actor, reason="Superseded")
     return policies.get_policy(policy_id)
+
+
+def _cancel_review_in_progress(policy_id: int, admin: User) -> None:
+    """An active review workflow would hold the manual approval (policies/gate.py): the admin
+    cancels its execution first, as a person would."""
+    from governance.engine import runtime
+    from governance.policies import gate
+
+    execution = gate.gating_execution(policies.get_policy(policy_id))
+    if execution is not None:
+        runtime.cancel_execution(execution.id, actor_id=admin.id, reason="Approved by hand")
 
 
 def step(key: str, kind: str, config: dict | None = None, **extra) -> dict:
@@ -124,9 +137,15 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     return ran
 
 
-def submit_for_review(users, *, submitter: User | None = None, **policy_fields):
-    """A new policy of users["owner"], submitted for review, its workflows' steps run."""
+def submit_for_review(
+    users, *, submitter: User | None = None, edited_by: User | None = None, **policy_fields
+):
+    """A new policy of users["owner"], submitted for review, its workflows' steps run.
+
+    `edited_by`: someone else saves a revision of the draft first (a second author)."""
     policy = make_policy(users["owner"], **policy_fields)
+    if edited_by is not None:
+        edit_policy(policy.id, edited_by, body=f"{policy.body}\nEdited by {edited_by.name}.\n")
     policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
     run_queued_steps()
     return policy

@@ -1,5 +1,6 @@
 """/api/v1/approvals: my pending approval requests (the inbox's "Waiting for me") and a decision
-on one, through the same decision service as the inbox (four-eyes, decided once)."""
+on one, through the same decision service as the inbox (four-eyes, decided once, one person
+once per step)."""
 
 from __future__ import annotations
 
@@ -134,8 +135,10 @@ def list_approvals(query: ApprovalListQuery):
     responses={200: DecisionOut},
     errors=(409,),
     description="Only a request assigned to you or your groups (another's answers 404). The "
-    "person who submitted the change gets 403 (four-eyes); a request already decided, or "
-    "on an execution that ended, gets 409; a rejection without a comment gets 422.",
+    "person who submitted the change, or who wrote any revision of it since the last published "
+    "version, gets 403 (four-eyes); a request already decided, on an execution that ended, or "
+    "of a step in which you already decided another request (one person counts once per "
+    "step), gets 409; a rejection without a comment gets 422.",
 )
 def decide_approval(request_id: int, body: DecisionIn):
     user = current_api_user()

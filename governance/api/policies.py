@@ -351,7 +351,10 @@ def update_policy(policy_id: int, body: PolicyUpdate):
     body=TransitionIn,
     responses={200: PolicyOut},
     errors=(409,),
-    description="An impossible move answers 422 with the allowed targets in `details`.",
+    description="An impossible move answers 422 with the allowed targets in `details`. "
+    "Approving a change you submitted or wrote part of answers 403 (four-eyes). While a "
+    "workflow execution started by the move into the current status still has an approval or "
+    "set-status step to come, every move but back to draft answers 409, naming the execution.",
 )
 def transition_policy(policy_id: int, body: TransitionIn):
     user = current_api_user()

@@ -3,16 +3,22 @@
 The request is re-pointed at the delegate, so only the last person in a chain can decide
 (A → B → C: C decides once; A and B no longer can). Each hand-over is kept as a row for
 "Delegated by me" and written to the audit trail.
+
+A delegate must be someone who could decide: not the submitter nor an author of the change
+(four-eyes), and nobody who already has a say in another request of the step (asked by name,
+a member of its group, or its decider): they would count twice.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from governance.approvals import eligibility
+from governance.approvals.eligibility import is_assignee
 from governance.approvals.models import ApprovalDelegation, ApprovalRequest
-from governance.approvals.service import get_request, is_assignee
+from governance.approvals.service import get_request
 from governance.audit.service import record_event
-from governance.auth.models import User, UserRole
+from governance.auth.models import User, UserRole, group_members
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.notifications.service import notify_users
@@ -60,9 +66,17 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
         )
     if not delegate_user.has_role(*DECIDING_ROLES):
         raise DomainError(f"{delegate_user.name} is not an approver.", field="to_user_id")
-    if _already_asked(request, delegate_user.id):
+    if delegate_user.id in eligibility.change_authors(execution):
         raise DomainError(
-            f"{delegate_user.name} is already an approver of this step.", field="to_user_id"
+            f"{delegate_user.name} wrote part of this change and cannot decide on it "
+            "(four-eyes rule).",
+            field="to_user_id",
+        )
+    if _has_say_in_step(request, delegate_user.id):
+        raise DomainError(
+            f"{delegate_user.name} already has a say in this step (another of its requests "
+            "is theirs, their group's, or decided by them): one person counts once per step.",
+            field="to_user_id",
         )
     # Conditional on the assignee we checked: two hand-overs at once cannot both win.
     moved = db.session.execute(
@@ -108,8 +122,11 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
     return delegate_user
 
 
-def _already_asked(request: ApprovalRequest, user_id: int) -> bool:
-    """Would the delegate then hold two slots of the same step? That would double a vote."""
+def _has_say_in_step(request: ApprovalRequest, user_id: int) -> bool:
+    """Would the delegate then have two says in the same step? That would double a vote."""
+    in_group = ApprovalRequest.assignee_group_id.in_(
+        sa.select(group_members.c.group_id).where(group_members.c.user_id == user_id)
+    )
     return bool(
         db.session.scalar(
             sa.select(sa.func.count())
@@ -117,8 +134,19 @@ def _already_asked(request: ApprovalRequest, user_id: int) -> bool:
             .where(
                 ApprovalRequest.step_run_id == request.step_run_id,
                 ApprovalRequest.id != request.id,
-                ApprovalRequest.assignee_user_id == user_id,
-                ApprovalRequest.status.in_(("pending", "approved", "rejected")),
+                sa.or_(
+                    sa.and_(
+                        ApprovalRequest.status == "pending",
+                        sa.or_(ApprovalRequest.assignee_user_id == user_id, in_group),
+                    ),
+                    sa.and_(
+                        ApprovalRequest.status.in_(eligibility.DECIDED),
+                        sa.or_(
+                            ApprovalRequest.decided_by_id == user_id,
+                            ApprovalRequest.assignee_user_id == user_id,
+                        ),
+                    ),
+                ),
             )
         )
     )

@@ -2,7 +2,8 @@
 
 A page costs the same few queries whatever the number of requests: the tab counts in one
 statement, the page of requests with everything they show joined in, then the other
-approvers of those steps and the revisions to compare, each in one more query.
+approvers of those steps, the revisions to compare and the authors of those changes (for
+four-eyes), each in one more query.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance.approvals import eligibility
 from governance.approvals.models import ApprovalDelegation, ApprovalRequest
-from governance.auth.models import group_members
+from governance.auth.models import User, group_members
 from governance.engine.models import Execution, StepRun
+from governance.errors import DomainError
 from governance.extensions import db
-from governance.policies import diffing
+from governance.policies import diffing, versions
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.service import list_categories
 from governance.timeutil import utcnow
@@ -247,6 +250,12 @@ class InboxItem:
     peers: list[ApprovalRequest] = field(default_factory=list)
     revision: PolicyRevision | None = None
     published: PolicyRevision | None = None
+    # Why the viewer may not decide it ("You already decided this step", four-eyes, ...).
+    refusal: DomainError | None = None
+
+    @property
+    def decidable(self) -> bool:
+        return self.refusal is None
 
     @property
     def execution(self) -> Execution:
@@ -271,8 +280,10 @@ class InboxItem:
         )
 
 
-def build_items(requests: list[ApprovalRequest]) -> list[InboxItem]:
-    """Attach the other approvers and the two revisions to compare: two queries per page."""
+def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem]:
+    """Attach the other approvers, the two revisions to compare and whether the viewer may
+    decide (eligibility, from the same peers and the authors of every change): three
+    queries per page."""
     items = [InboxItem(request) for request in requests]
     if not items:
         return items
@@ -294,10 +305,26 @@ def build_items(requests: list[ApprovalRequest]) -> list[InboxItem]:
         item.peers = [p for p in peers.get(item.request.step_run_id, []) if p.id != item.request.id]
         keys[item.request.id] = _revision_keys(item) or (None, None)
     revisions = _load_revisions({key for pair in keys.values() for key in pair if key})
+    about_content = {
+        item.request.id for item in items if eligibility.is_about_content(item.execution)
+    }
+    authors = versions.change_authors_of(
+        {item.execution.policy_id for item in items if item.request.id in about_content}
+    )
     for item in items:
         submitted, published = keys[item.request.id]
         item.revision = revisions.get(submitted)
         item.published = revisions.get(published)
+        item.refusal = eligibility.refusal(
+            viewer,
+            item.request,
+            peers=[
+                p for p in peers.get(item.request.step_run_id, []) if p.status in eligibility.LIVE
+            ],
+            authors=authors[item.execution.policy_id]
+            if item.request.id in about_content
+            else set(),
+        )
     return items
 
 

@@ -1,8 +1,10 @@
 """The decision service: the one way an approval request is decided (inbox, API, admin).
 
 Rules: a request is decided once (a conditional UPDATE in the database decides races); the
-person who triggered the execution never decides on it (four-eyes); decisions on ended
-executions are refused; every decision writes an audit event in the same transaction.
+person who triggered the execution and everyone who wrote part of the change never decide
+on it (four-eyes); one person decides at most one request of a step, even from two tabs at
+once (the execution is locked, and the same UPDATE checks it); decisions on ended executions are
+refused; every decision writes an audit event in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
+from governance.approvals import eligibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
-from governance.engine.models import StepRun
-from governance.errors import Conflict, DomainError, NotAllowed
+from governance.engine.models import Execution, StepRun
+from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies import versions
@@ -30,18 +34,16 @@ def get_request(request_id: int) -> ApprovalRequest:
 
 
 def is_assignee(user: User, request: ApprovalRequest) -> bool:
-    if request.assignee_user_id is not None:
-        return request.assignee_user_id == user.id
-    return any(group.id == request.assignee_group_id for group in user.groups)
+    return eligibility.is_assignee(user, request)
 
 
 def can_decide(user: User, request: ApprovalRequest) -> bool:
-    return (
-        request.status == "pending"
-        and request.execution.actor_id != user.id
-        and not request.execution.is_finished
-        and is_assignee(user, request)
-    )
+    return eligibility.why_not(user, request) is None
+
+
+# Another request of the same step already decided by this person: evaluated inside the
+# UPDATE itself, so on SQLite (one writer at a time) the check and the write are one step.
+_other = so.aliased(ApprovalRequest)
 
 
 def record_decision(request_id: int, *, user: User, decision: str, comment: str = "") -> str:
@@ -55,17 +57,33 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         raise DomainError("The comment must be at most 2000 characters.", field="comment")
     request = get_request(request_id)
     execution = request.execution
-    if execution.actor_id == user.id:
-        raise NotAllowed("You triggered this change, so you cannot decide on it (four-eyes rule).")
-    if not is_assignee(user, request):
-        raise NotAllowed("This approval request is not assigned to you or your groups.")
-    if execution.is_finished:
-        raise Conflict(f"This execution has already ended ({execution.status}).")
+    # Decisions on one execution take turns (PostgreSQL; SQLite has one writer anyway): the
+    # same person deciding two requests of a step from two tabs, or two approvers completing
+    # a quorum together, each see the other's decision. The execution row, locked first as
+    # the runtime's fail and advance paths do, so no lock order is reversed; NO KEY UPDATE,
+    # as there: approval requests hold KEY SHARE locks on it through their foreign key.
+    db.session.execute(
+        sa.select(Execution.id)
+        .where(Execution.id == request.execution_id)
+        .with_for_update(key_share=True)
+    )
+    refused = eligibility.why_not(user, request)
+    if refused is not None:
+        db.session.rollback()
+        raise refused
     policy = execution.policy
     digest = versions.policy_content_hash(policy) if policy is not None else None
     decided = db.session.execute(
         sa.update(ApprovalRequest)
-        .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
+        .where(
+            ApprovalRequest.id == request.id,
+            ApprovalRequest.status == "pending",
+            ~sa.exists().where(
+                _other.step_run_id == request.step_run_id,
+                _other.decided_by_id == user.id,
+                _other.status.in_(eligibility.DECIDED),
+            ),
+        )
         .values(
             status=decision,
             decided_by_id=user.id,
@@ -77,7 +95,7 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
     )
     if decided.rowcount != 1:
         db.session.rollback()
-        raise Conflict(_why_closed(request_id))
+        raise Conflict(_why_not_recorded(request_id))
     record_event(
         actor_id=user.id,
         action=f"approval.{decision}",
@@ -94,7 +112,8 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
 def step_outcome(needed: int, statuses: list[str], *, by_count: bool) -> str:
     """Apply a step's rule to its requests' statuses: "approved", "rejected" or "waiting".
 
-    `needed` is the approvals the rule asks for (any: 1, all: every request, quorum: N).
+    `needed` is the approvals the rule asks for (approvals_needed). A "covered" request
+    (nobody can still decide it) counts neither as an approval nor as one still to come.
     Normally one rejection rejects the step. With `by_count` (the step "decides by count"),
     a rejection only rejects it once the approvals needed can no longer be reached.
     """
@@ -108,22 +127,31 @@ def step_outcome(needed: int, statuses: list[str], *, by_count: bool) -> str:
     return "waiting"
 
 
-def approvals_needed(config: dict, request_count: int) -> int:
+def approvals_needed(config: dict, request_count: int, covered: int = 0) -> int:
+    """How many different people must approve.
+
+    any: one. quorum N: N different people (at most one per request); a quorum is never
+    lowered because fewer people can decide: the step waits for an admin to reassign.
+    all: every request, each by a different person, except the `covered` ones, whose only
+    possible deciders already counted in the step (eligibility.covered_request_ids).
+    """
     rule = config["rule"]
     if rule == "all":
-        return request_count
+        return max(request_count - covered, 1)
     if rule == "quorum":
         return min(int(config.get("quorum") or 1), request_count)
     return 1
 
 
-def _why_closed(request_id: int) -> str:
+def _why_not_recorded(request_id: int) -> str:
     status = db.session.scalar(
         sa.select(ApprovalRequest.status).where(ApprovalRequest.id == request_id)
     )
-    if status == "cancelled":
-        return "This request is closed: the step was already decided by other approvers."
-    return "This request has already been decided."
+    if status == "pending":
+        # Still open, so the UPDATE's other condition failed: a decision of this person on
+        # another request of the step landed first (a second tab).
+        return eligibility.ALREADY_DECIDED_STEP
+    return eligibility.closed_message(status)
 
 
 @dataclass
@@ -158,21 +186,22 @@ STATE_MESSAGES = {
 
 
 def _settle_step(step_run_id: int) -> str:
-    """Apply the step's rule to its decisions so far; finish the step when it is decided."""
+    """Apply the step's rule to its decisions so far; finish the step when it is decided.
+
+    Each request is decided by a different person (eligibility), so the rule counts people.
+    A pending request nobody can still decide (its possible deciders all counted already) is
+    not waited for: it lowers what "all" asks and cannot bring an approval to a quorum.
+    """
     step_run = db.session.get(StepRun, step_run_id)
-    config = runtime.find_step(step_run.execution.version, step_run.step_key)["config"]
-    # populate_existing: the conditional UPDATE above bypassed the identity map.
-    rows = db.session.scalars(
-        sa.select(ApprovalRequest)
-        .where(
-            ApprovalRequest.step_run_id == step_run_id,
-            ApprovalRequest.status.in_(("pending", "approved", "rejected")),
-        )
-        .execution_options(populate_existing=True)
-    ).all()
+    execution = step_run.execution
+    config = runtime.find_step(execution.version, step_run.step_key)["config"]
+    rows = eligibility.step_requests(step_run_id)
+    covered = eligibility.covered_request_ids(
+        rows, eligibility.barred_ids(execution, eligibility.change_authors(execution))
+    )
     outcome = step_outcome(
-        approvals_needed(config, len(rows)),
-        [row.status for row in rows],
+        approvals_needed(config, len(rows), len(covered)),
+        ["covered" if row.id in covered else row.status for row in rows],
         by_count=bool(config.get("decide_by_count")),
     )
     if outcome == "waiting":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from governance.approvals import delegation, inbox, reminders, service
+from governance.approvals import delegation, eligibility, inbox, reminders, service
 from governance.approvals.forms import BulkDecisionForm, DecisionForm, DelegateForm
 from governance.auth.forms import ConfirmForm
 from governance.errors import DomainError, NotAllowed
@@ -66,7 +66,7 @@ def inbox_page():
         "inbox/_results.html",
         query=query,
         pagination=pagination,
-        items=inbox.build_items(pagination.items),
+        items=inbox.build_items(pagination.items, current_user),
         counts=counts,
         workflows=inbox.workflow_choices(),
         categories=inbox.category_choices(),
@@ -76,7 +76,6 @@ def inbox_page():
 
 def _item_helpers() -> dict:
     return {
-        "may_decide": lambda approval_request: service.can_decide(current_user, approval_request),
         "decision_form": DecisionForm(formdata=None),
         "bulk_form": BulkDecisionForm(formdata=None),
         "tabs": inbox.TABS,
@@ -125,7 +124,7 @@ def _decision_answer(approval_request, from_inbox: bool, *, state=None, error=No
     """htmx from the inbox: the item's new state and fresh counts; otherwise a redirect."""
     if from_inbox and is_htmx():
         db.session.refresh(approval_request)
-        items = inbox.build_items([approval_request])
+        items = inbox.build_items([approval_request], current_user)
         html = render_template(
             "inbox/_decided.html",
             item=items[0],
@@ -177,7 +176,9 @@ def delegate(request_id: int):
     if not (service.is_assignee(current_user, approval_request) or current_user.is_admin):
         raise NotAllowed("Only the request's approver (or an admin) can delegate it.")
     form = DelegateForm()
+    # Nobody the service would refuse for four-eyes is offered (the rest it explains).
     excluded = {current_user.id, approval_request.execution.actor_id or 0}
+    excluded |= eligibility.change_authors(approval_request.execution)
     form.to_user_id.choices = [(0, "— choose an approver —")] + [
         (user.id, f"{user.name} ({user.email})")
         for user in delegation.delegate_candidates(excluded)
@@ -203,7 +204,7 @@ def delegate(request_id: int):
             return redirect(url_for("approvals.inbox_page", tab="delegated"), 303)
     elif form.is_submitted():
         status = 422
-    item = inbox.build_items([approval_request])[0]
+    item = inbox.build_items([approval_request], current_user)[0]
     return render_template("inbox/delegate.html", form=form, item=item), status
 
 

@@ -29,7 +29,12 @@ class Transition:
     roles: frozenset[str]  # any of these roles may take it...
     owner_may: bool  # ...and so may the policy's owner, if True
     needs_reason: bool = False
-    four_eyes: bool = False  # the person who submitted the change may not take it
+    # Four-eyes: nobody who submitted the change or wrote any revision of it may take it.
+    four_eyes: bool = False
+    # Refused while a workflow execution decides the policy's status (policies/gate.py).
+    # Sending a policy back to draft never skips that review, so those moves stay open: the
+    # waiting execution's decisions go stale with the next edit and are asked again.
+    gated: bool = True
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -41,6 +46,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({"admin"}),
         owner_may=False,
         needs_reason=True,
+        gated=False,
     ),
     Transition(
         IN_REVIEW, APPROVED, "Approve", frozenset({"admin"}), owner_may=False, four_eyes=True
@@ -50,7 +56,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         PUBLISHED, RETIRED, "Retire", frozenset({"admin"}), owner_may=True, needs_reason=True
     ),
     # A new draft beside the published version, which stays live until the next publication.
-    Transition(PUBLISHED, DRAFT, "Start revision", frozenset({"admin"}), owner_may=True),
+    Transition(
+        PUBLISHED, DRAFT, "Start revision", frozenset({"admin"}), owner_may=True, gated=False
+    ),
 )
 
 
@@ -68,8 +76,13 @@ def may_take(
     actor_roles: set[str],
     is_owner: bool,
     is_submitter: bool,
+    wrote_change: bool = False,
 ) -> bool:
-    """Whether an actor with these roles and relation to the policy may take the transition."""
-    if transition.four_eyes and is_submitter:
+    """Whether an actor with these roles and relation to the policy may take the transition.
+
+    `wrote_change`: the actor authored a revision of the change under review (since the last
+    published version, or since creation when never published).
+    """
+    if transition.four_eyes and (is_submitter or wrote_change):
         return False
     return bool(actor_roles & transition.roles) or (transition.owner_may and is_owner)

@@ -14,10 +14,11 @@ from governance import events
 from governance.approvals.staleness import reask_stale_decisions
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
+from governance.engine.models import Execution
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.policies import lifecycle, versions
+from governance.policies import gate, lifecycle, versions
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
 from governance.reviews import schedule
 from governance.timeutil import utcnow
@@ -85,18 +86,40 @@ def can_choose_owner(user: User) -> bool:
     return user.is_admin
 
 
-def available_transitions(user: User, policy: Policy) -> list[lifecycle.Transition]:
+def _permitted_transitions(user: User, policy: Policy) -> list[lifecycle.Transition]:
+    """The moves this user's roles and relation to the policy allow, gate aside."""
+    candidates = [t for t in lifecycle.TRANSITIONS if t.source == policy.status]
+    # The authors are read only when a four-eyes move is on offer (Approve, from review).
+    wrote_change = any(t.four_eyes for t in candidates) and user.id in versions.change_authors(
+        policy
+    )
     return [
         transition
-        for transition in lifecycle.TRANSITIONS
-        if transition.source == policy.status
-        and lifecycle.may_take(
+        for transition in candidates
+        if lifecycle.may_take(
             transition,
             actor_roles=user.roles,
             is_owner=policy.owner_id == user.id and user.has_role("owner"),
             is_submitter=policy.submitted_by_id == user.id,
+            wrote_change=wrote_change,
         )
     ]
+
+
+def available_transitions(user: User, policy: Policy) -> list[lifecycle.Transition]:
+    """The moves open to this user now: while a workflow execution gates the policy's
+    status, only those that send it back to draft."""
+    permitted = _permitted_transitions(user, policy)
+    if any(t.gated for t in permitted) and gate.gating_execution(policy) is not None:
+        return [t for t in permitted if not t.gated]
+    return permitted
+
+
+def transition_gate(user: User, policy: Policy) -> Execution | None:
+    """The execution holding moves this user could otherwise take, to show them why."""
+    if not any(t.gated for t in _permitted_transitions(user, policy)):
+        return None
+    return gate.gating_execution(policy)
 
 
 def get_policy(policy_id: int) -> Policy:
@@ -343,6 +366,9 @@ def transition_policy(
 ) -> None:
     """A person moves a policy along its lifecycle (role and four-eyes checked).
 
+    A gated move (all but those back to draft) is refused (Conflict) while a workflow
+    execution gates the policy's status (see gate.py): it would skip that execution's review.
+
     Submitting for review takes the change kind ("major" or "minor") that decides the
     version label at publication; a policy never published before always becomes 1.0.
     """
@@ -354,8 +380,16 @@ def transition_policy(
         raise NotAllowed(
             "You submitted this change, so someone else must approve it (four-eyes rule)."
         )
-    if transition not in available_transitions(actor, policy):
+    if transition.four_eyes and actor.id in versions.change_authors(policy):
+        raise NotAllowed(
+            "You wrote part of this change (a revision since the last published version), "
+            "so someone else must approve it (four-eyes rule)."
+        )
+    if transition not in _permitted_transitions(actor, policy):
         raise NotAllowed(f"You are not allowed to {transition.action.lower()} this policy.")
+    gating = gate.gating_execution(policy) if transition.gated else None
+    if gating is not None:
+        raise Conflict(gate.refusal_message(gating))
     reason = reason.strip()
     if transition.needs_reason and not reason:
         raise DomainError(f"Give a reason to {transition.action.lower()}.", field="reason")

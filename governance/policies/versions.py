@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from governance import events
 from governance.approvals.models import ApprovalRequest
@@ -107,6 +108,46 @@ def previous_version(version: PolicyRevision) -> PolicyRevision | None:
         .order_by(PolicyRevision.published_at.desc(), PolicyRevision.id.desc())
         .limit(1)
     )
+
+
+def change_authors_of(policy_ids: set[int]) -> dict[int, set[int]]:
+    """Who wrote the change under review of each policy: the authors of every revision after
+    the last version published before its current revision (every revision if it was never
+    published before). For a policy just published, that is the change it was published with.
+
+    One query for any number of policies (the inbox asks for a whole page at once).
+    """
+    if not policy_ids:
+        return {}
+    frozen = so.aliased(PolicyRevision)
+    base = (
+        sa.select(sa.func.coalesce(sa.func.max(frozen.number), 0))
+        .where(
+            frozen.policy_id == PolicyRevision.policy_id,
+            frozen.version_label.is_not(None),
+            frozen.number < Policy.current_revision,
+        )
+        .correlate(PolicyRevision, Policy)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(PolicyRevision.policy_id, PolicyRevision.author_id)
+        .join(Policy, Policy.id == PolicyRevision.policy_id)
+        .where(
+            PolicyRevision.policy_id.in_(policy_ids),
+            PolicyRevision.number > base,
+            PolicyRevision.number <= Policy.current_revision,
+        )
+        .distinct()
+    )
+    authors: dict[int, set[int]] = {policy_id: set() for policy_id in policy_ids}
+    for policy_id, author_id in rows:
+        authors[policy_id].add(author_id)
+    return authors
+
+
+def change_authors(policy: Policy) -> set[int]:
+    return change_authors_of({policy.id})[policy.id]
 
 
 def approvers_of(policy: Policy, digest: str) -> list[dict[str, Any]]:

@@ -168,6 +168,7 @@ def show(policy_id: int):
         body_html=render_markdown(shown.body),
         can_edit=service.can_edit(current_user, policy),
         transitions=service.available_transitions(current_user, policy),
+        gate=service.transition_gate(current_user, policy),
         transition_form=TransitionForm(),
         revisions=service.list_readable_revisions(policy.id, current_user)[:5],
         is_review_due=policy.is_review_due(),

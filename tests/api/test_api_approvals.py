@@ -248,6 +248,33 @@ def test_the_submitter_gets_the_four_eyes_refusal(api_as, users, db):
     assert _state(db) == before
 
 
+def test_an_author_of_the_change_gets_the_four_eyes_refusal(api_as, users, db):
+    _review_workflow(users, {"users": [users["admin"].id]})
+    submit_for_review(users, edited_by=users["admin"])
+    before = _state(db)
+    response = _decide(api_as("admin"), approval_requests(db)[0].id, "approve")
+    assert response.status_code == 403
+    assert "wrote part of this change" in response.json["error"]["message"]
+    assert _state(db) == before
+
+
+def test_a_second_decision_by_one_person_in_a_step_is_a_conflict(api_as, users, db):
+    legal, security = users["approver"].groups[0], users["security"].groups[0]
+    users["approver"].groups.append(security)
+    db.session.commit()
+    _review_workflow(users, {"groups": [legal.id, security.id], "rule": "quorum", "quorum": 2})
+    submit_for_review(users)
+    first, second = approval_requests(db)
+    client = api_as("approver")
+    assert _decide(client, first.id, "approve").json["step_state"] == "waiting"
+    before = _state(db)
+    response = _decide(client, second.id, "approve")
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "conflict"
+    assert "already decided this step" in response.json["error"]["message"]
+    assert _state(db) == before
+
+
 def test_someone_elses_request_is_not_found_even_for_an_admin(api_as, users, db):
     legal = users["approver"].groups[0]
     _review_workflow(users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"})

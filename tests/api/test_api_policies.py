@@ -567,6 +567,41 @@ def test_a_policy_goes_through_its_lifecycle_by_api(api_as, users, db):
     assert changes.count("policy.status_changed") == 4
 
 
+def test_a_review_workflow_still_waiting_holds_the_manual_approval_with_409(api_as, users, db):
+    factories.make_workflow(
+        users["admin"],
+        trigger={"type": "policy.status_changed", "to_status": "in_review"},
+        stages=[
+            [factories.step("review", "approval", {"users": [users["approver"].id]})],
+            [factories.step("approve", "set_status", {"status": "approved"})],
+        ],
+    )
+    policy = factories.submit_for_review(users)
+    admin = api_as("admin")
+    shown = admin.get(f"policies/{policy.id}")
+    assert shown.json["allowed_transitions"] == ["draft"]  # sending back stays open
+    before = _state(db)
+    response = admin.post(f"policies/{policy.id}/transitions", json={"status": "approved"})
+    error = _error(response, 409)
+    assert error["code"] == "conflict"
+    assert "still deciding this policy's review" in error["message"]
+    assert "/executions/" in error["message"]
+    assert _state(db) == before
+
+
+def test_an_admin_who_wrote_part_of_the_change_gets_403_on_approve(api_as, users, db):
+    policy = factories.make_policy(users["owner"])
+    factories.edit_policy(policy.id, users["admin"], body="Rewritten by the admin.\n")
+    owner, admin = api_as("owner"), api_as("admin")
+    submitted = owner.post(f"policies/{policy.id}/transitions", json={"status": "in_review"})
+    assert submitted.status_code == 200, submitted.json
+    assert admin.get(f"policies/{policy.id}").json["allowed_transitions"] == ["draft"]
+    before = _state(db)
+    response = admin.post(f"policies/{policy.id}/transitions", json={"status": "approved"})
+    assert "wrote part of this change" in _error(response, 403)["message"]
+    assert _state(db) == before
+
+
 @pytest.mark.parametrize(
     ("status", "target", "allowed"),
     [

@@ -21,6 +21,21 @@ def test_approvals_needed(rule, quorum, count, needed):
 
 
 @pytest.mark.parametrize(
+    ("rule", "quorum", "count", "covered", "needed"),
+    [
+        # all: a request nobody can still decide (its deciders already counted) is not awaited.
+        ("all", 1, 3, 1, 2),
+        ("all", 1, 2, 1, 1),
+        # a quorum is never lowered: N different people, or the step waits.
+        ("quorum", 2, 2, 1, 2),
+        ("any", 1, 2, 1, 1),
+    ],
+)
+def test_approvals_needed_with_covered_requests(rule, quorum, count, covered, needed):
+    assert approvals_needed({"rule": rule, "quorum": quorum}, count, covered) == needed
+
+
+@pytest.mark.parametrize(
     ("needed", "statuses", "by_count", "outcome"),
     [
         # any: the first approval decides; one rejection rejects.

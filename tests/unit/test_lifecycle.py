@@ -48,6 +48,18 @@ def test_submitter_cannot_approve_even_as_admin():
     assert lifecycle.may_take(approve, actor_roles={"admin"}, is_owner=False, is_submitter=False)
 
 
+def test_nobody_who_wrote_part_of_the_change_approves_it():
+    approve = lifecycle.find_transition("in_review", "approved")
+    admin = {"actor_roles": {"admin"}, "is_owner": False, "is_submitter": False}
+    assert not lifecycle.may_take(approve, **admin, wrote_change=True)
+    assert lifecycle.may_take(approve, **admin, wrote_change=False)
+
+
+def test_only_moves_back_to_draft_stay_open_while_a_workflow_decides():
+    open_moves = {(t.source, t.target) for t in lifecycle.TRANSITIONS if not t.gated}
+    assert open_moves == {("in_review", "draft"), ("published", "draft")}
+
+
 def test_retiring_and_requesting_changes_need_a_reason():
     assert lifecycle.find_transition("published", "retired").needs_reason
     assert lifecycle.find_transition("in_review", "draft").needs_reason
