@@ -17,8 +17,9 @@ from governance.auth.forms import (
     LoginForm,
     NotificationPreferenceForm,
 )
+from governance.auth.throttle import login_throttle
 from governance.errors import DomainError
-from governance.extensions import db, login_throttle
+from governance.extensions import db
 from governance.notifications.service import set_notification_preference
 from governance.timeutil import utcnow
 
