@@ -18,6 +18,8 @@ from governance.web.htmx import is_htmx
 SESSION_TOKEN_KEY = "sid"  # noqa: S105 - a session key name, not a secret
 SESSION_EXPIRED = "Your session expired, sign in again."
 LOGIN_MESSAGE = "Please log in to see that page."
+# Polled by every open page on its own: it keeps no session from going idle.
+BACKGROUND_ENDPOINTS = frozenset({"web.nav_counts"})
 
 
 @login_manager.user_loader
@@ -31,6 +33,7 @@ def load_user(user_id: str) -> User | None:
             session.get(SESSION_TOKEN_KEY),
             idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
             lifetime=timedelta(hours=config["SESSION_MAX_HOURS"]),
+            is_activity=request.endpoint not in BACKGROUND_ENDPOINTS,
         )
     except service.SessionExpired:
         g.session_expired = True
@@ -45,11 +48,12 @@ def ask_to_log_in() -> Response:
         flash(SESSION_EXPIRED, "info")
     else:
         flash(LOGIN_MESSAGE, "info")
-    target = login_url("auth.login", request.url)
     if is_htmx():
-        # A fragment request must not swap the login page into the page it came from.
+        # A fragment request must not swap the login page into the page it came from; after
+        # the login, back to that page (the login view only follows same-site paths).
+        target = login_url("auth.login", request.headers.get("HX-Current-URL") or request.url)
         return Response(status=401, headers={"HX-Redirect": target})
-    return redirect(target)
+    return redirect(login_url("auth.login", request.url))
 
 
 def require_role(*roles: str) -> Callable:

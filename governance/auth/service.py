@@ -105,12 +105,18 @@ class SessionExpired(Exception):
 
 
 def load_session_user(
-    user_id: str, token: str | None, *, idle: timedelta, lifetime: timedelta
+    user_id: str,
+    token: str | None,
+    *,
+    idle: timedelta,
+    lifetime: timedelta,
+    is_activity: bool = True,
 ) -> User | None:
     """The user behind a live session, or None if it ended or the user is deactivated.
 
     A session idle longer than `idle`, or older than `lifetime`, is ended here on the server
-    (whatever the cookie says) and SessionExpired is raised, so the page can say why.
+    (whatever the cookie says) and SessionExpired is raised, so the page can say why. A
+    request that is not the user's activity (a background poll) does not reset the idle clock.
     """
     if not token or not user_id.isdigit():
         return None
@@ -136,7 +142,7 @@ def load_session_user(
         _end_if_expired(live, now)
         return None
     user, session_id, last_seen_at = row
-    if now - last_seen_at >= LAST_SEEN_RESOLUTION:
+    if is_activity and now - last_seen_at >= LAST_SEEN_RESOLUTION:
         db.session.execute(
             sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
         )

@@ -1,0 +1,97 @@
+"""Without Redis the login throttle keeps its counts in the database, so every web process
+counts the same failures (the default deployment runs several workers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from governance import create_app
+from governance.auth.models import LoginFailure
+from governance.extensions import db as database
+from governance.maintenance import prune_old_login_failures
+from governance.timeutil import utcnow
+from tests.conftest import WebClient
+
+
+@pytest.fixture
+def workers(app):
+    """Two web processes on the same database, with the default (database) throttle store."""
+    settings = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "LOGIN_THROTTLE_STORE": "database",
+        "WEB_ALERT_CHECK_SECONDS": 0,
+    }
+    apps = [create_app(settings), create_app(settings)]
+    yield apps
+    for each in apps:
+        with each.app_context():
+            database.session.remove()
+            database.engine.dispose()
+
+
+def _client(app) -> WebClient:
+    app.test_client_class = WebClient
+    return app.test_client()
+
+
+def test_the_default_store_is_the_database_when_there_is_no_redis(monkeypatch):
+    from governance.config import Config
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    assert Config().LOGIN_THROTTLE_STORE == "database"
+
+
+def test_two_workers_share_the_failure_count_for_an_account(workers, users, db):
+    first, second = workers
+    for number in range(5):
+        worker = (first, second)[number % 2]
+        assert _client(worker).login("owner@example.test", "wrong password").status_code == 200
+
+    for worker in workers:
+        response = _client(worker).login("owner@example.test")
+        assert response.status_code == 429
+        assert "try again later" in response.get_data(as_text=True)
+
+
+def test_two_workers_share_the_failure_count_for_an_address(workers, users, db):
+    first, second = workers
+    for number in range(5):
+        _client((first, second)[number % 2]).login(f"guess{number}@example.test", "wrong")
+
+    assert _client(second).login("viewer@example.test").status_code == 429
+
+
+def test_a_count_whose_window_has_passed_starts_again(workers, users, db):
+    first, _ = workers
+    for _ in range(5):
+        _client(first).login("owner@example.test", "wrong password")
+    db.session.execute(
+        sa.update(LoginFailure).values(window_started_at=utcnow() - timedelta(minutes=2))
+    )
+    db.session.commit()
+
+    assert _client(first).login("owner@example.test", "wrong password").status_code == 200
+    db.session.expire_all()
+    counts = {row.key: row.failures for row in db.session.scalars(sa.select(LoginFailure))}
+    assert counts["account:owner@example.test"] == 1
+
+
+def test_housekeeping_forgets_counts_whose_window_has_passed(workers, users, db):
+    first, _ = workers
+    _client(first).login("owner@example.test", "wrong password")
+    _client(first).login("viewer@example.test", "wrong password")
+    db.session.execute(
+        sa.update(LoginFailure)
+        .where(LoginFailure.key == "account:owner@example.test")
+        .values(window_started_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
+
+    assert prune_old_login_failures() == 1
+    keys = set(db.session.scalars(sa.select(LoginFailure.key)))
+    assert keys == {"account:viewer@example.test", "address:127.0.0.1"}
