@@ -111,3 +111,11 @@ def test_existing_users_keep_their_hashes_and_can_still_log_in(client, db):
     response = client.login("old@example.test", "ｏｌｄ pass10")
 
     assert response.status_code == 302
+
+
+def test_the_forms_state_the_configured_minimum(as_role, users, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PASSWORD_MIN_LENGTH", 18)
+    admin = as_role("admin")
+
+    assert "At least 18 characters" in admin.get("/account").get_data(as_text=True)
+    assert "At least 18 characters" in admin.get("/admin/users/new").get_data(as_text=True)
