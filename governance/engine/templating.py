@@ -179,21 +179,20 @@ def _guard_loops(tree: nodes.Template) -> nodes.Template:
     return tree
 
 
-def _parse(source: str) -> nodes.Template:
-    try:
-        return _guard_loops(_environment.parse(source))
-    except TemplateSyntaxError as error:
-        raise TemplateError(f"line {error.lineno}: {error.message}") from error
-
-
 def check_template(source: str) -> None:
-    _parse(source)
+    _compiled(source)
 
 
 @functools.lru_cache(maxsize=512)
 def _compiled(source: str) -> Template:
-    """Compiling is most of a render's cost, and a workflow's templates never change."""
-    return _environment.from_string(_parse(source))
+    """Compiling is most of a render's cost, and a workflow's templates never change.
+
+    Compiling also finds what parsing alone does not, such as an unknown filter.
+    """
+    try:
+        return _environment.from_string(_guard_loops(_environment.parse(source)))
+    except TemplateSyntaxError as error:
+        raise TemplateError(f"line {error.lineno}: {error.message}") from error
 
 
 def render(source: str, data: Mapping[str, Any], *, seconds: float = TIME_BUDGET_SECONDS) -> str:

@@ -88,3 +88,10 @@ def test_ordinary_templates_still_render():
 def test_output_is_cut_at_the_limit():
     text = render("{% for i in range(5000) %}{{ 'y' * 100 }}{% endfor %}", {})
     assert text == "y" * MAX_RENDERED
+
+
+def test_an_unknown_filter_is_a_template_error_when_checked_and_rendered():
+    with pytest.raises(TemplateError, match="No filter named 'nofilter'"):
+        check_template("{{ policy.title|nofilter }}")
+    with pytest.raises(TemplateError, match="No filter named 'nofilter'"):
+        render("{{ policy.title|nofilter }}", {})
