@@ -1,8 +1,10 @@
 """The login throttle: failed logins per account and per address, shared by every web process.
 
-Counts live in Redis when REDIS_URL is set (a moving window), else in the database's
-login_failures table (a fixed window of the limit's length). Only failures are counted, so a
-successful login costs nothing.
+Each attempt takes a place in its keys' counts *before* the password is checked, with one
+atomic step per key that refuses once the limit is reached: so concurrent guesses cannot all
+pass a check made before any of them failed. A successful login gives its place back, so
+it costs nothing. Counts live in Redis when REDIS_URL is set, else in the database's
+login_failures table; both count in fixed windows of the limit's length.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import Storage, storage_from_string
 from sqlalchemy.dialects import postgresql, sqlite
 
 from governance.auth.models import LoginFailure
@@ -23,54 +24,51 @@ from governance.timeutil import utcnow
 
 class RedisCounts:
     def __init__(self, storage_uri: str, limit: RateLimitItem) -> None:
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.storage: Storage = storage_from_string(storage_uri)
         self.limit = limit
+        self.expiry = limit.get_expiry()
 
-    def is_blocked(self, keys: list[str]) -> bool:
-        return any(not self.limiter.test(self.limit, "login", key) for key in keys)
+    def _take(self, key: str) -> bool:
+        # INCR is atomic: of concurrent attempts, only those within the limit see a small count.
+        if self.storage.incr(key, self.expiry) <= self.limit.amount:
+            return True
+        self._give_back([key])
+        return False
 
-    def record_failure(self, keys: list[str]) -> None:
+    def _give_back(self, keys: list[str]) -> None:
         for key in keys:
-            self.limiter.hit(self.limit, "login", key)
+            if self.storage.incr(key, self.expiry, -1) < 0:  # the window ended meanwhile
+                self.storage.clear(key)
+
+    def take(self, keys: list[str]) -> bool:
+        for taken, key in enumerate(keys):
+            if not self._take(key):
+                self._give_back(keys[:taken])
+                return False
+        return True
+
+    def give_back(self, keys: list[str]) -> None:
+        self._give_back(keys)
 
     def reset(self) -> None:
-        self.limiter.storage.reset()
+        self.storage.reset()
 
 
 class DatabaseCounts:
-    """One row per key. An upsert adds each failure in one statement, so two processes that
-    fail at once both count, on SQLite and PostgreSQL alike."""
+    """One row per key; one upsert per key takes a place, or changes nothing when the window
+    is full: whether it wrote decides, on SQLite and PostgreSQL alike."""
 
     def __init__(self, limit: RateLimitItem) -> None:
         self.limit = limit
         self.window = timedelta(seconds=limit.get_expiry())
 
-    def is_blocked(self, keys: list[str]) -> bool:
-        since = utcnow() - self.window
-        blocked = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(LoginFailure)
-            .where(
-                LoginFailure.key.in_(keys),
-                LoginFailure.window_started_at > since,
-                LoginFailure.failures >= self.limit.amount,
-            )
-        )
-        return bool(blocked)
-
-    def record_failure(self, keys: list[str]) -> None:
-        now = utcnow()
-        for key in keys:
-            db.session.execute(self._count_one(key, now))
-        db.session.commit()
-
-    def _count_one(self, key: str, now: datetime):
+    def _take(self, key: str, now: datetime) -> bool:
         insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert
         statement = insert(LoginFailure).values(key=key, failures=1, window_started_at=now)
         started = statement.excluded.window_started_at
-        # Inside the window: one more. A window that has passed starts again at this failure.
+        # Inside the window: one more. A window that has passed starts again at this attempt.
         fresh = LoginFailure.window_started_at > now - self.window
-        return statement.on_conflict_do_update(
+        statement = statement.on_conflict_do_update(
             index_elements=[LoginFailure.key],
             set_={
                 "failures": sa.case((fresh, LoginFailure.failures + 1), else_=1),
@@ -78,7 +76,33 @@ class DatabaseCounts:
                     (fresh, LoginFailure.window_started_at), else_=started
                 ),
             },
+            where=sa.or_(sa.not_(fresh), LoginFailure.failures < self.limit.amount),
         )
+        # A row comes back only if the insert or the update happened (rowcount is not
+        # reliable for an upsert through every driver).
+        return db.session.execute(statement.returning(LoginFailure.failures)).first() is not None
+
+    def _give_back(self, keys: list[str]) -> None:
+        if keys:
+            db.session.execute(
+                sa.update(LoginFailure)
+                .where(LoginFailure.key.in_(keys), LoginFailure.failures > 0)
+                .values(failures=LoginFailure.failures - 1)
+            )
+
+    def take(self, keys: list[str]) -> bool:
+        now = utcnow()
+        for taken, key in enumerate(keys):
+            if not self._take(key, now):
+                self._give_back(keys[:taken])
+                db.session.commit()
+                return False
+        db.session.commit()
+        return True
+
+    def give_back(self, keys: list[str]) -> None:
+        self._give_back(keys)
+        db.session.commit()
 
     def reset(self) -> None:
         db.session.execute(sa.delete(LoginFailure))
@@ -111,11 +135,13 @@ class LoginThrottle:
     def _keys(self, email: str, address: str) -> list[str]:
         return [f"account:{email.strip().lower()}"[:300], f"address:{address}"[:300]]
 
-    def is_blocked(self, email: str, address: str) -> bool:
-        return self._counts().is_blocked(self._keys(email, address))
+    def take_attempt(self, email: str, address: str) -> bool:
+        """Count this login attempt as failed until it succeeds; False: too many, refuse it."""
+        return self._counts().take(self._keys(email, address))
 
-    def record_failure(self, email: str, address: str) -> None:
-        self._counts().record_failure(self._keys(email, address))
+    def give_back_attempt(self, email: str, address: str) -> None:
+        """The attempt succeeded: it does not count."""
+        self._counts().give_back(self._keys(email, address))
 
     def reset(self) -> None:
         """Forget every count (used between tests)."""

@@ -64,15 +64,15 @@ def login():
     status = 200
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr or "unknown"
-        if login_throttle.is_blocked(email, address):
+        if not login_throttle.take_attempt(email, address):
             form.form_errors.append(TOO_MANY_ATTEMPTS)
             status = 429
         else:
             user = service.authenticate(email, form.password.data)
             if user is None:
-                login_throttle.record_failure(email, address)
                 form.form_errors.append(LOGIN_FAILED)
             else:
+                login_throttle.give_back_attempt(email, address)
                 _begin_session(user)
                 flash(f"Welcome, {user.name}.", "success")
                 return redirect(_safe_next(request.args.get("next")))

@@ -3,6 +3,7 @@ counts the same failures (the default deployment runs several workers)."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -10,19 +11,18 @@ import sqlalchemy as sa
 
 from governance import create_app
 from governance.auth.models import LoginFailure
+from governance.auth.throttle import login_throttle
 from governance.extensions import db as database
 from governance.maintenance import prune_old_login_failures
 from governance.timeutil import utcnow
-from tests.conftest import WebClient
+from tests.conftest import WebClient, require_service
 
 
-@pytest.fixture
-def workers(app):
-    """Two web processes on the same database, with the default (database) throttle store."""
+def _workers(app, store: str):
     settings = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "LOGIN_THROTTLE_STORE": "database",
+        "LOGIN_THROTTLE_STORE": store,
         "WEB_ALERT_CHECK_SECONDS": 0,
     }
     apps = [create_app(settings), create_app(settings)]
@@ -31,6 +31,20 @@ def workers(app):
         with each.app_context():
             database.session.remove()
             database.engine.dispose()
+
+
+@pytest.fixture
+def workers(app):
+    """Two web processes on the same database, with the default (database) throttle store."""
+    yield from _workers(app, "database")
+
+
+@pytest.fixture(params=["database", "redis"])
+def any_workers(app, request):
+    """The same two processes with either store (Redis only where REDIS_URL is set)."""
+    if request.param == "redis":
+        require_service(bool(os.environ.get("REDIS_URL")), "REDIS_URL not set")
+    yield from _workers(app, request.param)
 
 
 def _client(app) -> WebClient:
@@ -46,13 +60,13 @@ def test_the_default_store_is_the_database_when_there_is_no_redis(monkeypatch):
     assert Config().LOGIN_THROTTLE_STORE == "database"
 
 
-def test_two_workers_share_the_failure_count_for_an_account(workers, users, db):
-    first, second = workers
+def test_two_workers_share_the_failure_count_for_an_account(any_workers, users, db):
+    first, second = any_workers
     for number in range(5):
         worker = (first, second)[number % 2]
         assert _client(worker).login("owner@example.test", "wrong password").status_code == 200
 
-    for worker in workers:
+    for worker in any_workers:
         response = _client(worker).login("owner@example.test")
         assert response.status_code == 429
         assert "try again later" in response.get_data(as_text=True)
@@ -64,6 +78,30 @@ def test_two_workers_share_the_failure_count_for_an_address(workers, users, db):
         _client((first, second)[number % 2]).login(f"guess{number}@example.test", "wrong")
 
     assert _client(second).login("viewer@example.test").status_code == 429
+
+
+def test_attempts_in_flight_at_once_cannot_pass_the_limit_together(any_workers, users, db):
+    # Four failures so far; two guesses arrive at the same moment on the two workers. The
+    # place is taken before the password is checked, so only one of them is let through.
+    first, second = any_workers
+    for _ in range(4):
+        _client(first).login("owner@example.test", "wrong password")
+
+    with first.app_context():
+        assert login_throttle.take_attempt("owner@example.test", "10.0.0.1") is True
+    with second.app_context():
+        assert login_throttle.take_attempt("owner@example.test", "10.0.0.2") is False
+
+
+def test_a_successful_login_gives_its_place_back(any_workers, users, db):
+    first, second = any_workers
+    for _ in range(4):
+        _client(first).login("owner@example.test", "wrong password")
+
+    assert _client(second).login("owner@example.test").status_code == 302
+    # Still one place left after the success, and only one.
+    assert _client(first).login("owner@example.test", "wrong password").status_code == 200
+    assert _client(second).login("owner@example.test", "wrong password").status_code == 429
 
 
 def test_a_count_whose_window_has_passed_starts_again(workers, users, db):
