@@ -54,19 +54,22 @@ def authenticate(email: str, password: str) -> User | None:
     """The user for these credentials, or None whatever was wrong (unknown, wrong, deactivated)."""
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        _password_matches(_DUMMY_HASH, password)
         return None
-    if not _password_matches(user, password) or not user.is_enabled:
+    if not _password_matches(user.password_hash, password) or not user.is_enabled:
         return None
     return user
 
 
-def _password_matches(user: User, password: str) -> bool:
-    """New passwords are hashed NFKC-normalised; a hash from before that took the text as typed."""
+def _password_matches(password_hash: str, password: str) -> bool:
+    """New passwords are hashed NFKC-normalised; a hash from before that took the text as typed.
+
+    An unknown email goes through here too, so it costs as many hashes as a known one.
+    """
     normalised = passwords.normalise(password)
-    if check_password_hash(user.password_hash, normalised):
+    if check_password_hash(password_hash, normalised):
         return True
-    return normalised != password and check_password_hash(user.password_hash, password)
+    return normalised != password and check_password_hash(password_hash, password)
 
 
 def _token_hash(token: str) -> str:
@@ -197,7 +200,7 @@ def _end_all_sessions(user_id: int) -> None:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change a user's own password; every existing session of theirs ends."""
-    if not _password_matches(user, current_password):
+    if not _password_matches(user.password_hash, current_password):
         raise DomainError("The current password is not correct.", field="current_password")
     try:
         new_password = checked_password(new_password, email=user.email, name=user.name)
