@@ -1,182 +1,116 @@
 """Templates in step configs (notify subject/body, task titles), rendered in a sandbox.
 
 The sandbox refuses access to internals (``__class__``, ``mro``, unsafe callables), and the
-data handed in is plain dicts and lists, never ORM objects. Every render is bounded, so a
-template cannot pin a web worker (dry run) or a consumer: at most MAX_OPERATIONS loop
-iterations and calls, TIME_BUDGET_SECONDS of work, no recursive loops, no operator or
-width that builds a huge value at once, and output cut at MAX_RENDERED as it is produced.
+data handed in is plain dicts and lists, never ORM objects. Every render is bounded
+(template_limits.py), so a template cannot pin a web worker (dry run) or a consumer: loops
+and calls are counted, recursive loops refused, values capped, output cut at MAX_RENDERED.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-import re
-import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.visitor import NodeTransformer
+
+from governance.engine import template_limits as limits
+from governance.engine.template_limits import TemplateError, TemplateTooExpensive
+
+__all__ = ["MAX_RENDERED", "TemplateError", "TemplateTooExpensive", "check_template", "render"]
 
 MAX_RENDERED = 20_000
-MAX_OPERATIONS = 10_000
-TIME_BUDGET_SECONDS = 1.0
-# The widest a template may pad or wrap text (str.center, |indent, a format width): beyond
-# it, one operation ("x".center(10**9)) would build a value far larger than any output.
-MAX_WIDTH = 10_000
-MAX_EXPONENT = 100
-_BIG_FORMAT_WIDTH = re.compile(r"%[^a-zA-Z%]*?(\*|\d{5,})|\{[^}]*:[^}]*\d{5,}")
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
-_WIDTH_FILTERS = ("center", "indent", "truncate", "wordwrap")
-
-
-class TemplateError(ValueError):
-    """A template that does not parse or tried something the sandbox forbids."""
-
-
-class TemplateTooExpensive(TemplateError):
-    """A template that would take more work than any step template needs."""
-
-
-class _Budget:
-    def __init__(self, operations: int, seconds: float) -> None:
-        self.left = operations
-        self.limit = operations
-        self.deadline = time.monotonic() + seconds
-        self.seconds = seconds
-
-    def spend(self) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise TemplateTooExpensive(
-                f"Template too expensive: more than {self.limit:,} loop iterations or calls."
-            )
-        if time.monotonic() > self.deadline:
-            raise TemplateTooExpensive(
-                f"Template too expensive: it ran longer than {self.seconds:g} s."
-            )
-
-
-# Per render, and per thread or task: the consumer renders in several threads at once.
-_budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
-
-
-def _spend() -> None:
-    budget = _budget.get()
-    if budget is None:
-        raise TemplateError("templates render only through templating.render()")
-    budget.spend()
-
-
-def _refuse_wide(*values: Any) -> None:
-    for value in values:
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > MAX_WIDTH:
-            raise TemplateTooExpensive(
-                f"Template too expensive: a width of {value:,} (at most {MAX_WIDTH:,})."
-            )
-
-
-def _refuse_wide_format(text: Any) -> None:
-    if isinstance(text, str) and _BIG_FORMAT_WIDTH.search(text):
-        raise TemplateTooExpensive(f"Template too expensive: a format width above {MAX_WIDTH:,}.")
-
-
-def _width_checked(function):
-    @functools.wraps(function)
-    def checked(value, *args, **kwargs):
-        _refuse_wide(*args, *kwargs.values())
-        return function(value, *args, **kwargs)
-
-    return checked
-
-
-def _format_checked(function):
-    @functools.wraps(function)
-    def checked(value, *args, **kwargs):
-        _refuse_wide_format(value)
-        return function(value, *args, **kwargs)
-
-    return checked
-
-
-def _bounded_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_OPERATIONS:
-        raise TemplateTooExpensive(
-            f"Template too expensive: a range of more than {MAX_OPERATIONS:,} numbers."
-        )
-    return numbers
 
 
 class StepTemplateEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, plus a cost on every loop iteration and call of the template's own."""
+    """The sandbox, plus a cost on every loop iteration and call, and size checks."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def guarded_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
         for item in iterable:
-            _spend()
+            limits.spend()
             yield item
 
+    def joined(self, *parts: Any) -> str:
+        return limits.joined(*parts)
+
     def call(__self, __context, __obj, *args, **kwargs):  # jinja's own signature
-        if getattr(__obj, "__func__", None) is StepTemplateEnvironment.guarded_iter:
-            return __obj(*args)  # the loop guard itself, put there by _guard_loops
-        _spend()
-        if isinstance(getattr(__obj, "__self__", None), str) and __obj.__name__ in _WIDTH_METHODS:
-            _refuse_wide(*args, *kwargs.values())
-        return super().call(__context, __obj, *args, **kwargs)
+        helper = getattr(__obj, "__func__", None)
+        if (
+            helper is StepTemplateEnvironment.guarded_iter
+            or helper is StepTemplateEnvironment.joined
+        ):
+            return __obj(*args)  # put there by _Guard, not written by the template
+        limits.spend()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and __obj.__name__ in _WIDTH_METHODS:
+            limits.refuse_wide(*args, *kwargs.values())
+        if isinstance(owner, str) and __obj.__name__ == "replace" and len(args) >= 2:
+            limits.checked_replace(owner, args[0], args[1])
+        return limits.refuse_large(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any):
         # "{:999999999}".format(1): the sandbox hands out its own str.format; check it first.
         wrapped = super().wrap_str_format(value)
         if wrapped is not None:
-            _refuse_wide_format(value.__self__)
+            limits.refuse_wide_format(value.__self__)
         return wrapped
 
     def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            if isinstance(right, int | float) and abs(right) > limits.MAX_EXPONENT:
                 raise TemplateTooExpensive(
-                    f"Template too expensive: an exponent above {MAX_EXPONENT}."
+                    f"Template too expensive: an exponent above {limits.MAX_EXPONENT}."
                 )
             return operator.pow(left, right)
         if operator_name == "*":
-            for value, times in ((left, right), (right, left)):
-                sized = isinstance(value, str | list | tuple) and isinstance(times, int)
-                if sized and len(value) * times > MAX_RENDERED:
-                    raise TemplateTooExpensive(
-                        f"Template too expensive: a value longer than {MAX_RENDERED:,}."
-                    )
+            limits.checked_product(left, right)
             return operator.mul(left, right)
-        _refuse_wide_format(left)  # "%999999999s" % x
+        if operator_name == "+":
+            limits.checked_sum(left, right)
+            return operator.add(left, right)
+        limits.refuse_wide_format(left)  # "%999999999s" % x
         return super().call_binop(context, operator_name, left, right)
 
 
-_environment = StepTemplateEnvironment(autoescape=False, undefined=Undefined)
-_environment.globals["range"] = _bounded_range
+_HELPERS = (StepTemplateEnvironment.guarded_iter, StepTemplateEnvironment.joined)
+
+
+class _Guard(NodeTransformer):
+    """Rewrites a parsed template: every for loop pulls its items through guarded_iter (which
+    charges the budget) and every `~` goes through joined (which checks the size first)."""
+
+    def visit_For(self, node: nodes.For) -> nodes.For:
+        node = self.generic_visit(node)
+        if node.recursive:
+            raise TemplateError(f"line {node.lineno}: recursive loops are not allowed")
+        node.iter = self._helper("guarded_iter", [node.iter], node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
+        node = self.generic_visit(node)
+        return self._helper("joined", node.nodes, node.lineno)
+
+    @staticmethod
+    def _helper(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+        return nodes.Call(nodes.EnvironmentAttribute(name), args, [], None, None, lineno=lineno)
+
+
+# Every value written out ({{ ... }}) is checked too, e.g. one captured by {% set %} blocks.
+_environment = StepTemplateEnvironment(
+    autoescape=False, undefined=Undefined, finalize=limits.refuse_large
+)
+_environment.globals["range"] = limits.bounded_range
 # Builds any amount of text without a loop; nothing a step message needs.
 _environment.globals.pop("lipsum", None)
-for _name in _WIDTH_FILTERS:
-    _environment.filters[_name] = _width_checked(_environment.filters[_name])
-_environment.filters["format"] = _format_checked(_environment.filters["format"])
-
-
-def _guard_loops(tree: nodes.Template) -> nodes.Template:
-    """Every for loop pulls its items through guarded_iter, which charges the budget."""
-    for loop in tree.find_all(nodes.For):
-        if loop.recursive:
-            raise TemplateError(f"line {loop.lineno}: recursive loops are not allowed")
-        loop.iter = nodes.Call(
-            nodes.EnvironmentAttribute("guarded_iter"),
-            [loop.iter],
-            [],
-            None,
-            None,
-            lineno=loop.lineno,
-        )
-    return tree
+_environment.filters = {
+    name: limits.bounded_filter(name, function) for name, function in _environment.filters.items()
+}
 
 
 def check_template(source: str) -> None:
@@ -190,16 +124,18 @@ def _compiled(source: str) -> Template:
     Compiling also finds what parsing alone does not, such as an unknown filter.
     """
     try:
-        return _environment.from_string(_guard_loops(_environment.parse(source)))
+        return _environment.from_string(_Guard().visit(_environment.parse(source)))
     except TemplateSyntaxError as error:
         raise TemplateError(f"line {error.lineno}: {error.message}") from error
 
 
-def render(source: str, data: Mapping[str, Any], *, seconds: float = TIME_BUDGET_SECONDS) -> str:
+def render(
+    source: str, data: Mapping[str, Any], *, seconds: float = limits.TIME_BUDGET_SECONDS
+) -> str:
     """The rendered text, at most MAX_RENDERED characters. TemplateError when the sandbox or
     the budget refuses (the consumer does not retry those: the same template fails again)."""
     template = _compiled(source)
-    token = _budget.set(_Budget(MAX_OPERATIONS, seconds))
+    token = limits.current_budget.set(limits.Budget(limits.MAX_OPERATIONS, seconds))
     parts: list[str] = []
     size = 0
     try:
@@ -212,12 +148,10 @@ def render(source: str, data: Mapping[str, Any], *, seconds: float = TIME_BUDGET
                     break
         finally:
             chunks.close()
-    except TemplateError:
-        raise
     except SecurityError as error:
         raise TemplateError(f"not allowed in a template: {error}") from error
     except RecursionError as error:
         raise TemplateTooExpensive("Template too expensive: calls nested too deeply.") from error
     finally:
-        _budget.reset(token)
+        limits.current_budget.reset(token)
     return "".join(parts)[:MAX_RENDERED]

@@ -54,14 +54,14 @@ def test_recursive_loops_are_refused_when_the_template_is_checked():
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("{{ 'x' * 10000000 }}", "a value longer than 20,000"),
-        ("{{ [0] * 10000000 }}", "a value longer than 20,000"),
+        ("{{ 'x' * 10000000 }}", "a value of 10,000,000 characters or items"),
+        ("{{ [0] * 10000000 }}", "a value of 10,000,000 characters or items"),
         ("{{ 2 ** 1000000 }}", "an exponent above 100"),
         ("{{ ''|center(10000000) }}", "a width of 10,000,000"),
         ("{{ ''.ljust(10000000) }}", "a width of 10,000,000"),
-        ("{{ '{:10000000}'.format(1) }}", "a format width above 10,000"),
-        ("{{ '%10000000s' % 1 }}", "a format width above 10,000"),
-        ("{{ '%10000000s'|format(1) }}", "a format width above 10,000"),
+        ("{{ '{:10000000}'.format(1) }}", "a format width above 1,000"),
+        ("{{ '%10000000s' % 1 }}", "a format width above 1,000"),
+        ("{{ '%10000000s'|format(1) }}", "a format width above 1,000"),
         ("{{ range(1000000)|list|length }}", "a range of more than 10,000 numbers"),
     ],
 )
@@ -95,3 +95,26 @@ def test_an_unknown_filter_is_a_template_error_when_checked_and_rendered():
         check_template("{{ policy.title|nofilter }}")
     with pytest.raises(TemplateError, match="No filter named 'nofilter'"):
         render("{{ policy.title|nofilter }}", {})
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Each doubles a value in a loop: 40 rounds would be a terabyte.
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}",
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}"
+        "{% endfor %}",
+        "{% macro twice(s) %}{{ s }}{{ s }}{% endmacro %}{% set ns = namespace(s='x') %}"
+        "{% for i in range(40) %}{% set ns.s = twice(ns.s) %}{% endfor %}",
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set block %}{{ ns.s }}"
+        "{{ ns.s }}{% endset %}{% set ns.s = block %}{% endfor %}",
+        # One step from a small value to a huge one.
+        "{{ ('x' * 20000)|replace('x', 'y' * 20000) }}",
+        "{{ ('x' * 20000).replace('x', 'y' * 20000) }}",
+        "{{ ([1] * 20000)|join('z' * 20000) }}",
+    ],
+)
+def test_values_cannot_grow_past_the_size_cap(source):
+    with pytest.raises(TemplateTooExpensive, match="at most 100,000"):
+        render(source, {})
