@@ -126,7 +126,7 @@ class Config:
         # Enforced on the server for every request (user_sessions), whatever the cookie says:
         # a session ends after this long without a request, and this long after its login.
         self.SESSION_IDLE_MINUTES = _int_at_least(
-            "SESSION_IDLE_MINUTES", 30, 1, "a session needs at least a minute between requests"
+            "SESSION_IDLE_MINUTES", 30, 5, "a session's last request is recorded once a minute"
         )
         self.SESSION_MAX_HOURS = _int_at_least(
             "SESSION_MAX_HOURS", 12, 1, "a session lasts at least an hour after its login"

@@ -1,10 +1,12 @@
 """The login throttle: failed logins per account and per address, shared by every web process.
 
-Each attempt takes a place in its keys' counts *before* the password is checked, with one
-atomic step per key that refuses once the limit is reached: so concurrent guesses cannot all
-pass a check made before any of them failed. A successful login gives its place back, so
-it costs nothing. Counts live in Redis when REDIS_URL is set, else in the database's
-login_failures table; both count in fixed windows of the limit's length.
+An attempt takes its place in the account's count *before* the password is checked, in one
+atomic step that refuses once the limit is reached: guesses at one account sent at the same
+moment to several workers cannot all pass a check made before any of them failed. A
+successful login gives the place back, so it costs nothing. The address's count only adds
+failures (many people may log in at once from one office address); it refuses once full.
+Counts live in Redis when REDIS_URL is set, else in the database's login_failures table;
+both count in fixed windows of the limit's length.
 """
 
 from __future__ import annotations
@@ -28,41 +30,47 @@ class RedisCounts:
         self.limit = limit
         self.expiry = limit.get_expiry()
 
-    def _take(self, key: str) -> bool:
+    def is_full(self, key: str) -> bool:
+        return self.storage.get(key) >= self.limit.amount
+
+    def take(self, key: str) -> bool:
         # INCR is atomic: of concurrent attempts, only those within the limit see a small count.
         if self.storage.incr(key, self.expiry) <= self.limit.amount:
             return True
-        self._give_back([key])
+        self.give_back(key)
         return False
 
-    def _give_back(self, keys: list[str]) -> None:
-        for key in keys:
-            if self.storage.incr(key, self.expiry, -1) < 0:  # the window ended meanwhile
-                self.storage.clear(key)
+    def add(self, key: str) -> None:
+        self.storage.incr(key, self.expiry)
 
-    def take(self, keys: list[str]) -> bool:
-        for taken, key in enumerate(keys):
-            if not self._take(key):
-                self._give_back(keys[:taken])
-                return False
-        return True
-
-    def give_back(self, keys: list[str]) -> None:
-        self._give_back(keys)
+    def give_back(self, key: str) -> None:
+        if self.storage.incr(key, self.expiry, -1) < 0:  # the window ended meanwhile
+            self.storage.clear(key)
 
     def reset(self) -> None:
         self.storage.reset()
 
 
 class DatabaseCounts:
-    """One row per key; one upsert per key takes a place, or changes nothing when the window
-    is full: whether it wrote decides, on SQLite and PostgreSQL alike."""
+    """One row per key, written by one upsert: taking a place changes nothing when the window
+    is full, and whether it wrote decides, on SQLite and PostgreSQL alike."""
 
     def __init__(self, limit: RateLimitItem) -> None:
         self.limit = limit
         self.window = timedelta(seconds=limit.get_expiry())
 
-    def _take(self, key: str, now: datetime) -> bool:
+    def is_full(self, key: str) -> bool:
+        full = db.session.scalar(
+            sa.select(LoginFailure.key).where(
+                LoginFailure.key == key,
+                LoginFailure.window_started_at > utcnow() - self.window,
+                LoginFailure.failures >= self.limit.amount,
+            )
+        )
+        return full is not None
+
+    def _count(self, key: str, *, unless_full: bool) -> bool:
+        now = utcnow()
         insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert
         statement = insert(LoginFailure).values(key=key, failures=1, window_started_at=now)
         started = statement.excluded.window_started_at
@@ -76,32 +84,30 @@ class DatabaseCounts:
                     (fresh, LoginFailure.window_started_at), else_=started
                 ),
             },
-            where=sa.or_(sa.not_(fresh), LoginFailure.failures < self.limit.amount),
+            where=(
+                sa.or_(sa.not_(fresh), LoginFailure.failures < self.limit.amount)
+                if unless_full
+                else None
+            ),
         )
         # A row comes back only if the insert or the update happened (rowcount is not
         # reliable for an upsert through every driver).
-        return db.session.execute(statement.returning(LoginFailure.failures)).first() is not None
-
-    def _give_back(self, keys: list[str]) -> None:
-        if keys:
-            db.session.execute(
-                sa.update(LoginFailure)
-                .where(LoginFailure.key.in_(keys), LoginFailure.failures > 0)
-                .values(failures=LoginFailure.failures - 1)
-            )
-
-    def take(self, keys: list[str]) -> bool:
-        now = utcnow()
-        for taken, key in enumerate(keys):
-            if not self._take(key, now):
-                self._give_back(keys[:taken])
-                db.session.commit()
-                return False
+        wrote = db.session.execute(statement.returning(LoginFailure.failures)).first()
         db.session.commit()
-        return True
+        return wrote is not None
 
-    def give_back(self, keys: list[str]) -> None:
-        self._give_back(keys)
+    def take(self, key: str) -> bool:
+        return self._count(key, unless_full=True)
+
+    def add(self, key: str) -> None:
+        self._count(key, unless_full=False)
+
+    def give_back(self, key: str) -> None:
+        db.session.execute(
+            sa.update(LoginFailure)
+            .where(LoginFailure.key == key, LoginFailure.failures > 0)
+            .values(failures=LoginFailure.failures - 1)
+        )
         db.session.commit()
 
     def reset(self) -> None:
@@ -132,16 +138,26 @@ class LoginThrottle:
     def _counts(self) -> RedisCounts | DatabaseCounts:
         return current_app.extensions["login_throttle"]
 
-    def _keys(self, email: str, address: str) -> list[str]:
-        return [f"account:{email.strip().lower()}"[:300], f"address:{address}"[:300]]
+    @staticmethod
+    def _account(email: str) -> str:
+        return f"account:{email.strip().lower()}"[:300]
+
+    @staticmethod
+    def _address(address: str) -> str:
+        return f"address:{address}"[:300]
 
     def take_attempt(self, email: str, address: str) -> bool:
-        """Count this login attempt as failed until it succeeds; False: too many, refuse it."""
-        return self._counts().take(self._keys(email, address))
+        """Count this attempt as failed until it succeeds; False: too many, refuse it."""
+        counts = self._counts()
+        return not counts.is_full(self._address(address)) and counts.take(self._account(email))
+
+    def record_failure(self, email: str, address: str) -> None:
+        """The attempt failed: it stays counted for the account, and now counts for the address."""
+        self._counts().add(self._address(address))
 
     def give_back_attempt(self, email: str, address: str) -> None:
         """The attempt succeeded: it does not count."""
-        self._counts().give_back(self._keys(email, address))
+        self._counts().give_back(self._account(email))
 
     def reset(self) -> None:
         """Forget every count (used between tests)."""

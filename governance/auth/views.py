@@ -70,6 +70,7 @@ def login():
         else:
             user = service.authenticate(email, form.password.data)
             if user is None:
+                login_throttle.record_failure(email, address)
                 form.form_errors.append(LOGIN_FAILED)
             else:
                 login_throttle.give_back_attempt(email, address)

@@ -93,6 +93,14 @@ def test_attempts_in_flight_at_once_cannot_pass_the_limit_together(any_workers, 
         assert login_throttle.take_attempt("owner@example.test", "10.0.0.2") is False
 
 
+def test_many_people_may_log_in_at_once_from_one_address(any_workers, users, db):
+    # An office behind one address: ten logins in flight at the same moment all go ahead.
+    first, second = any_workers
+    for number in range(10):
+        with (first, second)[number % 2].app_context():
+            assert login_throttle.take_attempt(f"person{number}@example.test", "10.0.0.9")
+
+
 def test_a_successful_login_gives_its_place_back(any_workers, users, db):
     first, second = any_workers
     for _ in range(4):
