@@ -155,19 +155,31 @@ def load_session_user(
 
 def _end_if_expired(live: sa.ColumnElement[bool], now) -> None:
     """The session matched every rule but the time limits: end it, and say it expired."""
-    session_id = db.session.scalar(
-        sa.select(UserSession.id).join(User, UserSession.user_id == User.id).where(live)
-    )
-    if session_id is None:
+    found = db.session.execute(
+        sa.select(UserSession.id, User.id, User.email)
+        .join(User, UserSession.user_id == User.id)
+        .where(live)
+    ).first()
+    if found is None:
         return
+    session_id, user_id, email = found
     ended = db.session.execute(
         sa.update(UserSession)
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    if ended.rowcount != 1:  # another request of the same session ended it first
+        db.session.rollback()
+        return
+    record_event(
+        actor_id=user_id,
+        action="user.session_expired",
+        object_type="user",
+        object_id=user_id,
+        summary=f"{email}'s session expired",
+    )
     db.session.commit()
-    if ended.rowcount:
-        raise SessionExpired
+    raise SessionExpired
 
 
 def end_session(token: str | None, actor: User | None = None) -> None:

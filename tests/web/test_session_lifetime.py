@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from governance.audit.models import AuditEvent
 from governance.auth.models import UserSession
 from governance.timeutil import utcnow
 
@@ -36,6 +37,7 @@ def test_a_session_idle_longer_than_the_timeout_is_ended_and_says_so(login, user
     assert response.headers["Location"] == "/login?next=%2Fpolicies%3Fstatus%3Ddraft"
     assert EXPIRED in client.get(response.headers["Location"]).get_data(as_text=True)
     assert _session(db).revoked_at is not None
+    assert "user.session_expired" in db.session.scalars(sa.select(AuditEvent.action)).all()
     # Ended for good: a fresh request is no longer let in either.
     assert client.get("/policies").status_code == 302
 
