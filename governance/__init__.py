@@ -30,7 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from governance import acknowledgements, audit, engine, models  # noqa: F401  (models: every table)
     from governance.auth.access import configure_login_manager
-    from governance.extensions import csrf, db, login_manager, login_throttle, migrate
+    from governance.auth.throttle import login_throttle
+    from governance.extensions import csrf, db, login_manager, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
     from governance.reviews import init_app as init_reviews
     from governance.web import security, timing

@@ -22,7 +22,8 @@ from governance.reviews.service import run_review_schedule
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 
-DEMO_PASSWORD = "steward-demo"  # noqa: S105 - published demo password
+# Long enough for the password policy (15 characters), as any real password must be.
+DEMO_PASSWORD = "steward-demo-pass"  # noqa: S105 - published demo password
 
 USERS = [
     # email, name, roles, groups

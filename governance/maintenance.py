@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from huey import crontab
+from limits import parse
 
 from governance.auth.models import UserSession
+from governance.auth.throttle import prune_login_failures
 from governance.extensions import db
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
@@ -37,3 +40,14 @@ def prune_ended_sessions_nightly() -> int:
 def forget_old_webhook_messages() -> int:
     """Inbound webhook message ids are kept only while a replay could pass the window."""
     return forget_old_messages()
+
+
+def prune_old_login_failures() -> int:
+    """Forget login-failure counts whose window has passed (each bad login may add a row)."""
+    window = timedelta(seconds=parse(current_app.config["LOGIN_FAILURE_LIMIT"]).get_expiry())
+    return prune_login_failures(utcnow(), window)
+
+
+@periodic_task(crontab(minute="23"))
+def prune_login_failures_hourly() -> int:
+    return prune_old_login_failures()

@@ -30,8 +30,9 @@ from flask.testing import FlaskClient  # noqa: E402
 
 from governance import create_app  # noqa: E402
 from governance.api.auth import reset_rate_limits  # noqa: E402
+from governance.auth.throttle import login_throttle  # noqa: E402
 from governance.extensions import db as _db  # noqa: E402
-from governance.extensions import huey, login_throttle  # noqa: E402
+from governance.extensions import huey  # noqa: E402
 from tests import factories  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("STEWARD_REQUIRE_SERVICES") == "1"

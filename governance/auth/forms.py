@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 
 from governance.api import tokens
+from governance.auth import passwords
 from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
 from governance.errors import DomainError
 from governance.timeutil import utcnow
@@ -31,14 +32,17 @@ class MultiCheckboxField(SelectMultipleField):
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)]
+    )
     submit = SubmitField("Log in")
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
+    # The service applies the password policy (auth/passwords.py), with its own messages.
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=10, max=200)]
+        "New password", validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)]
     )
     confirm = PasswordField(
         "Repeat the new password",
@@ -125,7 +129,7 @@ class UserCreateForm(UserEditForm):
         validators=[DataRequired(), Length(max=254)],
     )
     password = PasswordField(
-        "Initial password", validators=[DataRequired(), Length(min=10, max=200)]
+        "Initial password", validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)]
     )
     submit = SubmitField("Create user")
 

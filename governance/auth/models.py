@@ -111,5 +111,20 @@ class UserSession(db.Model):
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # When the session last served a request (written at most once a minute): the idle timeout.
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+
+
+class LoginFailure(db.Model):
+    """Failed logins for one key ("account:<email>" or "address:<ip>") in the current window.
+
+    In the database, not in each process's memory, so every web worker counts the same tries.
+    """
+
+    __tablename__ = "login_failures"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(300), primary_key=True)
+    failures: so.Mapped[int] = so.mapped_column(default=0)
+    window_started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)

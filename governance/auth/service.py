@@ -5,20 +5,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from governance.audit.service import diff_fields, record_event
+from governance.auth import passwords
 from governance.auth.models import ROLES, Group, User, UserRole, UserSession, group_members
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.timeutil import utcnow
 
-MIN_PASSWORD_LENGTH = 10
 WITH_ROLES_AND_GROUPS = (so.selectinload(User.role_rows), so.selectinload(User.groups))
 # Checked when the email is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("steward-timing-equaliser")
@@ -28,11 +30,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="password"
-        )
+def checked_password(password: str, *, email: str, name: str) -> str:
+    """The password policy (auth/passwords.py) with this deployment's minimum length."""
+    return passwords.check_new_password(
+        password, email=email, name=name, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
+    )
 
 
 def normalise_email(email: str) -> str:
@@ -52,11 +54,22 @@ def authenticate(email: str, password: str) -> User | None:
     """The user for these credentials, or None whatever was wrong (unknown, wrong, deactivated)."""
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        _password_matches(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.is_enabled:
+    if not _password_matches(user.password_hash, password) or not user.is_enabled:
         return None
     return user
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    """New passwords are hashed NFKC-normalised; a hash from before that took the text as typed.
+
+    An unknown email goes through here too, so it costs as many hashes as a known one.
+    """
+    normalised = passwords.normalise(password)
+    if check_password_hash(password_hash, normalised):
+        return True
+    return normalised != password and check_password_hash(password_hash, password)
 
 
 def _token_hash(token: str) -> str:
@@ -85,22 +98,88 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
     return token
 
 
-def load_session_user(user_id: str, token: str | None) -> User | None:
-    """The user behind a live session, or None if the session ended or the user is deactivated."""
+# last_seen_at is written at most this often: the idle timeout is that much coarse, and a
+# page with many htmx fragments does not write the session row on every one of them.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+class SessionExpired(Exception):
+    """The session was live but outlived its idle timeout or its absolute lifetime."""
+
+
+def load_session_user(
+    user_id: str,
+    token: str | None,
+    *,
+    idle: timedelta,
+    lifetime: timedelta,
+    is_activity: bool = True,
+) -> User | None:
+    """The user behind a live session, or None if it ended or the user is deactivated.
+
+    A session idle longer than `idle`, or older than `lifetime`, is ended here on the server
+    (whatever the cookie says) and SessionExpired is raised, so the page can say why. A
+    request that is not the user's activity (a background poll) does not reset the idle clock.
+    """
     if not token or not user_id.isdigit():
         return None
-    return db.session.scalar(
-        sa.select(User)
+    now = utcnow()
+    live = sa.and_(
+        User.id == int(user_id),
+        User.is_enabled.is_(True),
+        UserSession.token_hash == _token_hash(token),
+        UserSession.revoked_at.is_(None),
+    )
+    row = db.session.execute(
+        sa.select(User, UserSession.id, UserSession.last_seen_at)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
-            User.id == int(user_id),
-            User.is_enabled.is_(True),
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
+            live,
+            UserSession.created_at > now - lifetime,
+            UserSession.last_seen_at > now - idle,
         )
         # Every page checks roles and shows groups: load them with the user.
         .options(*WITH_ROLES_AND_GROUPS)
+    ).first()
+    if row is None:
+        _end_if_expired(live, now)
+        return None
+    user, session_id, last_seen_at = row
+    if is_activity and now - last_seen_at >= LAST_SEEN_RESOLUTION:
+        db.session.execute(
+            sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+        )
+        db.session.commit()
+    return user
+
+
+def _end_if_expired(live: sa.ColumnElement[bool], now) -> None:
+    """The session matched every rule but the time limits: end it, and say it expired."""
+    found = db.session.execute(
+        sa.select(UserSession.id, User.id, User.email)
+        .join(User, UserSession.user_id == User.id)
+        .where(live)
+    ).first()
+    if found is None:
+        return
+    session_id, user_id, email = found
+    ended = db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
+    if ended.rowcount != 1:  # another request of the same session ended it first
+        db.session.rollback()
+        return
+    record_event(
+        actor_id=user_id,
+        action="user.session_expired",
+        object_type="user",
+        object_id=user_id,
+        summary=f"{email}'s session expired",
+    )
+    db.session.commit()
+    raise SessionExpired
 
 
 def end_session(token: str | None, actor: User | None = None) -> None:
@@ -133,9 +212,12 @@ def _end_all_sessions(user_id: int) -> None:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change a user's own password; every existing session of theirs ends."""
-    if not check_password_hash(user.password_hash, current_password):
+    if not _password_matches(user.password_hash, current_password):
         raise DomainError("The current password is not correct.", field="current_password")
-    check_password_strength(new_password)
+    try:
+        new_password = checked_password(new_password, email=user.email, name=user.name)
+    except DomainError as error:
+        raise DomainError(error.message, field="new_password") from None
     user.password_hash = hash_password(new_password)
     _end_all_sessions(user.id)
     record_event(
@@ -187,7 +269,7 @@ def create_user(
     email = checked_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise DomainError("A user with this email already exists.", field="email")
-    check_password_strength(password)
+    password = checked_password(password, email=email, name=name)
     user = User(email=email, name=name.strip(), password_hash=hash_password(password))
     user.role_rows = [UserRole(role=role) for role in _checked_roles(roles)]
     user.groups = _checked_groups(group_ids)

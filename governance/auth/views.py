@@ -17,8 +17,9 @@ from governance.auth.forms import (
     LoginForm,
     NotificationPreferenceForm,
 )
+from governance.auth.throttle import login_throttle
 from governance.errors import DomainError
-from governance.extensions import db, login_throttle
+from governance.extensions import db
 from governance.notifications.service import set_notification_preference
 from governance.timeutil import utcnow
 
@@ -63,7 +64,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr or "unknown"
-        if login_throttle.is_blocked(email, address):
+        if not login_throttle.take_attempt(email, address):
             form.form_errors.append(TOO_MANY_ATTEMPTS)
             status = 429
         else:
@@ -72,6 +73,7 @@ def login():
                 login_throttle.record_failure(email, address)
                 form.form_errors.append(LOGIN_FAILED)
             else:
+                login_throttle.give_back_attempt(email, address)
                 _begin_session(user)
                 flash(f"Welcome, {user.name}.", "success")
                 return redirect(_safe_next(request.args.get("next")))

@@ -34,6 +34,7 @@ from governance.policies.versions import content_hash
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 
+# Benchmark data only: its hash is written directly, past the password policy, on purpose.
 PASSWORD = "steward-bulk"  # noqa: S105 - published benchmark password
 ADMIN_EMAIL = "bulk-admin@example.org"
 APPROVER_EMAIL = "bulk-approver@example.org"

@@ -31,6 +31,7 @@ from governance.engine.models import (
     StepAttempt,
     StepRun,
 )
+from governance.engine.templating import TemplateError
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -347,6 +348,10 @@ def run_claimed_step(step_run: StepRun) -> str:
     action = get_action(step_run.step_type)
     try:
         outcome = action.run(context)
+    except TemplateError as error:
+        # Refused by the sandbox or its render budget: every attempt would be, so no retry.
+        db.session.rollback()
+        return _record_failure(step_run_id, attempt, Outcome.failed(str(error)), None)
     except Exception as error:  # a step's failure is data, not a crash of the consumer
         db.session.rollback()
         log.warning("Step run %s attempt %s raised", step_run_id, attempt, exc_info=True)

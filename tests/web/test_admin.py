@@ -167,7 +167,7 @@ def test_created_user_can_log_in_with_the_initial_password(as_role, app, users, 
         ({"email": "taken@example.org"}, "A user with this email already exists."),
         ({"email": "TAKEN@Example.org"}, "A user with this email already exists."),
         ({"email": "not-an-email"}, "Enter a valid email address"),
-        ({"password": "short"}, "Field must be between 10 and 200 characters long."),
+        ({"password": "short"}, "Use at least 15 characters for the password (it has 5)."),
         ({"roles": []}, "Give the user at least one role."),
         ({"roles": ["superuser"]}, "is not a valid choice"),
         ({"roles": ["owner", "superuser"]}, "is not a valid choice"),
@@ -484,7 +484,7 @@ def test_create_user_command_refuses_a_short_password(app, db):
     )
 
     assert result.exit_code == 1
-    assert "at least 10 characters" in result.output
+    assert "at least 15 characters" in result.output
     assert _count(db, User) == 0
 
 

@@ -275,7 +275,7 @@ def test_copied_cookie_stops_working_when_an_admin_deactivates_the_user(app, log
         ),
         (
             {"new_password": "short", "confirm": "short"},
-            "Field must be between 10 and 200 characters long.",
+            "Use at least 15 characters for the password (it has 5).",
         ),
         (
             {"confirm": "a different passphrase"},
