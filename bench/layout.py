@@ -159,6 +159,7 @@ class Layout:
                 "FLASK_APP": "app",
                 "STEWARD_ENV": "production",
                 "SECRET_KEY": self._secret,
+                "STEWARD_BASE_URL": self.base_url,
                 # Loopback is plain HTTP: a Secure cookie never comes back. Never in production.
                 "SESSION_COOKIE_SECURE": "0",
                 "DATABASE_URL": self.database_url,

@@ -26,6 +26,7 @@ from governance.engine.dryrun import dry_run
 from governance.engine.signing import inbound_signature
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf, db
+from governance.links import absolute_url
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.htmx import is_htmx
@@ -170,7 +171,7 @@ def show(workflow_id: int):
         actions=load_all(),
         cron_words=schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         next_runs=schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
-        webhook_url=url_for("workflows.inbound_webhook", workflow_id=workflow.id, _external=True),
+        webhook_url=absolute_url("workflows.inbound_webhook", workflow_id=workflow.id),
         example_body=body.decode(),
         example_signature=inbound_signature(workflow.webhook_secret or "", body),
         executions=workflows.recent_executions(workflow.id, limit=20),
