@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine.actions import load_all
@@ -167,6 +168,7 @@ def show(workflow_id: int):
         version=shown,
         versions=versions,
         diagram=layout(shown.definition),
+        unescalated_steps=reminders.steps_without_escalation_target(shown.definition),
         trigger_text=trigger_summary(trigger),
         actions=load_all(),
         cron_words=schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
