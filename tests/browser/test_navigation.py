@@ -98,20 +98,28 @@ def test_the_admin_menu_works_from_the_keyboard(app, new_page, browser_problems)
     assert not browser_problems.messages, browser_problems.messages
 
 
-def test_on_a_phone_the_links_fold_behind_menu(app, new_page, browser_problems, tmp_path):
+@pytest.mark.parametrize("width", [390, 800])
+def test_on_a_phone_the_links_fold_behind_menu(app, new_page, browser_problems, tmp_path, width):
     _seed_demo(app)
-    page = new_page(viewport={"width": 390, "height": 844})
+    page = new_page(viewport={"width": width, "height": 844})
     log_in(page, "admin@example.org", "steward-demo")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_be_hidden()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=tmp_path / "nav-phone-closed.png")
+    assert page.locator(".topbar").bounding_box()["height"] < 120
+    assert page.locator(".topbar").evaluate("bar => bar.scrollWidth <= bar.clientWidth")
+    page.screenshot(path=tmp_path / f"nav-{width}-closed.png")
 
+    # The keyboard opens and closes it too: Space on the focused "Menu" toggle.
+    page.locator("#nav-toggle").focus()
+    page.keyboard.press("Space")
+    expect(nav.get_by_role("link", name="Policies", exact=True)).to_be_visible()
+    page.keyboard.press("Space")
+    expect(nav).to_be_hidden()
     page.get_by_text("Menu", exact=True).click()
     expect(nav.get_by_role("link", name="Policies", exact=True)).to_be_visible()
     nav.get_by_text("Admin", exact=True).click()
     expect(nav.get_by_role("link", name="Audit", exact=True)).to_be_visible()
-    page.screenshot(path=tmp_path / "nav-phone-open.png", full_page=True)
+    page.screenshot(path=tmp_path / f"nav-{width}-open.png", full_page=True)
     nav.get_by_role("link", name="Audit", exact=True).click()
     expect(page).to_have_url(re.compile("/admin/audit$"))
     # After the navigation the menu is folded again.
