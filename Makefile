@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate seed worker bench load fault clean
+.PHONY: run serve test lint format migrate seed worker bench load fault clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,22 @@ migrate: $(VENV)/.runtime
 seed: migrate
 	$(BIN)/flask seed-demo
 
+# The address printed is the one the Procfile's web line listens on (PORT, default 5000).
+# `exec` makes honcho the recipe's process itself: make passes a SIGTERM on to its child, so
+# honcho receives it and stops web and worker (a shell in between would die alone and leave
+# them running). Ctrl-C reaches honcho directly, as part of the terminal's process group.
+define START
+	@echo "Steward on http://127.0.0.1:$${PORT:-5000} (web + one Huey consumer). Ctrl-C stops both."
+	@echo "Log in as admin@example.org with the password steward-demo (README: Demo logins)."
+	exec env PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+endef
+
 run: seed
-	@echo "Steward on http://127.0.0.1:5000 (web + one Huey consumer). Ctrl-C stops both."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	$(START)
+
+# The same start without install, migrate or seed: for a database that is already set up.
+serve:
+	$(START)
 
 worker: $(VENV)/.runtime
 	$(BIN)/flask worker

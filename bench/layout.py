@@ -161,6 +161,7 @@ class Layout:
                 "STEWARD_ENV": "production",
                 "SECRET_KEY": self._secret,
                 "AUDIT_CHECKPOINT_KEY": self._checkpoint_key,
+                "STEWARD_BASE_URL": self.base_url,
                 # Loopback is plain HTTP: a Secure cookie never comes back. Never in production.
                 "SESSION_COOKIE_SECURE": "0",
                 "DATABASE_URL": self.database_url,

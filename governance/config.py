@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,6 +105,31 @@ def audit_checkpoint_minutes() -> float:
     return minutes
 
 
+def base_url() -> str:
+    """Where people reach Steward (scheme, host, optional path), without a trailing slash.
+
+    Links that leave the app (emails, webhook payloads) are built from it, never from a
+    request's Host header: a consumer has no request, and a forged Host must not steer links.
+    """
+    url = os.environ.get("STEWARD_BASE_URL", "").strip().rstrip("/")
+    if not url:
+        if is_production():
+            raise ConfigError(
+                "STEWARD_BASE_URL is not set. In production (STEWARD_ENV=production) Steward "
+                "refuses to start without it: set it to the address people open Steward at, "
+                "for example https://steward.example.org"
+            )
+        # What `make run` prints: the Procfile's web line listens there.
+        return f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"STEWARD_BASE_URL must be an http or https address such as "
+            f"https://steward.example.org, not {url!r}"
+        )
+    return url
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
@@ -137,6 +163,7 @@ class Config:
         production = is_production()
         self.STEWARD_ENV = "production" if production else "development"
         self.SECRET_KEY = _secret_key()
+        self.STEWARD_BASE_URL = base_url()
         self.SQLALCHEMY_DATABASE_URI = database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # The role the application connects as: migrations leave it only SELECT and INSERT on

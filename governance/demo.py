@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from governance.acknowledgements import service as acknowledgements
-from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
 from governance.engine.models import Execution, StepRun
@@ -247,25 +246,16 @@ def _seed_acknowledgements(users: dict, groups: dict[str, int]) -> Iterator[str]
     ]
     for title, group, days_ago, readers in campaigns:
         policy = db.session.scalar(sa.select(Policy).where(Policy.title == title))
-        campaign_id = acknowledgements.update_settings(
+        # Opened days ago through the service itself, so the due date its announcement
+        # states is the one the campaign stores (rewriting it afterwards made them differ).
+        acknowledgements.update_settings(
             policy.id,
             acknowledgements.AckSettings(
                 required=True, everyone=group is None, group_ids=[groups[group]] if group else []
             ),
             actor=users["admin"],
+            opened_at=utcnow() - timedelta(days=days_ago),
         )
-        asked = utcnow() - timedelta(days=days_ago)
-        db.session.execute(
-            sa.update(AckCampaign)
-            .where(AckCampaign.id == campaign_id)
-            .values(created_at=asked, due_on=asked.date() + timedelta(days=14))
-        )
-        db.session.execute(
-            sa.update(Acknowledgement)
-            .where(Acknowledgement.campaign_id == campaign_id)
-            .values(created_at=asked)
-        )
-        db.session.commit()
         for reader in readers:
             row = acknowledgements.my_row_for_policy(users[reader].id, policy.id)
             acknowledgements.acknowledge(

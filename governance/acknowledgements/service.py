@@ -92,12 +92,16 @@ def audience_user_ids(policy: Policy) -> list[int]:
     return enabled_user_ids((), [group.id for group in policy.ack_groups])
 
 
-def update_settings(policy_id: int, settings: AckSettings, *, actor: User) -> int | None:
+def update_settings(
+    policy_id: int, settings: AckSettings, *, actor: User, opened_at: datetime | None = None
+) -> int | None:
     """Save who must acknowledge the policy (any status: it is not content); commits.
 
     Switched on while a version is live and no campaign is open: a campaign opens at once
-    for that version. Switched off: the open campaign closes. A wider audience while a
-    campaign is open adds the newcomers to it. Returns the id of a campaign opened, if any.
+    for that version (counted from `opened_at`, default now: the demo seeds campaigns asked
+    days ago, and its due date must be the one the announcement states). Switched off: the
+    open campaign closes. A wider audience while a campaign is open adds the newcomers to it.
+    Returns the id of a campaign opened, if any.
     """
     policy = get_policy(policy_id)
     if not can_manage(actor, policy):
@@ -136,7 +140,7 @@ def update_settings(policy_id: int, settings: AckSettings, *, actor: User) -> in
     elif policy.has_live_version:
         live = versions.latest_version(policy.id)
         if live is not None:
-            opened = _open_campaign(policy, live, actor_id=actor.id).id
+            opened = _open_campaign(policy, live, actor_id=actor.id, opened_at=opened_at).id
     db.session.commit()
     return opened
 
@@ -184,24 +188,32 @@ def get_visible_campaign(campaign_id: int, user: User) -> AckCampaign:
     return campaign
 
 
-def _due_days() -> int:
-    return int(current_app.config.get("ACK_DUE_DAYS", 14))
+def due_date(opened_at: datetime) -> date:
+    """The one computation of a campaign's due date: ACK_DUE_DAYS after it opens."""
+    return opened_at.date() + timedelta(days=int(current_app.config.get("ACK_DUE_DAYS", 14)))
 
 
-def _open_campaign(policy: Policy, version: PolicyRevision, *, actor_id: int | None) -> AckCampaign:
+def _open_campaign(
+    policy: Policy,
+    version: PolicyRevision,
+    *,
+    actor_id: int | None,
+    opened_at: datetime | None = None,
+) -> AckCampaign:
     """Close the open campaign, open one for `version` with the audience as its roster and
-    tell the audience (no commit)."""
+    tell the audience (no commit). The due date is computed once, here, and stored: every
+    page, notification and reminder reads `campaign.due_on`."""
     previous = open_campaign(policy.id)
     if previous is not None:
         _close_campaign(previous, actor_id=actor_id, why=f"version {version.version_label}")
-    now = utcnow()
+    now = opened_at or utcnow()
     campaign = AckCampaign(
         policy_id=policy.id,
         revision_id=version.id,
         version_label=version.version_label,
         audience=audience_label(policy),
         created_at=now,
-        due_on=now.date() + timedelta(days=_due_days()),
+        due_on=due_date(now),
     )
     db.session.add(campaign)
     db.session.flush()

@@ -55,6 +55,9 @@ class VersionOut(BaseModel):
     version_label: str | None = Field(description="“1.0”, “1.1”…: set when published.")
     content_hash: str | None = Field(description="SHA-256 of the published content.")
     published_at: datetime | None
+    published_by: str | None = Field(
+        description="Who published it: a person's name, or “a workflow” when a step did."
+    )
     approvers: list[ApproverOut] = Field(description="Who approved exactly this content.")
 
 
@@ -182,6 +185,7 @@ def _version(revision: PolicyRevision) -> VersionOut:
         version_label=revision.version_label,
         content_hash=revision.content_hash,
         published_at=revision.published_at,
+        published_by=revision.published_by_name if revision.is_frozen else None,
         approvers=[ApproverOut(**approver) for approver in revision.approvers or []],
     )
 

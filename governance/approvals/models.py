@@ -35,6 +35,9 @@ class ApprovalRequest(db.Model):
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
     due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     escalated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Whom the overdue request was escalated to, named as at that moment ("Security");
+    # empty when escalated_at is set but the step had no escalation target.
+    escalated_to: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     comment: so.Mapped[str | None] = so.mapped_column(sa.String(2000))

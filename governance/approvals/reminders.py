@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
-from governance.auth.models import User
+from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
 from governance.engine import runtime
 from governance.engine.models import StepRun
@@ -107,10 +107,16 @@ def remind(request_id: int, *, actor: User) -> datetime:
 def escalate(step_run_id: int, now: datetime) -> int:
     """Mark a step's overdue requests once; tell the escalation target (and maybe add it).
 
-    One conditional UPDATE marks every overdue pending request of the step: a second
-    reconciler running at the same moment finds nothing left to mark and sends nothing.
-    Returns how many requests were marked (no commit).
+    One conditional UPDATE marks every overdue pending request of the step, with whom it was
+    escalated to: a second reconciler running at the same moment finds nothing left to mark
+    and sends nothing. Each escalation leaves an audit event, also one with no target to
+    tell (the workflow page warns about those steps). Returns how many were marked (no commit).
     """
+    step_run = db.session.get(StepRun, step_run_id)
+    execution = step_run.execution
+    config = runtime.find_step(execution.version, step_run.step_key)["config"]
+    target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
+    target = escalation_target_label(target_user, target_group)
     marked = db.session.execute(
         sa.update(ApprovalRequest)
         .where(
@@ -119,19 +125,24 @@ def escalate(step_run_id: int, now: datetime) -> int:
             ApprovalRequest.due_at < now,
             ApprovalRequest.escalated_at.is_(None),
         )
-        .values(escalated_at=now)
+        .values(escalated_at=now, escalated_to=target)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not marked:
         return 0
-    step_run = db.session.get(StepRun, step_run_id)
-    execution = step_run.execution
-    config = runtime.find_step(execution.version, step_run.step_key)["config"]
-    target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
-    if not (target_user or target_group):
+    record_event(
+        actor_id=None,
+        action="approval.escalated",
+        object_type="execution",
+        object_id=execution.id,
+        summary=f"Step “{step_run.step_key}” of execution {execution.id} was overdue: "
+        + (f"escalated to {target}" if target else "it has no escalation target, nobody was told"),
+        changes={"escalated_to": {"before": None, "after": target}},
+    )
+    if target is None:
         return marked
     added = config.get("escalate_adds_approvers") and _add_escalation_approver(
-        step_run, target_user, target_group, now
+        step_run, target_user, target_group, now, target
     )
     notify_users(
         [
@@ -149,7 +160,29 @@ def escalate(step_run_id: int, now: datetime) -> int:
     return marked
 
 
-def _add_escalation_approver(step_run: StepRun, user_id, group_id, now) -> bool:
+def escalation_target_label(user_id: int | None, group_id: int | None) -> str | None:
+    """The escalation target's name ("Security", "Ada Admin"), or None when there is none."""
+    names = []
+    if user_id and (user := db.session.get(User, user_id)) is not None:
+        names.append(user.name)
+    if group_id and (group := db.session.get(Group, group_id)) is not None:
+        names.append(group.name)
+    return " and ".join(names)[:200] or None
+
+
+def steps_without_escalation_target(definition: dict) -> list[str]:
+    """Keys of the approval steps that have a deadline but nobody to escalate to."""
+    return [
+        step["key"]
+        for stage in definition.get("stages", [])
+        for step in stage.get("steps", [])
+        if step.get("type") == "approval"
+        and float(step.get("config", {}).get("due_hours") or 0) > 0
+        and not (step["config"].get("escalate_user_id") or step["config"].get("escalate_group_id"))
+    ]
+
+
+def _add_escalation_approver(step_run: StepRun, user_id, group_id, now, target) -> bool:
     already = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(ApprovalRequest)
@@ -168,6 +201,7 @@ def _add_escalation_approver(step_run: StepRun, user_id, group_id, now) -> bool:
             assignee_user_id=user_id,
             assignee_group_id=group_id,
             escalated_at=now,
+            escalated_to=target,
         )
     )
     return True

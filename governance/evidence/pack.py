@@ -112,9 +112,21 @@ def published_in_period(since: datetime, until: datetime) -> list[PolicyRevision
 
 
 def approval_rows(version: PolicyRevision) -> list[list[Any]]:
-    """The version's frozen approvers, then every approval request of the policy's executions
-    created up to its publication (whatever its outcome), oldest first."""
-    rows: list[list[Any]] = [
+    """Who published the version, its frozen approvers, then every approval request of the
+    policy's executions created up to its publication (whatever its outcome), oldest first."""
+    publication = [
+        "publication",
+        "",
+        "",
+        "",
+        "published",
+        version.published_by_name,
+        _text(version.published_at),
+        "",
+        version.content_hash,
+        "yes",
+    ]
+    rows: list[list[Any]] = [publication] + [
         [
             "version approver",
             "",

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from governance.auth.models import User
 from governance.extensions import db
+from governance.links import absolute_link
 from governance.notifications import outbox
 from governance.notifications.feed import safe_link
 from governance.notifications.models import Notification
@@ -102,7 +103,7 @@ def _queue_digest(user_id: int, address: str, *, since: datetime, now: datetime)
         if notification.body:
             lines.append(f"  {_one_line(notification.body)}")
         if safe_link(notification.link):
-            lines.append(f"  Open in Steward: {notification.link}")
+            lines.append(f"  Open in Steward: {absolute_link(notification.link)}")
     if count > len(listed):
         lines.append(f"… and {count - len(listed)} more on your notifications page.")
     outbox.queue_emails(

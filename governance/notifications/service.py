@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from governance.auth.models import NOTIFY_CHOICES, User, group_members
 from governance.errors import DomainError
 from governance.extensions import db
+from governance.links import absolute_link
 from governance.notifications import outbox
 from governance.notifications.feed import safe_link
 from governance.notifications.models import Notification
@@ -22,7 +23,7 @@ from governance.timeutil import utcnow
 
 EMAIL_FOOTER = (
     "You get this email because your Steward notification setting is “{choice}”.\n"
-    "You can change it on your account page: /account"
+    "You can change it on your account page: {account}"
 )
 URGENT_FOOTER = (
     "You get this email because you are a Steward administrator: operational alerts are\n"
@@ -110,14 +111,17 @@ def set_notification_preference(user: User, notify_by: str) -> None:
 
 
 def email_body(body: str, link: str | None, notify_by: str | None) -> str:
-    """The email's text; `notify_by` None marks an urgent email, sent whatever the setting."""
+    """The email's text; `notify_by` None marks an urgent email, sent whatever the setting.
+    Links are absolute: a mail reader has no Steward page to be relative to."""
     parts = [body.strip()] if body and body.strip() else []
     if safe_link(link):
-        parts.append(f"Open in Steward: {link}")
+        parts.append(f"Open in Steward: {absolute_link(link)}")
     footer = (
         URGENT_FOOTER
         if notify_by is None
-        else EMAIL_FOOTER.format(choice=NOTIFY_CHOICES[notify_by])
+        else EMAIL_FOOTER.format(
+            choice=NOTIFY_CHOICES[notify_by], account=absolute_link("/account")
+        )
     )
     parts.append("-- \n" + footer)
     return "\n\n".join(parts) + "\n"

@@ -169,6 +169,18 @@ class PolicyRevision(db.Model):
     def is_frozen(self) -> bool:
         return self.version_label is not None
 
+    # "Published by" and "approved by" are two facts; the page, the PDF, the API and the
+    # evidence pack all say them through these two properties, so they cannot disagree.
+    @property
+    def published_by_name(self) -> str:
+        """Who published this version: the person, or "a workflow" when a step did it."""
+        return self.published_by.name if self.published_by else "a workflow"
+
+    @property
+    def approver_names(self) -> list[str]:
+        """Who approved exactly this content, frozen at publication, oldest decision first."""
+        return [approver["name"] for approver in self.approvers or []]
+
     @property
     def tag_list(self) -> list[str]:
         return split_tags(self.tags)

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine.actions import load_all
@@ -27,6 +28,7 @@ from governance.engine.dryrun import dry_run
 from governance.engine.signing import inbound_signature, standard_form
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf, db
+from governance.links import absolute_url
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.htmx import is_htmx, page_or_partial
@@ -178,13 +180,12 @@ def _show_context(workflow_id: int, *, revealed=None) -> dict[str, Any]:
         "version": shown,
         "versions": versions,
         "diagram": layout(shown.definition),
+        "unescalated_steps": reminders.steps_without_escalation_target(shown.definition),
         "trigger_text": trigger_summary(trigger),
         "actions": load_all(),
         "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
-        "webhook_url": url_for(
-            "workflows.inbound_webhook", workflow_id=workflow.id, _external=True
-        ),
+        "webhook_url": absolute_url("workflows.inbound_webhook", workflow_id=workflow.id),
         "inbound_secret": standard_form(workflow.webhook_secret or ""),
         "example_body": body.decode(),
         "example_signature": inbound_signature(workflow.webhook_secret or "", body),

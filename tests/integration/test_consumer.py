@@ -116,7 +116,8 @@ def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, use
         app.config["WEBHOOK_ALLOWLIST"] = []
     secret = workflow.signing_secret
     policy = factories.make_policy(users["owner"])
-    with running_consumer(app):
+    # The consumer has no request to take a host from: links come from its STEWARD_BASE_URL.
+    with running_consumer(app, STEWARD_BASE_URL="https://steward.example.org/gov/"):
         policies.transition_policy(policy.id, "in_review", actor=users["owner"])
         execution = _wait_for_execution(db, {"succeeded", "failed"})
     server.shutdown()
@@ -134,6 +135,10 @@ def test_a_consumer_runs_a_two_stage_workflow_with_a_signed_webhook(app, db, use
     )
     assert headers["webhook-signature"] == expected
     assert json.loads(body)["policy"]["id"] == policy.id
+    assert json.loads(body)["links"] == {
+        "execution": f"https://steward.example.org/gov/executions/{execution.id}",
+        "policy": f"https://steward.example.org/gov/policies/{policy.id}",
+    }
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
 
 

@@ -112,7 +112,8 @@ def _user(notify_by: str = "email", **kwargs) -> User:
 # ------------------------------------------------------------------ delivery
 
 
-def test_a_notification_email_reaches_a_real_smtp_server_after_commit(app, db, smtp):
+def test_a_notification_email_reaches_a_real_smtp_server_after_commit(app, db, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "STEWARD_BASE_URL", "https://steward.example.org")
     user = _user(email="reader@example.test")
     notify([user.id], subject="Travel policy published", body="Version 2 is live.", link="/p/1")
     assert _pending_email_ids() == []  # nothing reaches the queue before the commit
@@ -129,7 +130,10 @@ def test_a_notification_email_reaches_a_real_smtp_server_after_commit(app, db, s
     notification_id = db.session.scalar(sa.select(Notification.id))
     assert message["Message-ID"] == f"<notification-{notification_id}@steward>"
     body = message.get_content()
-    assert "Version 2 is live." in body and "Open in Steward: /p/1" in body
+    assert "Version 2 is live." in body
+    # A mail reader has no page to resolve a relative link against.
+    assert "Open in Steward: https://steward.example.org/p/1" in body
+    assert "your account page: https://steward.example.org/account" in body
     row = _email(db, row.id)
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
     assert row.sent_at is not None
@@ -354,7 +358,8 @@ def _notification_for(user, subject: str, *, hours_ago: float, link=None) -> Non
     factories.db.session.commit()
 
 
-def test_the_digest_lists_the_days_notifications_in_one_email_once(db, smtp):
+def test_the_digest_lists_the_days_notifications_in_one_email_once(app, db, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "STEWARD_BASE_URL", "https://steward.example.org")
     user = _user("digest", email="digest@example.test")
     _notification_for(user, "Too old", hours_ago=30)
     _notification_for(user, "Policy approved", hours_ago=5, link="/policies/7")
@@ -376,7 +381,8 @@ def test_the_digest_lists_the_days_notifications_in_one_email_once(db, smtp):
     assert message["Subject"] == f"Steward: 2 notifications since {since:%A}"
     body = message.get_content()
     assert body.index("Policy approved") < body.index("Task assigned")
-    assert "Open in Steward: /policies/7" in body
+    assert "Open in Steward: https://steward.example.org/policies/7" in body
+    assert "Open in Steward: https://steward.example.org/notifications" in body
     assert "Too old" not in body
     db.session.expire_all()
     assert db.session.get(User, user.id).digest_sent_at == now

@@ -199,6 +199,10 @@ def test_pack_holds_every_published_version_and_its_manifest_matches(
         versions.get_version(governed_policy.id, "2.0"),
     )
     approvals_v1 = _csv(archive, f"{folder}/v1.0/approvals.csv")
+    # Who published and who approved are separate records, as on the page and in the PDF.
+    [publication] = [row for row in approvals_v1 if row["record"] == "publication"]
+    assert publication["decided_by"] == users["owner"].name
+    assert publication["content_hash"] == first.content_hash
     frozen = [row for row in approvals_v1 if row["record"] == "version approver"]
     assert {row["decided_by"] for row in frozen} == {a["name"] for a in first.approvers}
     assert users["approver"].name in {row["decided_by"] for row in frozen}
@@ -248,6 +252,7 @@ def test_pack_holds_every_published_version_and_its_manifest_matches(
     assert "Version2.0" in pdf_text
     assert second.content_hash in pdf_text
     assert "Keepsevenyears." in pdf_text
+    assert f"Publishedby{users['owner'].name}".replace(" ", "") in pdf_text
 
 
 def test_versions_published_outside_the_period_are_left_out(as_role, users, db, no_evidence_folder):

@@ -23,6 +23,8 @@ SETTINGS = [
     "SESSION_COOKIE_SECURE",
     "HUEY_NAME",
     "HUEY_SQLITE_PATH",
+    "STEWARD_BASE_URL",
+    "PORT",
 ]
 
 
@@ -78,10 +80,37 @@ def test_production_ignores_a_generated_key_left_in_the_instance_dir(env):
         Config()
 
 
+def test_production_without_a_base_url_refuses_to_start(env):
+    env.setenv("STEWARD_ENV", "production")
+    env.setenv("SECRET_KEY", "a-long-random-production-secret")
+
+    with pytest.raises(ConfigError, match="STEWARD_BASE_URL is not set"):
+        Config()
+
+
+def test_the_base_url_defaults_to_the_address_make_run_prints(env):
+    assert Config().STEWARD_BASE_URL == "http://127.0.0.1:5000"
+    env.setenv("PORT", "8080")
+    assert Config().STEWARD_BASE_URL == "http://127.0.0.1:8080"
+
+
+def test_the_base_url_loses_its_trailing_slash_and_keeps_its_path(env):
+    env.setenv("STEWARD_BASE_URL", " https://steward.example.org/gov/ ")
+    assert Config().STEWARD_BASE_URL == "https://steward.example.org/gov"
+
+
+@pytest.mark.parametrize("given", ["steward.example.org", "ftp://steward.example.org", "https://"])
+def test_a_base_url_that_is_not_an_http_address_is_refused(env, given):
+    env.setenv("STEWARD_BASE_URL", given)
+    with pytest.raises(ConfigError, match="STEWARD_BASE_URL must be an http or https address"):
+        Config()
+
+
 def test_production_sends_cookies_only_over_https(env):
     env.setenv("STEWARD_ENV", "production")
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
     env.setenv("AUDIT_CHECKPOINT_KEY", "another-long-random-production-secret")
+    env.setenv("STEWARD_BASE_URL", "https://steward.example.org")
 
     settings = Config()
 

@@ -428,6 +428,26 @@ def test_seed_demo_has_a_campaign_in_progress_and_one_overdue(app, db):
     assert [campaign.audience for campaign in campaigns] == ["Everyone", "Legal"]
 
 
+def test_seed_demo_announces_the_due_date_its_campaigns_show(app, db, client):
+    """One due date, computed once: the notification says what the campaign page says."""
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+
+    assert client.login("admin@example.org", "steward-demo").status_code == 302
+    campaigns = db.session.scalars(sa.select(AckCampaign)).all()
+    assert len(campaigns) == 2
+    for campaign in campaigns:
+        due = f"{campaign.due_on:%d %b %Y}"
+        links = [f"/acknowledgements/{row.id}" for row in _rows(db, campaign.id)]
+        bodies = db.session.scalars(
+            sa.select(Notification.body).where(Notification.link.in_(links))
+        ).all()
+        assert bodies, campaign.id
+        assert all(f"by {due}." in body for body in bodies), (due, set(bodies))
+        page = client.get(f"/acknowledgements/campaigns/{campaign.id}").get_data(as_text=True)
+        assert due in page
+
+
 def test_widening_the_audience_adds_newcomers_to_the_open_campaign(db, users):
     policy = _published(users)
     legal, security = users["approver"].groups[0], users["security"].groups[0]

@@ -75,7 +75,7 @@ def test_marking_read_with_htmx_replaces_the_row_and_the_nav_badge(as_role, user
     assert html.lstrip().startswith(f'<li id="notification-{first.id}" class="notification">')
     assert "Mark read" not in html and "<html" not in html
     assert 'id="nav-notification-count" hx-swap-oob="true"' in html
-    assert "(1 unread)" in html
+    assert '<span class="nav-badge nav-unread">1</span>' in html
     assert _fresh(db, Notification, first.id).read_at is not None
 
 

@@ -3,8 +3,11 @@ readers see beside a draft, and decisions that stop counting when the content ch
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from governance.approvals import service as approvals
 from governance.audit.models import AuditEvent
@@ -137,11 +140,39 @@ def test_the_policy_page_shows_the_version_line_and_the_changes_since_the_last(d
     page = login(users["viewer"]).get(f"/policies/{policy.id}").get_data(as_text=True)
     published_on = _version(policy.id, "1.1").published_at.strftime("%d %b %Y")
     assert f"v1.1</a></strong>\n    on {published_on}" in page
-    assert f"by {users['admin'].name}" in page
+    assert f'by <span class="published-by">{users["owner"].name}</span>' in page
+    assert f'approved by <span class="approved-by">{users["admin"].name}</span>' in page
     assert "Changes from v1.0 to v1.1 (1 changed line, title)" in page
     versions_page = login(users["viewer"]).get(f"/policies/{policy.id}/versions")
     assert versions_page.status_code == 200
     assert "v1.1" in versions_page.get_data(as_text=True)
+
+
+def test_published_by_and_approved_by_agree_on_the_page_the_pdf_and_the_api(
+    db, users, login, api_as
+):
+    """The owner published, the admin approved: every view names each for what they did."""
+    owner, admin = users["owner"], users["admin"]
+    policy = make_policy(owner, status="published", admin=admin)
+    viewer = login(users["viewer"])
+
+    page = viewer.get(f"/policies/{policy.id}").get_data(as_text=True)
+    assert f'by <span class="published-by">{owner.name}</span>' in page
+    assert f'approved by <span class="approved-by">{admin.name}</span>' in page
+    assert f'by <span class="published-by">{admin.name}' not in page
+
+    version_page = viewer.get(f"/policies/{policy.id}/versions/1.0").get_data(as_text=True)
+    assert f"UTC by {owner.name}</dd>" in version_page
+    assert f"<dt>Approved by</dt><dd>{admin.name}" in version_page
+
+    pdf = PdfReader(io.BytesIO(viewer.get(f"/policies/{policy.id}/versions/1.0/pdf").data))
+    text = " ".join(pdf.pages[0].extract_text().split())
+    assert f"Published by {owner.name}" in text
+    assert f"Approved by {admin.name} (manual approval)" in text
+
+    version = api_as("viewer").get(f"/api/v1/policies/{policy.id}").get_json()["published_version"]
+    assert version["published_by"] == owner.name
+    assert [approver["name"] for approver in version["approvers"]] == [admin.name]
 
 
 def test_submitting_asks_major_or_minor_once_a_version_exists(db, users, login):

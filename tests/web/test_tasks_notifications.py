@@ -62,11 +62,13 @@ def test_navigation_shows_the_unread_count(as_role, users, db):
     _notification(users["owner"], "Read", read=True)
     _notification(users["viewer"], "Not the owner's")
     html = as_role("owner").get("/policies").get_data(as_text=True)
-    assert '<span class="nav-count">(2 unread)</span>' in html
-    assert html.index(">Notifications<") < html.index("(2 unread)")
+    # A badge like the inbox's, so the bar stays one row; "2 unread" to a screen reader.
+    unread = '<span class="nav-badge nav-unread">2</span><span class="visually-hidden"> unread'
+    assert unread in html
+    assert html.index(">Notifications<") < html.index(unread)
     assert ">Executions</a>" in html and ">Tasks</a>" in html
     viewer_html = as_role("approver").get("/policies").get_data(as_text=True)
-    assert "unread)" not in viewer_html
+    assert "nav-unread" not in viewer_html
 
 
 def test_the_unread_count_costs_one_query_per_page_and_none_per_fragment(
@@ -90,7 +92,7 @@ def test_mark_all_read_marks_only_mine(as_role, users, db):
     )
     html = response.get_data(as_text=True)
     assert "Marked 3 notifications read." in html
-    assert "unread)" not in html
+    assert "nav-unread" not in html
     assert all(_fresh(db, Notification, n.id).read_at is not None for n in mine)
     assert _fresh(db, Notification, theirs.id).read_at is None
     again = as_role("owner").submit(

@@ -19,7 +19,16 @@ from governance.engine.actions import Action, ConfigField, Outcome, StepContext,
 from governance.engine.models import Execution
 from governance.engine.signing import standard_webhook_headers
 from governance.extensions import db
+from governance.links import absolute_url
 from governance.workflows.signing_secret import secrets_in_use
+
+
+def _links(context: StepContext) -> dict[str, str]:
+    """Absolute URLs of the execution and its policy, so a receiver can link back to them."""
+    links = {"execution": absolute_url("executions.show", execution_id=context.execution_id)}
+    if context.policy_id:
+        links["policy"] = absolute_url("policies.show", policy_id=context.policy_id)
+    return links
 
 
 @register
@@ -66,6 +75,7 @@ class Webhook(Action):
             "policy": context.data.get("policy"),
             "trigger": context.data.get("trigger"),
             "steps": context.data.get("steps"),
+            "links": _links(context),
         }
         body = json.dumps(payload, sort_keys=True, default=str).encode()
         if not context.live:
