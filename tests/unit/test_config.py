@@ -83,6 +83,7 @@ def test_production_ignores_a_generated_key_left_in_the_instance_dir(env):
 def test_production_without_a_base_url_refuses_to_start(env):
     env.setenv("STEWARD_ENV", "production")
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
+    env.setenv("AUDIT_CHECKPOINT_KEY", "another-long-random-production-secret")
 
     with pytest.raises(ConfigError, match="STEWARD_BASE_URL is not set"):
         Config()
@@ -124,6 +125,7 @@ def test_production_sends_cookies_only_over_https(env):
 def test_production_without_an_audit_checkpoint_key_refuses_to_start(env):
     env.setenv("STEWARD_ENV", "production")
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
+    env.setenv("STEWARD_BASE_URL", "https://steward.example.org")
 
     with pytest.raises(ConfigError, match="AUDIT_CHECKPOINT_KEY is not set"):
         Config()
