@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from governance import visibility
 from governance.auth.models import User
-from governance.errors import NotAllowed
+from governance.errors import NotFound
 from governance.extensions import db
-from governance.lookup import get_or_raise
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
 
@@ -43,9 +43,10 @@ def mark_all_read(user_id: int) -> int:
 
 def mark_read(notification_id: int, *, user: User) -> Notification:
     """Mark one of the user's own notifications read (reading it twice changes nothing)."""
-    notification = get_or_raise(Notification, notification_id, "No such notification.")
-    if notification.user_id != user.id:
-        raise NotAllowed("That notification belongs to someone else.")
+    notification = db.session.get(Notification, notification_id)
+    # Someone else's notification is not told apart from none at all.
+    if notification is None or not visibility.can_read_notification(user, notification):
+        raise NotFound("No such notification.")
     if notification.read_at is None:
         notification.read_at = utcnow()
         db.session.commit()

@@ -70,7 +70,7 @@ def read(notification_id: int):
         notification = feed.mark_read(notification_id, user=current_user)
     except DomainError:
         db.session.rollback()
-        raise  # 404 unknown, 403 someone else's
+        raise  # 404, unknown and someone else's alike
     if is_htmx():
         response = make_response(
             render_template(
