@@ -184,3 +184,36 @@ def readable_evidence_packs(user: User) -> sa.ColumnElement[bool] | None:
 
 def can_read_api_token(user: User, token: Any) -> bool:
     return token.user_id == user.id
+
+
+# ---------------------------------------------------------------- links
+
+
+def _loaded(model: type, ident: Any) -> Any:
+    return db.session.get(model, ident) if isinstance(ident, int) else None
+
+
+# A path argument names an object; the link opens only if every object it names is readable.
+_PATH_OBJECTS = {
+    "policy_id": (Policy, can_read_policy),
+    "execution_id": (Execution, can_read_execution),
+    "exception_id": (PolicyException, can_read_exception),
+    "request_id": (ApprovalRequest, can_read_approval_request),
+    "task_id": (Task, can_read_task),
+    "notification_id": (Notification, can_read_notification),
+    "pack_id": (EvidencePack, can_read_evidence_pack),
+}
+
+
+def can_open(user: User, view_args: dict[str, Any]) -> bool:
+    """Whether every object a matched URL's path names (policy_id=3, execution_id=7...) is
+    readable by this user: a notification or an email then links only to what they may open."""
+    for name, value in view_args.items():
+        known = _PATH_OBJECTS.get(name)
+        if known is None:
+            continue
+        model, can_read = known
+        row = _loaded(model, value)
+        if row is None or not can_read(user, row):
+            return False
+    return True

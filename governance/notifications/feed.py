@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.exceptions import HTTPException
 
 from governance import visibility
 from governance.auth.models import User
@@ -51,6 +55,21 @@ def mark_read(notification_id: int, *, user: User) -> Notification:
         notification.read_at = utcnow()
         db.session.commit()
     return notification
+
+
+def openable_link(link: str | None, user: User) -> str | None:
+    """safe_link, and only if it opens for this user: a link to an execution, policy or
+    exception they may not read is shown as plain text (the notification stays theirs)."""
+    link = safe_link(link)
+    if link is None:
+        return None
+    try:
+        _endpoint, view_args = current_app.url_map.bind("steward").match(
+            urlsplit(link).path, method="GET"
+        )
+    except HTTPException:  # not one of Steward's pages (or a redirect): nothing to check
+        return link
+    return link if visibility.can_open(user, view_args) else None
 
 
 def safe_link(link: str | None) -> str | None:

@@ -25,6 +25,10 @@ def unread_notifications() -> dict:
     }
 
 
+def _openable(link: str | None) -> str | None:
+    return feed.openable_link(link, current_user)
+
+
 @bp.route("")
 @login_required
 def index():
@@ -37,7 +41,7 @@ def index():
         "notifications/index.html",
         "notifications/_list.html",
         pagination=pagination,
-        safe_link=feed.safe_link,
+        safe_link=_openable,
     )
 
 
@@ -74,7 +78,7 @@ def read(notification_id: int):
     if is_htmx():
         response = make_response(
             render_template(
-                "notifications/_read.html", notification=notification, safe_link=feed.safe_link
+                "notifications/_read.html", notification=notification, safe_link=_openable
             )
         )
         response.vary.add("HX-Request")

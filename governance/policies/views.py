@@ -39,6 +39,12 @@ def policy_face(policy):
     return visibility.policy_face(current_user, policy)
 
 
+@bp.app_template_global()
+def policy_readable(policy) -> bool:
+    """For pages that link to a policy: only when the current user may open it."""
+    return visibility.can_read_policy(current_user, policy)
+
+
 def query_from_args() -> service.PolicyQuery:
     args = request.args
     return service.PolicyQuery(

@@ -25,6 +25,12 @@ PER_PAGE = 25
 
 
 @bp.app_template_global()
+def exceptions_readable() -> bool:
+    """For pages that link to an exception: only when the current user may open one."""
+    return current_user.is_authenticated and service.can_list(current_user)
+
+
+@bp.app_template_global()
 def policy_exceptions_panel(policy: Policy) -> dict[str, Any]:
     """What the policy page's exceptions panel shows (templates/exceptions/_panel.html)."""
     if not current_user.is_authenticated or not service.can_list(current_user):
