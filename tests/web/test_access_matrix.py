@@ -9,6 +9,7 @@ who may read what it shows, and, for a change, who may make it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -248,3 +249,29 @@ def test_a_viewers_own_pages_do_not_link_to_what_they_may_not_open(world, as_rol
     published = viewer.get(f"/policies/{world['published']}").get_data(as_text=True)
     assert f'href="/executions/{world["published_execution"]}"' in published
     assert f'href="/executions/{world["exception_execution"]}"' not in published
+
+
+def test_what_a_role_may_not_read_is_answered_exactly_as_what_does_not_exist(
+    world, as_role, api_as
+):
+    """No difference in status or text between "not yours" and "no such thing"."""
+    names = re.compile(r"\{(\w+)\}")
+    csrf = re.compile(r'(csrf_token" value="|X-CSRFToken": ")[^"]+')
+
+    def answer(case: Case, url: str, web, api) -> tuple[int, str]:
+        response = _ask(case, url, web, api)
+        return response.status_code, csrf.sub(r"\1", response.get_data(as_text=True))
+
+    problems = []
+    for role in ROLES:
+        web, api = as_role(role), api_as(role)
+        web.get("/account")  # the welcome message is shown here, not on a page compared below
+        for case in CASES:
+            one_object = len(names.findall(case.url)) == 1 and not re.search(r"/\d", case.url)
+            if role in case.readers or case.others != 404 or not one_object:
+                continue
+            hidden = answer(case, case.url.format(**world), web, api)
+            missing = answer(case, names.sub("999999", case.url), web, api)
+            if hidden != missing:
+                problems.append(f"{role} {case.method} {case.url} (htmx={case.htmx})")
+    assert problems == [], "\n".join(problems)
