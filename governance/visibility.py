@@ -29,9 +29,6 @@ READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
 EXCEPTION_TRIGGER = "exception.requested"
 
 
-# ---------------------------------------------------------------- policies
-
-
 def can_read_drafts(user: User) -> bool:
     return user.has_role(*READ_ALL_ROLES)
 
@@ -69,18 +66,12 @@ def policy_face(user: User, policy: Policy) -> Policy | PolicyRevision:
     return live or policy
 
 
-# ---------------------------------------------------------------- exceptions
-
-
 def can_read_exceptions(user: User) -> bool:
     return user.has_role(*READ_ALL_ROLES)
 
 
 def can_read_exception(user: User, exception: PolicyException) -> bool:
     return can_read_exceptions(user)
-
-
-# ---------------------------------------------------------------- approval requests
 
 
 def _group_ids(user: User) -> list[int]:
@@ -121,9 +112,6 @@ def can_read_approval_request(user: User, request: ApprovalRequest) -> bool:
     return is_party(user, request) or can_read_execution(user, request.execution)
 
 
-# ---------------------------------------------------------------- executions
-
-
 def _subject_readable(user: User, execution: Execution) -> bool:
     if execution.trigger_type == EXCEPTION_TRIGGER:
         return can_read_exceptions(user)
@@ -160,9 +148,6 @@ def readable_executions(user: User) -> sa.ColumnElement[bool] | None:
     return sa.or_(subject, Execution.id.in_(asked))
 
 
-# ---------------------------------------------------------------- one person's things
-
-
 def can_read_notification(user: User, notification: Notification) -> bool:
     return notification.user_id == user.id
 
@@ -184,9 +169,6 @@ def readable_evidence_packs(user: User) -> sa.ColumnElement[bool] | None:
 
 def can_read_api_token(user: User, token: Any) -> bool:
     return token.user_id == user.id
-
-
-# ---------------------------------------------------------------- links
 
 
 def _loaded(model: type, ident: Any) -> Any:
