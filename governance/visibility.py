@@ -18,15 +18,13 @@ from governance.engine.models import Execution
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
 from governance.notifications.models import Notification
-from governance.policies.lifecycle import PUBLISHED
+from governance.policies.lifecycle import PUBLISHED, RETIRED
 from governance.policies.models import Policy, PolicyRevision
-from governance.policy_exceptions.models import PolicyException
+from governance.policy_exceptions.models import APPROVAL_TRIGGER, PolicyException
 from governance.tasks.models import Task
 
 # Drafting and deciding roles read every policy, draft or not, and every exception.
 READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
-# An exception's approval workflow runs with this trigger; its subject is the exception.
-EXCEPTION_TRIGGER = "exception.requested"
 
 
 def can_read_drafts(user: User) -> bool:
@@ -49,12 +47,13 @@ def readable_policies(user: User) -> sa.ColumnElement[bool] | None:
     """can_read_policy in SQL (None: no filter)."""
     if can_read_drafts(user):
         return None
-    return sa.and_(Policy.published_revision.is_not(None), Policy.status != "retired")
+    return sa.and_(Policy.published_revision.is_not(None), Policy.status != RETIRED)
 
 
 def policy_face(user: User, policy: Policy) -> Policy | PolicyRevision:
     """What this user reads of the policy: the policy itself, or its live version when a draft
-    is beside it that they may not read (title, category, tags and body come from it)."""
+    is beside it that they may not read (title, category, tags and body come from it). For a
+    policy the user may read; a draft never published is itself, so check can_read_policy."""
     if can_read_policy_as_is(user, policy) or policy.published_revision is None:
         return policy
     live = db.session.scalar(
@@ -113,7 +112,7 @@ def can_read_approval_request(user: User, request: ApprovalRequest) -> bool:
 
 
 def _subject_readable(user: User, execution: Execution) -> bool:
-    if execution.trigger_type == EXCEPTION_TRIGGER:
+    if execution.trigger_type == APPROVAL_TRIGGER:
         return can_read_exceptions(user)
     if execution.policy is not None:
         return can_read_policy_as_is(user, execution.policy)
@@ -141,7 +140,7 @@ def readable_executions(user: User) -> sa.ColumnElement[bool] | None:
         return None
     published = sa.select(Policy.id).where(Policy.status == PUBLISHED)
     subject = sa.and_(
-        Execution.trigger_type != EXCEPTION_TRIGGER,
+        Execution.trigger_type != APPROVAL_TRIGGER,
         sa.or_(Execution.policy_id.is_(None), Execution.policy_id.in_(published)),
     )
     asked = sa.select(ApprovalRequest.execution_id).where(_party_to(user))

@@ -22,10 +22,14 @@ from governance.notifications.service import notify
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
 from governance.policies.service import can_manage
-from governance.policy_exceptions.models import EXCEPTION_STATUSES, PolicyException
+from governance.policy_exceptions.models import (
+    APPROVAL_TRIGGER,
+    EXCEPTION_STATUSES,
+    PolicyException,
+)
 from governance.timeutil import utcnow
 
-TRIGGER = "exception.requested"
+TRIGGER = APPROVAL_TRIGGER
 OPEN_STATUSES = ("pending", "active")
 READ_ROLES = visibility.READ_ALL_ROLES  # who reads exceptions: governance.visibility's rule
 SCOPE_MAX = 200
