@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -275,3 +276,70 @@ def test_what_a_role_may_not_read_is_answered_exactly_as_what_does_not_exist(
             if hidden != missing:
                 problems.append(f"{role} {case.method} {case.url} (htmx={case.htmx})")
     assert problems == [], "\n".join(problems)
+
+
+def test_execution_lists_filter_in_the_query_so_counts_and_pages_hold(world, as_role, api_as):
+    # The world has four executions started by policies (one per policy, one exception's):
+    # a viewer may read one. The count and the first page are of what they may read.
+    viewer_page = as_role("viewer").get("/executions").get_data(as_text=True)
+    assert "1 execution, newest first" in viewer_page
+    assert "4 executions, newest first" in as_role("owner").get("/executions").get_data(
+        as_text=True
+    )
+
+    first = api_as("viewer").get("executions?limit=1").json
+    assert [item["id"] for item in first["items"]] == [world["published_execution"]]
+    assert first["next_cursor"] is None or (
+        api_as("viewer").get(f"executions?limit=1&cursor={first['next_cursor']}").json["items"]
+        == []
+    )
+
+
+def test_a_viewer_asked_to_approve_reads_that_request_and_its_execution_only(users, db, login):
+    """Whoever an approval request is put to reads it (they must, to decide), even without a
+    role that reads exceptions; a viewer it was not put to still finds nothing."""
+    from governance.policy_exceptions import service as exceptions
+    from governance.timeutil import utcnow
+
+    asked = factories.make_user("viewer", email="asked@example.test")
+    factories.make_workflow(
+        users["admin"],
+        trigger={"type": "exception.requested"},
+        stages=[[factories.step("approve", "approval", {"users": [asked.id], "rule": "any"})]],
+    )
+    policy = factories.make_policy(users["owner"], "published", admin=users["admin"])
+    exception_id = exceptions.request_exception(
+        policy.id,
+        exceptions.ExceptionInput(
+            scope=factories.EXCEPTION_SCOPE,
+            justification="Patch due.",
+            expires_on=utcnow().date() + timedelta(days=10),
+        ),
+        actor=users["owner"],
+        max_days=365,
+    )
+    factories.run_queued_steps()
+    (request,) = factories.approval_requests(db)
+    execution_url = f"/executions/{request.execution_id}"
+
+    mine = login(asked)
+    assert factories.EXCEPTION_SCOPE in mine.get("/inbox").get_data(as_text=True)
+    assert factories.EXCEPTION_SCOPE in mine.get(execution_url).get_data(as_text=True)
+    # The exception itself is for the roles that read exceptions.
+    assert mine.get(f"/exceptions/{exception_id}").status_code == 404
+    stranger = login(users["viewer"])
+    assert stranger.get(execution_url).status_code == 404
+    assert (
+        stranger.submit(
+            f"/approvals/{request.id}/decide", {"decision": "approved"}, token_from="/account"
+        ).status_code
+        == 404
+    )
+
+    decided = mine.submit(
+        f"/approvals/{request.id}/decide", {"decision": "approved"}, token_from="/inbox"
+    )
+    assert decided.status_code == 303
+    assert [r.status for r in factories.approval_requests(db)] == ["approved"]
+    # Having decided, they still read what they decided on.
+    assert mine.get(execution_url).status_code == 200
