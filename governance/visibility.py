@@ -170,8 +170,11 @@ def can_read_api_token(user: User, token: Any) -> bool:
     return token.user_id == user.id
 
 
+_MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL: a larger id names nothing
+
+
 def _loaded(model: type, ident: Any) -> Any:
-    return db.session.get(model, ident) if isinstance(ident, int) else None
+    return db.session.get(model, ident) if isinstance(ident, int) and 0 < ident <= _MAX_ID else None
 
 
 # A path argument names an object; the link opens only if every object it names is readable.

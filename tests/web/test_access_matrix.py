@@ -343,3 +343,16 @@ def test_a_viewer_asked_to_approve_reads_that_request_and_its_execution_only(use
     assert [r.status for r in factories.approval_requests(db)] == ["approved"]
     # Having decided, they still read what they decided on.
     assert mine.get(execution_url).status_code == 200
+
+
+def test_a_notification_link_to_nothing_is_shown_as_plain_text(users, db, as_role):
+    from governance.notifications.service import notify
+
+    notify([users["owner"].id], subject="Gone", link="/executions/99999999999999")
+    notify([users["owner"].id], subject="Kept", link="/inbox")
+    db.session.commit()
+    response = as_role("owner").get("/notifications")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'href="/executions/99999999999999"' not in html
+    assert 'href="/inbox">Kept' in html
