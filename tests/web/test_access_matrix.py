@@ -68,6 +68,13 @@ CASES: list[Case] = [
     Case("/policies/{draft}/acknowledgements", READ_ALL),
     Case("/policies/{draft}/transition", READ_ALL, "POST", changers=OWNER_ADMIN),
     Case("/api/v1/policies/{draft}", READ_ALL),
+    Case(
+        "/api/v1/policies/{draft}/transitions",
+        READ_ALL,
+        "POST",
+        changers=OWNER_ADMIN,
+        json={"status": "in_review"},
+    ),
     *page("/policies/{published}"),
     Case("/policies/{published}/versions"),
     Case("/policies/{published}/versions/1.0"),
