@@ -265,3 +265,126 @@ def signed_hook_headers(
         "webhook-signature": Webhook(secret).sign(message_id, moment, body.decode()),
         "content-type": "application/json",
     }
+
+
+# Words that exist in one object only: a page that shows one of them shows that object.
+DRAFT_SECRET = "Zebracrossing draft"
+BESIDE_SECRET = "Walrusmoustache revision"
+EXCEPTION_SCOPE = "Legacy payroll server PAY-01 (no disk encryption)"
+EXCEPTION_SECRET = "Otterholt justification"
+APPROVER_COMMENT = "Heronwatch comment"
+NOTIFICATION_SECRET = "Lynxeyed notification"
+TASK_SECRET = "Badgersett task"
+TOKEN_SECRET = "Ibisflight token"
+
+
+def make_access_world(users) -> dict:
+    """One object of each kind a user may or may not read, as the demo has them (ids by name,
+    plus "secrets": which object each secret word belongs to):
+
+    a draft, a published policy, a policy with a draft revision beside its live version (each
+    with the execution its creation started), an exception approved through its workflow (its
+    execution and approval request, with the approver's comment), and the owner's notification,
+    task, evidence pack and API token. The viewer gets a notification linking to the exception's
+    execution and a task on the draft, so their own pages embed what they may not open.
+    """
+    from datetime import timedelta
+
+    from governance.api import tokens
+    from governance.approvals import service as approvals
+    from governance.engine.models import Execution
+    from governance.evidence import service as evidence
+    from governance.notifications.service import notify
+    from governance.policy_exceptions import service as exceptions
+    from governance.tasks.models import Task
+    from governance.timeutil import utcnow
+
+    admin, owner = users["admin"], users["owner"]
+    make_workflow(
+        admin,
+        trigger={"type": "policy.created"},
+        stages=[[step("tell", "notify", {"to_owner": True, "subject": "A new policy"})]],
+    )
+    make_workflow(
+        admin,
+        trigger={"type": "exception.requested"},
+        stages=[[step("approve", "approval", {"users": [users["approver"].id], "rule": "any"})]],
+    )
+    draft = make_policy(owner, title=f"{DRAFT_SECRET} policy", body=f"Text of {DRAFT_SECRET}.")
+    published = make_policy(owner, lifecycle.PUBLISHED, admin=admin, title="Published Policy")
+    beside = make_policy(owner, lifecycle.PUBLISHED, admin=admin, title="Live Policy")
+    policies.transition_policy(beside.id, lifecycle.DRAFT, actor=owner)
+    edit_policy(beside.id, owner, title=f"{BESIDE_SECRET} title", body=f"Text {BESIDE_SECRET}.")
+    run_queued_steps()
+
+    today = utcnow().date()
+    exception_id = exceptions.request_exception(
+        published.id,
+        exceptions.ExceptionInput(
+            scope=EXCEPTION_SCOPE, justification=EXCEPTION_SECRET, expires_on=today + timedelta(30)
+        ),
+        actor=owner,
+        max_days=365,
+    )
+    run_queued_steps()
+    (request,) = approval_requests(db)
+    approvals.record_decision(
+        request.id, user=users["approver"], decision="approved", comment=APPROVER_COMMENT
+    )
+    run_queued_steps()
+
+    def execution_of(policy_id: int, trigger: str = "policy.created") -> int:
+        import sqlalchemy as sa
+
+        return db.session.scalar(
+            sa.select(Execution.id).where(
+                Execution.policy_id == policy_id, Execution.trigger_type == trigger
+            )
+        )
+
+    draft_execution = execution_of(draft.id)
+    exception_execution = execution_of(published.id, "exception.requested")
+    [note] = notify([owner.id], subject=NOTIFICATION_SECRET, link=f"/policies/{draft.id}")
+    notify(
+        [users["viewer"].id],
+        subject="Something happened",
+        link=f"/executions/{exception_execution}",
+    )
+    task = Task(title=TASK_SECRET, assignee_id=owner.id, policy_id=draft.id)
+    step_run_id = db.session.get(Execution, draft_execution).step_runs[0].id
+    viewer_task = Task(
+        title="Read this",
+        assignee_id=users["viewer"].id,
+        policy_id=draft.id,
+        step_run_id=step_run_id,
+    )
+    db.session.add_all([task, viewer_task])
+    db.session.commit()
+    pack_id = evidence.request_pack(owner, today - timedelta(days=30), today, today=today)
+    token = tokens.create_token(owner, name=TOKEN_SECRET, expires_on=None, today=today)
+    return {
+        "draft": draft.id,
+        "published": published.id,
+        "beside": beside.id,
+        "draft_execution": draft_execution,
+        "published_execution": execution_of(published.id),
+        "beside_execution": execution_of(beside.id),
+        "exception": exception_id,
+        "exception_execution": exception_execution,
+        "request": request.id,
+        "notification": note,
+        "task": task.id,
+        "viewer_task": viewer_task.id,
+        "pack": pack_id,
+        "token": token.id,
+        "secrets": {
+            DRAFT_SECRET: "draft",
+            BESIDE_SECRET: "beside_draft",
+            EXCEPTION_SCOPE: "exception",
+            EXCEPTION_SECRET: "exception",
+            APPROVER_COMMENT: "exception",
+            NOTIFICATION_SECRET: "notification",
+            TASK_SECRET: "task",
+            TOKEN_SECRET: "token",
+        },
+    }

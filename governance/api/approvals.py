@@ -10,7 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from governance.api.auth import current_api_user
-from governance.api.errors import ApiError
 from governance.api.executions import GroupRef, PersonRef, person_ref
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict
@@ -134,19 +133,18 @@ def list_approvals(query: ApprovalListQuery):
     body=DecisionIn,
     responses={200: DecisionOut},
     errors=(409,),
-    description="Only a request assigned to you or your groups (another's answers 404). The "
-    "person who submitted the change, or who wrote any revision of it since the last published "
-    "version, gets 403 (four-eyes); a request already decided, on an execution that ended, or "
-    "of a step in which you already decided another request (one person counts once per "
-    "step), gets 409; a rejection without a comment gets 422.",
+    description="A request you may not read (its execution's subject is hidden from you) "
+    "answers 404; one you may read but that is not assigned to you or your groups, or of a "
+    "change you submitted or wrote any revision of since the last published version "
+    "(four-eyes), answers 403; a request already decided, on an execution that ended, or of a "
+    "step in which you already decided another request (one person counts once per step), "
+    "gets 409; a rejection without a comment gets 422.",
 )
 def decide_approval(request_id: int, body: DecisionIn):
     user = current_api_user()
-    request = service.get_request(request_id)
-    if request.execution.actor_id != user.id and not service.is_assignee(user, request):
-        # Someone else's request is not revealed, like any other user's object. The submitter
-        # is let through: the service refuses them with the four-eyes rule's 403.
-        raise ApiError(404, "No such approval request.")
+    # 404 for a request the caller may not read; one they read but may not decide (not
+    # theirs, or their own change: four-eyes) is refused by the service with a 403.
+    request = service.get_readable_request(request_id, user)
     state = service.record_decision(
         request.id, user=user, decision=DECISIONS[body.decision], comment=body.comment
     )

@@ -229,8 +229,10 @@ def _execution_out(execution_id: int) -> ExecutionOut:
     tag=TAG,
     query=ExecutionListQuery,
     responses={200: ExecutionList},
-    description="Newest first. Who may not read every policy (viewers) sees executions of "
-    "published policies and of none only, as on the /executions page.",
+    description="Newest first. Only executions whose subject the caller may read, as on the "
+    "/executions page: a viewer sees those of published policies (without a draft beside them) "
+    "and of none, never those of a draft or of an exception, unless one of their approval "
+    "requests was put to the viewer. Another execution answers 404.",
 )
 def list_executions(query: ExecutionListQuery):
     statement = service.execution_list_statement(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from flask import current_app, url_for
 from pydantic import BaseModel, Field, StringConstraints
 
+from governance import visibility
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
@@ -158,12 +159,14 @@ def _user(user) -> UserRef:
 
 
 def _summary_fields(policy: Policy) -> dict:
+    # Beside a draft the caller may not read, the live version's title, category and tags.
+    face = visibility.policy_face(current_api_user(), policy)
     return {
         "id": policy.id,
-        "title": policy.title,
+        "title": face.title,
         "status": policy.status,
-        "category": policy.category,
-        "tags": policy.tag_list,
+        "category": face.category,
+        "tags": face.tag_list,
         "owner": _user(policy.owner),
         "next_review_on": policy.next_review_on,
         "current_revision": policy.current_revision,

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance import visibility
 from governance.approvals import eligibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
-from governance.errors import Conflict, DomainError
+from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies import versions
@@ -31,6 +32,15 @@ DECISIONS = ("approved", "rejected")
 
 def get_request(request_id: int) -> ApprovalRequest:
     return get_or_raise(ApprovalRequest, request_id, "No such approval request.")
+
+
+def get_readable_request(request_id: int, user: User) -> ApprovalRequest:
+    """The request if this user may read it (visibility's rule); otherwise 404 as if there
+    were none. Whoever reads it but may not decide it is refused later, with a 403."""
+    request = db.session.get(ApprovalRequest, request_id)
+    if request is None or not visibility.can_read_approval_request(user, request):
+        raise NotFound("No such approval request.")
+    return request
 
 
 def is_assignee(user: User, request: ApprovalRequest) -> bool:
@@ -169,6 +179,7 @@ def decide_many(request_ids: list[int], *, user: User, decision: str, comment: s
     results = []
     for request_id in dict.fromkeys(request_ids):  # each once, in the order given
         try:
+            get_readable_request(request_id, user)  # one the user may not read: "no such"
             state = record_decision(request_id, user=user, decision=decision, comment=comment)
         except DomainError as error:
             db.session.rollback()

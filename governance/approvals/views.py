@@ -95,7 +95,7 @@ def _inbox_redirect():
 @bp.route("/approvals/<int:request_id>/decide", methods=["POST"])
 @login_required
 def decide(request_id: int):
-    approval_request = service.get_request(request_id)  # 404 for an unknown id
+    approval_request = service.get_readable_request(request_id, current_user)
     form = DecisionForm()
     from_inbox = form.origin.data == "inbox"
     if not form.validate_on_submit():
@@ -172,7 +172,7 @@ def bulk_decide():
 @bp.route("/approvals/<int:request_id>/delegate", methods=["GET", "POST"])
 @login_required
 def delegate(request_id: int):
-    approval_request = service.get_request(request_id)
+    approval_request = service.get_readable_request(request_id, current_user)
     if not (service.is_assignee(current_user, approval_request) or current_user.is_admin):
         raise NotAllowed("Only the request's approver (or an admin) can delegate it.")
     form = DelegateForm()
@@ -211,7 +211,7 @@ def delegate(request_id: int):
 @bp.route("/approvals/<int:request_id>/remind", methods=["POST"])
 @login_required
 def remind(request_id: int):
-    approval_request = service.get_request(request_id)
+    approval_request = service.get_readable_request(request_id, current_user)
     back = redirect(url_for("executions.show", execution_id=approval_request.execution_id), 303)
     if not ConfirmForm().validate_on_submit():
         flash(FORM_EXPIRED, "error")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from governance.api import tokens
@@ -26,9 +35,6 @@ from governance.timeutil import utcnow
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "Email or password is not correct."
-# A new API token waits here between the POST and the page that shows it, which pops it: it is
-# shown exactly once, and never travels in a URL, a flash message or a log line.
-NEW_API_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key name, not a secret
 TOO_MANY_ATTEMPTS = "Too many failed login attempts. Please wait a minute and try again later."
 
 NOTIFY_SAVED = {
@@ -131,8 +137,15 @@ def notification_preference():
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
 def api_tokens():
-    """The user's API tokens: create one (shown once, after the redirect), list them."""
+    """The user's API tokens: create one (shown once, in the answer to the POST that made it),
+    list them.
+
+    The plaintext goes into that one response and nowhere else: not the session (a signed,
+    not encrypted, cookie), not a redirect's address. The page is never cached (no-store),
+    and boosted by htmx the address bar shows /account/tokens, so a reload is a plain GET.
+    """
     token_form = ApiTokenForm()
+    new = None
     if token_form.validate_on_submit():
         try:
             new = tokens.create_token(
@@ -145,15 +158,19 @@ def api_tokens():
             db.session.rollback()
             getattr(token_form, error.field or "name").errors.append(error.message)
         else:
-            session[NEW_API_TOKEN_KEY] = {"id": new.id, "token": new.token}
-            return redirect(url_for("auth.api_tokens"), 303)
-    return render_template(
-        "auth/tokens.html",
-        token_form=token_form,
-        api_tokens=tokens.list_tokens(current_user),
-        new_api_token=session.pop(NEW_API_TOKEN_KEY, None),
-        now=utcnow(),
+            token_form = ApiTokenForm(formdata=None)  # the fields start empty for the next one
+    response = make_response(
+        render_template(
+            "auth/tokens.html",
+            token_form=token_form,
+            api_tokens=tokens.list_tokens(current_user),
+            new_api_token=new,
+            now=utcnow(),
+        ),
+        201 if new is not None else 200,
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])

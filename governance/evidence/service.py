@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from governance import visibility
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.errors import Conflict, DomainError, NotFound
@@ -119,15 +120,14 @@ def packs_statement(user: User) -> sa.Select:
     statement = sa.select(EvidencePack).order_by(
         EvidencePack.created_at.desc(), EvidencePack.id.desc()
     )
-    if not user.is_admin:
-        statement = statement.where(EvidencePack.requested_by_id == user.id)
-    return statement
+    readable = visibility.readable_evidence_packs(user)
+    return statement if readable is None else statement.where(readable)
 
 
 def get_pack_for(pack_id: int, user: User) -> EvidencePack:
     """The pack if this user asked for it or is an admin; otherwise 404 (never reveal it)."""
     pack = db.session.get(EvidencePack, pack_id)
-    if pack is None or not (user.is_admin or pack.requested_by_id == user.id):
+    if pack is None or not visibility.can_read_evidence_pack(user, pack):
         raise NotFound("No such evidence pack.")
     return pack
 

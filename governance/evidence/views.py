@@ -58,7 +58,7 @@ def policies_csv():
     filename = f"steward-policies-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(
-            csv_chunks(csv_export.POLICY_COLUMNS, csv_export.policy_rows(statement))
+            csv_chunks(csv_export.POLICY_COLUMNS, csv_export.policy_rows(statement, current_user))
         ),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
@@ -97,7 +97,7 @@ def index():
 
 
 @bp.route("/evidence/<int:pack_id>")
-@require_role(*service.REQUEST_ROLES)
+@login_required
 def show(pack_id: int):
     """The pack's page; for htmx, only its progress fragment (polled until it is finished)."""
     pack = service.get_pack_for(pack_id, current_user)
@@ -107,8 +107,9 @@ def show(pack_id: int):
 
 
 @bp.route("/evidence/<int:pack_id>/rebuild", methods=["POST"])
-@require_role(*service.REQUEST_ROLES)
+@login_required
 def rebuild(pack_id: int):
+    service.get_pack_for(pack_id, current_user)  # 404 first for a pack that is not theirs
     form = RebuildForm()
     if not form.validate_on_submit():
         flash("The form expired; please try again.", "error")
@@ -126,7 +127,7 @@ def rebuild(pack_id: int):
 
 
 @bp.route("/evidence/<int:pack_id>/download")
-@require_role(*service.REQUEST_ROLES)
+@login_required
 def download(pack_id: int):
     found = service.download_pack(pack_id, current_user)
     return send_file(

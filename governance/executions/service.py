@@ -11,15 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
 from governance.engine.actions import get_action
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
 from governance.errors import NotFound
 from governance.extensions import db
-from governance.policies import lifecycle
 from governance.policies.models import Policy
-from governance.policies.service import READ_ALL_ROLES, can_view
 from governance.workflows.models import Workflow
 from governance.workflows.signing_secret import known_secrets
 
@@ -49,14 +48,6 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _visible_to(user: User) -> sa.ColumnElement[bool] | None:
-    """Who may not read every policy sees executions of published policies (or of none)."""
-    if user.has_role(*READ_ALL_ROLES):
-        return None
-    published = sa.select(Policy.id).where(Policy.status == lifecycle.PUBLISHED)
-    return sa.or_(Execution.policy_id.is_(None), Execution.policy_id.in_(published))
-
-
 # A person shown by name: their roles and groups (selectin by default) stay unloaded.
 _names_only = (so.lazyload(User.role_rows), so.lazyload(User.groups))
 
@@ -75,7 +66,7 @@ def _row_loads() -> tuple:
 def execution_list_statement(query: ExecutionQuery, user: User) -> sa.Select:
     """Executions matching the filters, newest first, with what a list row shows loaded."""
     statement = sa.select(Execution).options(*_row_loads())
-    visible = _visible_to(user)
+    visible = visibility.readable_executions(user)
     if visible is not None:
         statement = statement.where(visible)
     if query.workflow_id:
@@ -97,14 +88,16 @@ def workflow_choices() -> list[tuple[int, str]]:
     return list(db.session.execute(sa.select(Workflow.id, Workflow.name).order_by(Workflow.name)))
 
 
-def policy_executions(policy_id: int, limit: int = 20) -> list[Execution]:
-    """A policy's latest executions (their workflow comes with them), newest first."""
+def policy_executions(policy_id: int, user: User, limit: int = 20) -> list[Execution]:
+    """A policy's latest executions this user may read (their workflow comes with them),
+    newest first."""
+    statement = sa.select(Execution).where(Execution.policy_id == policy_id)
+    visible = visibility.readable_executions(user)
+    if visible is not None:
+        statement = statement.where(visible)
     return list(
         db.session.scalars(
-            sa.select(Execution)
-            .where(Execution.policy_id == policy_id)
-            .order_by(Execution.created_at.desc(), Execution.id.desc())
-            .limit(limit)
+            statement.order_by(Execution.created_at.desc(), Execution.id.desc()).limit(limit)
         )
     )
 
@@ -214,7 +207,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
             so.selectinload(Execution.step_runs).selectinload(StepRun.attempts),
         )
     )
-    if execution is None or (execution.policy is not None and not can_view(user, execution.policy)):
+    if execution is None or not visibility.can_read_execution(user, execution):
         raise NotFound("No such execution.")
     requests = db.session.scalars(
         sa.select(ApprovalRequest)

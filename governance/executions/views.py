@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from governance import visibility
 from governance.approvals.service import can_decide
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm
@@ -22,6 +23,12 @@ from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("executions", __name__, url_prefix="/executions")
 PER_PAGE = 25
+
+
+@bp.app_template_global()
+def execution_readable(execution) -> bool:
+    """For pages that link to an execution: only when the current user may open it."""
+    return visibility.can_read_execution(current_user, execution)
 
 
 def _date_arg(name: str) -> date | None:

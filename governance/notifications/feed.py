@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.exceptions import HTTPException
+
+from governance import visibility
 from governance.auth.models import User
-from governance.errors import NotAllowed
+from governance.errors import NotFound
 from governance.extensions import db
-from governance.lookup import get_or_raise
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
 
@@ -43,13 +47,29 @@ def mark_all_read(user_id: int) -> int:
 
 def mark_read(notification_id: int, *, user: User) -> Notification:
     """Mark one of the user's own notifications read (reading it twice changes nothing)."""
-    notification = get_or_raise(Notification, notification_id, "No such notification.")
-    if notification.user_id != user.id:
-        raise NotAllowed("That notification belongs to someone else.")
+    notification = db.session.get(Notification, notification_id)
+    # Someone else's notification is not told apart from none at all.
+    if notification is None or not visibility.can_read_notification(user, notification):
+        raise NotFound("No such notification.")
     if notification.read_at is None:
         notification.read_at = utcnow()
         db.session.commit()
     return notification
+
+
+def openable_link(link: str | None, user: User) -> str | None:
+    """safe_link, and only if it opens for this user: a link to an execution, policy or
+    exception they may not read is shown as plain text (the notification stays theirs)."""
+    link = safe_link(link)
+    if link is None:
+        return None
+    try:
+        _endpoint, view_args = current_app.url_map.bind("steward").match(
+            urlsplit(link).path, method="GET"
+        )
+    except HTTPException:  # not one of Steward's pages (or a redirect): nothing to check
+        return link
+    return link if visibility.can_open(user, view_args) else None
 
 
 def safe_link(link: str | None) -> str | None:

@@ -25,6 +25,10 @@ def unread_notifications() -> dict:
     }
 
 
+def _openable(link: str | None) -> str | None:
+    return feed.openable_link(link, current_user)
+
+
 @bp.route("")
 @login_required
 def index():
@@ -37,7 +41,7 @@ def index():
         "notifications/index.html",
         "notifications/_list.html",
         pagination=pagination,
-        safe_link=feed.safe_link,
+        safe_link=_openable,
     )
 
 
@@ -70,11 +74,11 @@ def read(notification_id: int):
         notification = feed.mark_read(notification_id, user=current_user)
     except DomainError:
         db.session.rollback()
-        raise  # 404 unknown, 403 someone else's
+        raise  # 404, unknown and someone else's alike
     if is_htmx():
         response = make_response(
             render_template(
-                "notifications/_read.html", notification=notification, safe_link=feed.safe_link
+                "notifications/_read.html", notification=notification, safe_link=_openable
             )
         )
         response.vary.add("HX-Request")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
-from governance import events
+from governance import events, visibility
 from governance.approvals.staleness import reask_stale_decisions
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
@@ -23,7 +23,7 @@ from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevisi
 from governance.reviews import schedule
 from governance.timeutil import utcnow
 
-READ_ALL_ROLES = frozenset({"admin", "owner", "approver"})
+READ_ALL_ROLES = visibility.READ_ALL_ROLES
 WRITE_ROLES = frozenset({"admin", "owner"})
 MAX_TAGS = 20
 
@@ -58,13 +58,9 @@ def normalise_tags(raw: str | list[str]) -> list[str]:
 # ---------------------------------------------------------------- permissions
 
 
-def can_view(user: User, policy: Policy) -> bool:
-    """Readers without a drafting role see policies with a live published version only."""
-    return user.has_role(*READ_ALL_ROLES) or policy.has_live_version
-
-
-def can_read_drafts(user: User) -> bool:
-    return user.has_role(*READ_ALL_ROLES)
+# Who reads which policy is governance.visibility's rule; these names are kept for the callers.
+can_view = visibility.can_read_policy
+can_read_drafts = visibility.can_read_drafts
 
 
 def can_create(user: User) -> bool:
@@ -545,17 +541,11 @@ def _escape_like(text: str) -> str:
 
 def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
     statement = sa.select(Policy).options(so.joinedload(Policy.owner))
-    if not user.has_role(*READ_ALL_ROLES):
-        statement = statement.where(
-            Policy.published_revision.is_not(None), Policy.status != lifecycle.RETIRED
-        )
+    readable = visibility.readable_policies(user)
+    if readable is not None:
+        statement = statement.where(readable)
     if query.text:
-        pattern = f"%{_escape_like(query.text.strip())}%"
-        statement = statement.where(
-            sa.or_(
-                Policy.title.ilike(pattern, escape="\\"), Policy.body.ilike(pattern, escape="\\")
-            )
-        )
+        statement = statement.where(_text_matches(query.text, user))
     if query.status in lifecycle.STATUSES:
         statement = statement.where(Policy.status == query.status)
     if query.owner_id:
@@ -569,6 +559,24 @@ def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
     if query.review in REVIEW_FILTERS:
         statement = statement.where(*review_filter(query.review))
     return statement.order_by(*SORTS.get(query.sort, SORTS["updated"]))
+
+
+def _text_matches(text: str, user: User) -> sa.ColumnElement[bool]:
+    """The search: in the policy's own text, or, for who may not read a draft beside the live
+    version, in that live version's text (a search must not find words only the draft has)."""
+    pattern = f"%{_escape_like(text.strip())}%"
+    own = sa.or_(Policy.title.ilike(pattern, escape="\\"), Policy.body.ilike(pattern, escape="\\"))
+    if visibility.can_read_drafts(user):
+        return own
+    live = sa.select(PolicyRevision.policy_id).where(
+        PolicyRevision.policy_id == Policy.id,
+        PolicyRevision.number == Policy.published_revision,
+        sa.or_(
+            PolicyRevision.title.ilike(pattern, escape="\\"),
+            PolicyRevision.body.ilike(pattern, escape="\\"),
+        ),
+    )
+    return sa.or_(sa.and_(Policy.status == lifecycle.PUBLISHED, own), live.exists())
 
 
 def review_filter(review: str) -> list[sa.ColumnElement[bool]]:

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from governance import visibility
 from governance.auth.access import require_role
 from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
@@ -29,6 +30,19 @@ from governance.web.htmx import page_or_partial
 from governance.web.pagination import COUNT_CAP, page_from_args, paginate
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
+
+
+@bp.app_template_global()
+def policy_face(policy):
+    """What the current user reads of a policy shown in a list or a link: the policy, or its
+    live version when a draft they may not read is beside it (visibility.policy_face)."""
+    return visibility.policy_face(current_user, policy)
+
+
+@bp.app_template_global()
+def policy_readable(policy) -> bool:
+    """For pages that link to a policy: only when the current user may open it."""
+    return visibility.can_read_policy(current_user, policy)
 
 
 def query_from_args() -> service.PolicyQuery:
@@ -173,17 +187,18 @@ def show(policy_id: int):
         revisions=service.list_readable_revisions(policy.id, current_user)[:5],
         is_review_due=policy.is_review_due(),
         can_read_drafts=service.can_read_drafts(current_user),
-        executions=policy_executions(policy.id, limit=20),
+        executions=policy_executions(policy.id, current_user, limit=20),
     )
 
 
 @bp.route("/<int:policy_id>/edit", methods=["GET", "POST"])
-@require_role("owner", "admin")
+@login_required
 def edit(policy_id: int):
-    policy = service.get_policy(policy_id)
+    # 404 for a policy this user may not read; 403 for one they read but may not edit.
+    policy = service.get_visible_policy(policy_id, current_user)
     if not service.can_edit(current_user, policy):
-        if policy.status not in lifecycle.EDITABLE_STATUSES and service.can_view(
-            current_user, policy
+        if policy.status not in lifecycle.EDITABLE_STATUSES and current_user.has_role(
+            *service.WRITE_ROLES
         ):
             flash(
                 f"This policy is {policy.status_label.lower()}; only drafts can be edited.", "error"
@@ -225,7 +240,7 @@ def edit(policy_id: int):
 
 
 @bp.route("/<int:policy_id>/transition", methods=["POST"])
-@require_role("owner", "admin")
+@login_required
 def transition(policy_id: int):
     policy = service.get_visible_policy(policy_id, current_user)
     form = TransitionForm()

@@ -11,6 +11,8 @@ from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
 EXCEPTION_STATUSES = ("pending", "active", "rejected", "expired", "revoked")
+# The trigger of an exception's approval workflow: such an execution's subject is the exception.
+APPROVAL_TRIGGER = "exception.requested"
 
 
 class PolicyException(db.Model):

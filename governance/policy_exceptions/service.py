@@ -9,25 +9,29 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from governance import events
+from governance import events, visibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import dispatch, runtime
-from governance.errors import DomainError, NotAllowed
+from governance.errors import DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
 from governance.policies.service import can_manage
-from governance.policy_exceptions.models import EXCEPTION_STATUSES, PolicyException
+from governance.policy_exceptions.models import (
+    APPROVAL_TRIGGER,
+    EXCEPTION_STATUSES,
+    PolicyException,
+)
 from governance.timeutil import utcnow
 
-TRIGGER = "exception.requested"
+TRIGGER = APPROVAL_TRIGGER
 OPEN_STATUSES = ("pending", "active")
-READ_ROLES = frozenset({"admin", "owner", "approver"})
+READ_ROLES = visibility.READ_ALL_ROLES  # who reads exceptions: governance.visibility's rule
 SCOPE_MAX = 200
 JUSTIFICATION_MAX = 5000
 REASON_MAX = 500
@@ -65,7 +69,7 @@ class ExceptionInput:
 
 
 def can_list(user: User) -> bool:
-    return user.has_role(*READ_ROLES)
+    return visibility.can_read_exceptions(user)
 
 
 def can_request(user: User, policy: Policy) -> bool:
@@ -91,6 +95,14 @@ def check_can_request(user: User, policy: Policy) -> None:
 
 def get_exception(exception_id: int) -> PolicyException:
     return get_or_raise(PolicyException, exception_id, "No such exception.")
+
+
+def get_readable_exception(exception_id: int, user: User) -> PolicyException:
+    """The exception if this user may read it; otherwise 404, as if there were none."""
+    exception = db.session.get(PolicyException, exception_id)
+    if exception is None or not visibility.can_read_exception(user, exception):
+        raise NotFound("No such exception.")
+    return exception
 
 
 def open_exceptions(policy_id: int) -> list[PolicyException]:

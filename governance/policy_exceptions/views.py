@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from governance.auth.access import require_role
 from governance.errors import DomainError
@@ -25,6 +25,12 @@ PER_PAGE = 25
 
 
 @bp.app_template_global()
+def exceptions_readable() -> bool:
+    """For pages that link to an exception: only when the current user may open one."""
+    return current_user.is_authenticated and service.can_list(current_user)
+
+
+@bp.app_template_global()
 def policy_exceptions_panel(policy: Policy) -> dict[str, Any]:
     """What the policy page's exceptions panel shows (templates/exceptions/_panel.html)."""
     if not current_user.is_authenticated or not service.can_list(current_user):
@@ -38,7 +44,7 @@ def policy_exceptions_panel(policy: Policy) -> dict[str, Any]:
 
 
 @bp.route("/policies/<int:policy_id>/exceptions/new", methods=["GET", "POST"])
-@require_role("owner", "admin")
+@login_required
 def new(policy_id: int):
     policy = policies.get_visible_policy(policy_id, current_user)
     if not service.can_manage(current_user, policy):
@@ -104,9 +110,9 @@ def index():
 
 
 @bp.route("/exceptions/<int:exception_id>")
-@require_role(*service.READ_ROLES)
+@login_required
 def show(exception_id: int):
-    exception = service.get_exception(exception_id)
+    exception = service.get_readable_exception(exception_id, current_user)
     return render_template(
         "exceptions/show.html",
         exception=exception,
@@ -118,9 +124,10 @@ def show(exception_id: int):
 
 
 @bp.route("/exceptions/<int:exception_id>/revoke", methods=["POST"])
-@require_role("owner", "admin")
+@login_required
 def revoke(exception_id: int):
-    exception = service.get_exception(exception_id)
+    # 404 for who may not read it; 403 for a reader who may not revoke it.
+    exception = service.get_readable_exception(exception_id, current_user)
     if not service.can_manage(current_user, exception.policy):
         abort(403, description="Only the policy's owner or an admin can revoke its exceptions.")
     form = RevokeForm()

@@ -14,7 +14,7 @@ def _strip(value: str | None) -> str:
 
 class TaskDoneForm(FlaskForm):
     # No Length validator here: the service checks the note after it has checked who may
-    # mark the task done, so a stranger gets a 403, never a hint about the task's form.
+    # mark the task done, so a stranger gets a 404, never a hint about the task's form.
     note = TextAreaField(
         "Note (optional)",
         filters=[_strip],

@@ -10,11 +10,12 @@ from datetime import date
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance import visibility
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
-from governance.errors import Conflict, DomainError, NotAllowed
+from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
@@ -47,12 +48,21 @@ def task_list_statement(user_id: int, *, done: bool) -> sa.Select:
         sa.select(Task)
         .where(_visible_to(user_id))
         .options(
-            so.joinedload(Task.policy).load_only(Policy.id, Policy.title).lazyload(Policy.owner),
+            # What the row's links need: the title, and what decides who may read them.
+            so.joinedload(Task.policy)
+            .load_only(Policy.id, Policy.title, Policy.status, Policy.published_revision)
+            .lazyload(Policy.owner),
             so.joinedload(Task.assignee_group).load_only(Group.id, Group.name),
             so.joinedload(Task.step_run)
             .load_only(StepRun.id, StepRun.execution_id)
             .joinedload(StepRun.execution)
-            .load_only(Execution.id, Execution.status, Execution.workflow_id)
+            .load_only(
+                Execution.id,
+                Execution.status,
+                Execution.workflow_id,
+                Execution.policy_id,
+                Execution.trigger_type,
+            )
             .joinedload(Execution.workflow)
             .load_only(Workflow.id, Workflow.name),
         )
@@ -105,21 +115,13 @@ def get_task(task_id: int) -> Task:
     return get_or_raise(Task, task_id, "No such task.")
 
 
-def can_complete(user: User, task: Task) -> bool:
-    """The assignee, any member of the assignee group, or an admin."""
-    if task.assignee_id == user.id or user.is_admin:
-        return True
-    if task.assignee_group_id is None:
-        return False
-    return (
-        db.session.scalar(
-            sa.select(group_members.c.user_id).where(
-                group_members.c.group_id == task.assignee_group_id,
-                group_members.c.user_id == user.id,
-            )
-        )
-        is not None
-    )
+def get_task_for(task_id: int, user: User) -> Task:
+    """The task if this user may read it, and so mark it done; otherwise 404 (someone else's
+    task does not exist for them)."""
+    task = db.session.get(Task, task_id)
+    if task is None or not visibility.can_read_task(user, task):
+        raise NotFound("No such task.")
+    return task
 
 
 def check_note(note: str) -> str:
@@ -140,11 +142,7 @@ def complete_task(task_id: int, *, actor: User, note: str = "") -> Task:
     on (its next stage is enqueued after the commit). A step whose execution has ended is
     left alone: the task is still done, the execution is not touched.
     """
-    task = get_task(task_id)
-    if not can_complete(actor, task):
-        raise NotAllowed(
-            "Only the person or group the task is assigned to (or an admin) can mark it done."
-        )
+    task = get_task_for(task_id, actor)
     note = check_note(note)
     # Conditional: of two clicks (or two people) at once, exactly one marks it done.
     changed = db.session.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from governance.errors import Conflict, DomainError, NotAllowed, NotFound
+from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.tasks import service
 from governance.tasks.forms import TaskDoneForm
@@ -55,7 +55,7 @@ def done(task_id: int):
         return redirect(url_for("tasks.index"), 303)
     try:
         task = service.complete_task(task_id, actor=current_user, note=form.note.data or "")
-    except (NotAllowed, NotFound) as error:
+    except NotFound as error:
         db.session.rollback()
         if is_htmx():
             # The form targets its table row: answer with a row saying why, keeping the status.

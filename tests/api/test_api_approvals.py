@@ -275,7 +275,9 @@ def test_a_second_decision_by_one_person_in_a_step_is_a_conflict(api_as, users, 
     assert _state(db) == before
 
 
-def test_someone_elses_request_is_not_found_even_for_an_admin(api_as, users, db):
+def test_someone_elses_request_is_refused_to_its_readers_and_not_found_for_the_others(
+    api_as, users, db
+):
     legal = users["approver"].groups[0]
     _review_workflow(users, {"users": [users["security"].id], "groups": [legal.id], "rule": "all"})
     submit_for_review(users)
@@ -283,15 +285,19 @@ def test_someone_elses_request_is_not_found_even_for_an_admin(api_as, users, db)
     legal_request = next(r for r in approval_requests(db) if r.assignee_group_id == legal.id)
     before = _state(db)
 
+    # Who may read the change under review sees its requests (403: not theirs to decide)...
     for role, request in [
         ("admin", security_request),
-        ("viewer", security_request),
         ("approver", security_request),  # a Legal member, not the named approver
         ("security", legal_request),  # not in the Legal group
     ]:
         response = _decide(api_as(role), request.id, "approve")
-        assert response.status_code == 404, role
-        assert response.json["error"]["message"] == "No such approval request."
+        assert response.status_code == 403, role
+        assert "not assigned to you" in response.json["error"]["message"]
+    # ...a viewer may not read a draft under review: for them the request does not exist.
+    response = _decide(api_as("viewer"), security_request.id, "approve")
+    assert response.status_code == 404
+    assert response.json["error"]["message"] == "No such approval request."
 
     assert _state(db) == before
     missing = _decide(api_as("security"), 99999, "approve")

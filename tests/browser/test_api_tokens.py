@@ -66,8 +66,10 @@ def test_person_creates_uses_and_revokes_a_token(app, browser_page: Page, live_s
     assert [policy["title"] for policy in body["items"]] == ["Vendor Onboarding"]
 
     # Shown once: after a reload only the name and prefix remain, and now when it was last used.
+    # The token came in the answer to the POST; the reload is a plain GET, not a second POST.
     page.reload()
     expect(tokens.get_by_label("Your new API token")).to_have_count(0)
+    expect(tokens.locator("tbody tr")).to_have_count(1)
     assert token not in page.content()
     expect(row.locator("td").nth(4).locator("time")).to_be_visible()
 

@@ -479,7 +479,9 @@ def test_download_is_for_the_requester_and_admins_and_is_audited(
     assert as_role("admin").get(url).status_code == 200
     assert as_role("other_owner").get(url).status_code == 404
     assert as_role("other_owner").get(f"/evidence/{pack.id}").status_code == 404
-    assert as_role("viewer").get(url).status_code == 403
+    # Someone else's pack does not exist for them, whatever their roles.
+    assert as_role("viewer").get(url).status_code == 404
+    assert as_role("approver").get(f"/evidence/{pack.id}").status_code == 404
 
     db.session.expire_all()
     trail = db.session.execute(

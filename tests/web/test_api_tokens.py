@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from governance.api.models import ApiToken
 from governance.audit.models import AuditEvent
-from governance.auth.views import NEW_API_TOKEN_KEY
 from governance.timeutil import utcnow
 from tests.conftest import ApiClient
 
@@ -33,12 +32,20 @@ def shown_token(html: str) -> str | None:
 
 
 def create_and_read(client, name: str = "CI pipeline", expires_on: str = "") -> str:
-    """Create a token through the form and read it off the page the redirect leads to."""
+    """Create a token through the form and read it off the page that answers the POST."""
     response = create(client, name, expires_on)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    token = shown_token(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    token = shown_token(response.get_data(as_text=True))
     assert token
     return token
+
+
+def session_contents(app, client) -> dict:
+    """What the browser's session cookie carries, decoded as the app itself reads it."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.loads(cookie.value)
 
 
 def token_rows(db) -> list[ApiToken]:
@@ -58,25 +65,19 @@ def in_days(days: int) -> str:
 # Creating: shown exactly once
 
 
-def test_created_token_is_shown_once_after_a_redirect_and_never_again(as_role, db, caplog):
+def test_created_token_is_shown_once_in_the_answer_to_the_post_and_never_again(as_role, db, caplog):
     client = as_role("owner")
     caplog.set_level(logging.DEBUG)
 
     response = create(client, "CI pipeline")
 
-    assert response.status_code == 303
-    location = response.headers["Location"]
-    assert location.endswith(TOKENS)
-    page = client.get(location).get_data(as_text=True)
+    assert response.status_code == 201
+    assert "Location" not in response.headers
+    page = response.get_data(as_text=True)
     token = shown_token(page)
     assert token and token.startswith("stw_")
     assert "Copy your new token now" in page
     assert "This is the only time Steward shows it." in page
-    # Neither the redirect nor its address carried the token; the session no longer holds it.
-    assert token not in location
-    assert token not in response.get_data(as_text=True)
-    with client.session_transaction() as session:
-        assert NEW_API_TOKEN_KEY not in session
 
     reloaded = client.get(TOKENS).get_data(as_text=True)
     assert shown_token(reloaded) is None
@@ -87,9 +88,20 @@ def test_created_token_is_shown_once_after_a_redirect_and_never_again(as_role, d
     assert all(token not in record.getMessage() for record in caplog.records)
 
 
+def test_new_token_never_travels_in_the_session_cookie(app, as_role):
+    client = as_role("owner")
+
+    create(client)
+
+    # The cookie is signed, not encrypted: anything in it can be read by whoever holds it.
+    carried = repr(session_contents(app, client))
+    assert "stw_" not in carried
+    assert "token" not in carried.replace("csrf_token", "")
+
+
 def test_page_with_the_new_token_is_not_stored_by_any_cache(as_role):
     client = as_role("owner")
-    response = client.get(create(client).headers["Location"])
+    response = create(client)
 
     assert shown_token(response.get_data(as_text=True))
     assert response.headers["Cache-Control"] == "no-store"
@@ -385,4 +397,4 @@ def test_a_user_with_fifty_active_tokens_must_revoke_one_first(as_role, users, a
     assert len(token_rows(db)) == 50
     first = token_rows(db)[0]
     client.submit(f"/account/tokens/{first.id}/revoke")
-    assert create(client, "Now it fits").status_code == 303
+    assert create(client, "Now it fits").status_code == 201

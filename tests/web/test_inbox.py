@@ -460,7 +460,10 @@ def test_the_requester_can_remind_once_an_hour(as_role, users, db):
         sa.update(ApprovalRequest).values(reminded_at=utcnow() - timedelta(minutes=61))
     )
     db.session.commit()
-    assert as_role("viewer").submit(url, token_from="/account").status_code == 403
+    # Someone who reads the request but did not submit the change is refused (403); a viewer,
+    # who may not read a change under review, finds no such request (404).
+    assert as_role("other_owner").submit(url, token_from="/account").status_code == 403
+    assert as_role("viewer").submit(url, token_from="/account").status_code == 404
     owner.submit(url, token_from="/account")
     assert (
         db.session.scalar(

@@ -218,15 +218,16 @@ def test_admin_may_mark_someone_elses_task_done(as_role, users, db):
 def test_others_cannot_mark_a_task_done(as_role, users, db, role):
     task = _task(users["owner"], "Mine only")
     response = as_role(role).submit(f"/tasks/{task.id}/done", token_from="/tasks")
-    assert response.status_code == 403
-    assert "Only the person or group the task is assigned to" in response.get_data(as_text=True)
+    # Someone else's task is answered as if there were none: 404, not a 403 that says it exists.
+    assert response.status_code == 404
+    assert "Mine only" not in response.get_data(as_text=True)
     assert _fresh(db, task.id).done_at is None
 
 
 def test_a_non_member_cannot_mark_a_group_task_done(as_role, users, db):
     task = _task(title="Legal only", group=_legal(users))
     response = as_role("security").submit(f"/tasks/{task.id}/done", token_from="/tasks")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert _fresh(db, task.id).done_at is None
 
 
@@ -352,10 +353,11 @@ def test_htmx_mark_done_with_a_too_long_note_returns_the_row_with_the_message(as
 def test_htmx_mark_done_refused_keeps_its_status_and_explains_in_the_row(as_role, users, db):
     task = _task(users["owner"], "Not yours")
     response = _htmx_done(as_role("viewer"), task.id)
-    assert response.status_code == 403
+    # Someone else's task and no task at all get the same answer.
+    assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert f'<tr id="task-row-{task.id}" class="task refused">' in html
-    assert "Only the person or group" in html
+    assert "No such task." in html
     missing = _htmx_done(as_role("viewer"), 99999)
     assert missing.status_code == 404 and "No such task." in missing.get_data(as_text=True)
     assert _fresh(db, task.id).done_at is None
