@@ -132,7 +132,11 @@ def list_approvals(query: ApprovalListQuery):
     tag=TAG,
     body=DecisionIn,
     responses={200: DecisionOut},
-    errors=(409,),
+    refusals={
+        403: "The caller submitted the change (four-eyes).",
+        409: "The request is already decided, or its execution has ended.",
+        422: "Also: a rejection without a comment.",
+    },
     description="Only a request assigned to you or your groups (another's answers 404). The "
     "person who submitted the change gets 403 (four-eyes); a request already decided, or "
     "on an execution that ended, gets 409; a rejection without a comment gets 422.",

@@ -11,22 +11,18 @@ from pydantic import BaseModel, Field, StringConstraints
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
-from governance.api.schemas import MAX_ID, PageQuery, Strict
+from governance.api.schemas import MAX_ID, Day, PageQuery, Strict
 from governance.api.spec import operation
-from governance.api.text import Text, no_nul
+from governance.api.text import Text, no_nul, required_text, text_pattern
 from governance.policies import lifecycle, service
 from governance.policies.models import Policy, PolicyRevision
 
 TAG = "Policies"
 Status = Literal["draft", "in_review", "approved", "published", "retired"]
 # Blank titles and categories are refused here, with every other field, not one at a time later.
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), no_nul
-]
-Category = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), no_nul
-]
-Tag = Annotated[str, StringConstraints(max_length=40), no_nul]
+Title = required_text(200)
+Category = required_text(80)
+Tag = Annotated[str, StringConstraints(max_length=40), no_nul, text_pattern]
 
 
 class UserRef(BaseModel):
@@ -113,7 +109,7 @@ class PolicyCreate(Strict):
         "means custom.",
     )
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    next_review_on: date | None = Field(
+    next_review_on: Day | None = Field(
         default=None, description="First review date (default: one period from today)."
     )
     summary: Text = Field(default="", max_length=200, description="What this revision changes.")
@@ -135,7 +131,7 @@ class PolicyUpdate(Strict):
     owner_id: int = Field(default=None, ge=1, le=MAX_ID)
     review_frequency: ReviewFrequency | None = None
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    next_review_on: date | None = None
+    next_review_on: Day | None = None
     summary: Text = Field(default="", max_length=200)
 
 
@@ -263,7 +259,13 @@ def _max_body() -> int:
     body=PolicyCreate,
     roles=("owner", "admin"),
     responses={201: PolicyOut},
+    refusals={
+        422: "Also: `owner_id` sent by a non-admin, or not an active policy owner; a body "
+        "longer than this server allows; a custom cadence without `review_interval_days`.",
+    },
     headers={201: {"Location": "The new policy's URL."}},
+    links={"get_policy": "policy_id", "update_policy": "policy_id"}
+    | {"transition_policy": "policy_id"},
 )
 def create_policy(body: PolicyCreate):
     user = current_api_user()
@@ -300,7 +302,13 @@ def create_policy(body: PolicyCreate):
     body=PolicyUpdate,
     roles=("owner", "admin"),
     responses={200: PolicyOut},
-    errors=(409,),
+    refusals={
+        403: "Not the policy's owner or an admin, or the policy is not a draft.",
+        409: "`version` is stale: someone saved the policy after you read it.",
+        422: "Also: nothing differs from the saved policy (no revision is added); "
+        "`owner_id` sent by a non-admin, or not an active policy owner; a body longer than "
+        "this server allows; a custom cadence without `review_interval_days`.",
+    },
 )
 def update_policy(policy_id: int, body: PolicyUpdate):
     user = current_api_user()
@@ -350,8 +358,13 @@ def update_policy(policy_id: int, body: PolicyUpdate):
     tag=TAG,
     body=TransitionIn,
     responses={200: PolicyOut},
-    errors=(409,),
-    description="An impossible move answers 422 with the allowed targets in `details`.",
+    refusals={
+        403: "The caller's roles do not allow this move, or they submitted the change and "
+        "may not approve it (four-eyes).",
+        409: "`version` is stale: the policy changed after you read it.",
+        422: "Also: a move the policy's status does not allow (the allowed targets are in "
+        "`details`); a move that needs a `reason` without one.",
+    },
 )
 def transition_policy(policy_id: int, body: TransitionIn):
     user = current_api_user()
