@@ -25,7 +25,9 @@ Category = required_text(80)
 Tag = Annotated[str, StringConstraints(max_length=40), no_nul, text_pattern]
 
 
-class UserRef(BaseModel):
+class Owner(BaseModel):
+    """A policy's owner; its id is what `owner_id` takes."""
+
     id: int
     name: str
     email: str
@@ -60,7 +62,7 @@ class PolicySummary(BaseModel):
     status: Status
     category: str
     tags: list[str]
-    owner: UserRef
+    owner: Owner
     next_review_on: date | None
     current_revision: int
     published_revision: int | None
@@ -146,8 +148,8 @@ class TransitionIn(Strict):
     version: int | None = Field(default=None, ge=1, description="Refuse (409) if it changed.")
 
 
-def _user(user) -> UserRef:
-    return UserRef(id=user.id, name=user.name, email=user.email)
+def _user(user) -> Owner:
+    return Owner(id=user.id, name=user.name, email=user.email)
 
 
 def _summary_fields(policy: Policy) -> dict:
