@@ -133,7 +133,7 @@ def list_approvals(query: ApprovalListQuery):
     body=DecisionIn,
     responses={200: DecisionOut},
     refusals={
-        403: "The caller submitted the change (four-eyes).",
+        403: "Or the caller submitted the change (four-eyes).",
         409: "The request is already decided, or its execution has ended.",
         422: "Also: a rejection without a comment.",
     },

@@ -305,7 +305,7 @@ def create_policy(body: PolicyCreate):
     roles=("owner", "admin"),
     responses={200: PolicyOut},
     refusals={
-        403: "Not the policy's owner or an admin, or the policy is not a draft.",
+        403: "Or not the policy's owner or an admin, or the policy is not a draft.",
         409: "`version` is stale: someone saved the policy after you read it.",
         422: "Also: nothing differs from the saved policy (no revision is added); "
         "`owner_id` sent by a non-admin, or not an active policy owner; a body longer than "
@@ -361,7 +361,7 @@ def update_policy(policy_id: int, body: PolicyUpdate):
     body=TransitionIn,
     responses={200: PolicyOut},
     refusals={
-        403: "The caller's roles do not allow this move, or they submitted the change and "
+        403: "Or the caller's roles do not allow this move, or they submitted the change and "
         "may not approve it (four-eyes).",
         409: "`version` is stale: the policy changed after you read it.",
         422: "Also: a move the policy's status does not allow (the allowed targets are in "

@@ -56,6 +56,7 @@ class Operation:
     body_required: bool
     responses: dict[int, type[BaseModel] | None]
     refusals: dict[int, str]
+    errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[int, dict[str, str]] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
@@ -84,6 +85,7 @@ def operation(
     body_required: bool = True,
     roles: tuple[str, ...] = (),
     refusals: dict[int, str] | None = None,
+    errors: tuple[int, ...] = (),
     description: str = "",
     headers: dict[int, dict[str, str]] | None = None,
     links: dict[str, str] | None = None,
@@ -94,8 +96,9 @@ def operation(
 
     `roles` are checked before anything is read, so a caller without them learns nothing
     about their request but 403. A body that is not required may be left out (its defaults).
-    `refusals` says, by status, which rules refuse a request the schema allows. `links` name
-    the operations (by endpoint) whose path parameter takes the `id` of the success answer."""
+    `refusals` says, by status, which rules refuse a request the schema allows (`errors` adds
+    statuses with their general description only). `links` name the operations (by endpoint)
+    whose path parameter takes the `id` of the success answer."""
 
     def decorator(view: Callable) -> Callable:
         success = next(iter(responses))
@@ -129,6 +132,7 @@ def operation(
                 body_required=body_required,
                 responses=responses,
                 refusals=refusals or {},
+                errors=errors,
                 description=description,
                 headers=headers or {},
                 links=links or {},
@@ -186,7 +190,7 @@ def _respond(result, success: int) -> Response:
 
 
 def _error_statuses(op: Operation) -> list[int]:
-    statuses = {401, 403, 429, *op.refusals}
+    statuses = {401, 403, 429, *op.refusals, *op.errors}
     if op.path_parameters:
         statuses.add(404)
     if op.body is not None:
@@ -201,7 +205,8 @@ def _error_description(op: Operation, status: int) -> str:
     rule = op.refusals.get(status)
     if rule is None:
         return general
-    return rule if status not in (400, 404, 422) else f"{general} {rule}"
+    # A conflict is only ever a rule's; the other statuses also have their general causes.
+    return rule if status == 409 else f"{general} {rule}"
 
 
 def _links(op: Operation) -> dict[str, dict]:
