@@ -137,9 +137,7 @@ def list_approvals(query: ApprovalListQuery):
         409: "The request is already decided, or its execution has ended.",
         422: "Also: a rejection without a comment.",
     },
-    description="Only a request assigned to you or your groups (another's answers 404). The "
-    "person who submitted the change gets 403 (four-eyes); a request already decided, or "
-    "on an execution that ended, gets 409; a rejection without a comment gets 422.",
+    description="Only a request assigned to you or your groups (another's answers 404).",
 )
 def decide_approval(request_id: int, body: DecisionIn):
     user = current_api_user()

@@ -266,8 +266,11 @@ def _max_body() -> int:
         "longer than this server allows; a custom cadence without `review_interval_days`.",
     },
     headers={201: {"Location": "The new policy's URL."}},
-    links={"get_policy": "policy_id", "update_policy": "policy_id"}
-    | {"transition_policy": "policy_id"},
+    links={
+        "get_policy": "policy_id",
+        "update_policy": "policy_id",
+        "transition_policy": "policy_id",
+    },
 )
 def create_policy(body: PolicyCreate):
     user = current_api_user()
