@@ -132,13 +132,16 @@ def list_approvals(query: ApprovalListQuery):
     tag=TAG,
     body=DecisionIn,
     responses={200: DecisionOut},
-    errors=(409,),
-    description="A request you may not read (its execution's subject is hidden from you) "
-    "answers 404; one you may read but that is not assigned to you or your groups, or of a "
-    "change you submitted or wrote any revision of since the last published version "
-    "(four-eyes), answers 403; a request already decided, on an execution that ended, or of a "
-    "step in which you already decided another request (one person counts once per step), "
-    "gets 409; a rejection without a comment gets 422.",
+    refusals={
+        403: "Or the request is readable but not assigned to you or your groups, or you "
+        "submitted the change or wrote any revision of it since the last published version "
+        "(four-eyes).",
+        404: "Or the request's execution has a subject you may not read.",
+        409: "The request is already decided, its execution has ended, or you already decided "
+        "another request of the same step (one person counts once per step).",
+        422: "Also: a rejection without a comment.",
+    },
+    description="A request you may not read answers 404, exactly as one that does not exist.",
 )
 def decide_approval(request_id: int, body: DecisionIn):
     user = current_api_user()

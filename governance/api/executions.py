@@ -276,9 +276,8 @@ def _conflict(error: DomainError) -> ApiError:
     body_required=False,
     roles=("admin",),
     responses={200: ExecutionOut},
-    errors=(409,),
-    description="Pending approval requests are withdrawn. An execution that has already "
-    "ended answers 409. The body may be left out.",
+    refusals={409: "The execution has already ended."},
+    description="Pending approval requests are withdrawn. The body may be left out.",
 )
 def cancel_execution(execution_id: int, body: CancelIn):
     user = current_api_user()
@@ -297,10 +296,10 @@ def cancel_execution(execution_id: int, body: CancelIn):
     tag=TAG,
     roles=("admin",),
     responses={202: ExecutionOut},
-    errors=(409,),
+    refusals={409: "The execution has not failed."},
     headers={202: {"Location": "The execution's URL, to follow it."}},
     description="The failed steps run again with a fresh set of attempts; finished steps do "
-    "not run twice. An execution that has not failed answers 409.",
+    "not run twice.",
 )
 def retry_execution(execution_id: int):
     user = current_api_user()

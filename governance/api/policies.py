@@ -12,25 +12,23 @@ from governance import visibility
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
-from governance.api.schemas import MAX_ID, PageQuery, Strict
+from governance.api.schemas import MAX_ID, Day, PageQuery, Strict
 from governance.api.spec import operation
-from governance.api.text import Text, no_nul
+from governance.api.text import Text, no_nul, required_text, text_pattern
 from governance.policies import lifecycle, service
 from governance.policies.models import Policy, PolicyRevision
 
 TAG = "Policies"
 Status = Literal["draft", "in_review", "approved", "published", "retired"]
 # Blank titles and categories are refused here, with every other field, not one at a time later.
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), no_nul
-]
-Category = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), no_nul
-]
-Tag = Annotated[str, StringConstraints(max_length=40), no_nul]
+Title = required_text(200)
+Category = required_text(80)
+Tag = Annotated[str, StringConstraints(max_length=40), no_nul, text_pattern]
 
 
-class UserRef(BaseModel):
+class Owner(BaseModel):
+    """A policy's owner; its id is what `owner_id` takes."""
+
     id: int
     name: str
     email: str
@@ -68,7 +66,7 @@ class PolicySummary(BaseModel):
     status: Status
     category: str
     tags: list[str]
-    owner: UserRef
+    owner: Owner
     next_review_on: date | None
     current_revision: int
     published_revision: int | None
@@ -117,7 +115,7 @@ class PolicyCreate(Strict):
         "means custom.",
     )
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    next_review_on: date | None = Field(
+    next_review_on: Day | None = Field(
         default=None, description="First review date (default: one period from today)."
     )
     summary: Text = Field(default="", max_length=200, description="What this revision changes.")
@@ -139,7 +137,7 @@ class PolicyUpdate(Strict):
     owner_id: int = Field(default=None, ge=1, le=MAX_ID)
     review_frequency: ReviewFrequency | None = None
     review_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    next_review_on: date | None = None
+    next_review_on: Day | None = None
     summary: Text = Field(default="", max_length=200)
 
 
@@ -154,8 +152,8 @@ class TransitionIn(Strict):
     version: int | None = Field(default=None, ge=1, description="Refuse (409) if it changed.")
 
 
-def _user(user) -> UserRef:
-    return UserRef(id=user.id, name=user.name, email=user.email)
+def _user(user) -> Owner:
+    return Owner(id=user.id, name=user.name, email=user.email)
 
 
 def _summary_fields(policy: Policy) -> dict:
@@ -270,7 +268,16 @@ def _max_body() -> int:
     body=PolicyCreate,
     roles=("owner", "admin"),
     responses={201: PolicyOut},
+    refusals={
+        422: "Also: `owner_id` sent by a non-admin, or not an active policy owner; a body "
+        "longer than this server allows; a custom cadence without `review_interval_days`.",
+    },
     headers={201: {"Location": "The new policy's URL."}},
+    links={
+        "get_policy": "policy_id",
+        "update_policy": "policy_id",
+        "transition_policy": "policy_id",
+    },
 )
 def create_policy(body: PolicyCreate):
     user = current_api_user()
@@ -307,7 +314,13 @@ def create_policy(body: PolicyCreate):
     body=PolicyUpdate,
     roles=("owner", "admin"),
     responses={200: PolicyOut},
-    errors=(409,),
+    refusals={
+        403: "Or not the policy's owner or an admin, or the policy is not a draft.",
+        409: "`version` is stale: someone saved the policy after you read it.",
+        422: "Also: nothing differs from the saved policy (no revision is added); "
+        "`owner_id` sent by a non-admin, or not an active policy owner; a body longer than "
+        "this server allows; a custom cadence without `review_interval_days`.",
+    },
 )
 def update_policy(policy_id: int, body: PolicyUpdate):
     user = current_api_user()
@@ -357,11 +370,16 @@ def update_policy(policy_id: int, body: PolicyUpdate):
     tag=TAG,
     body=TransitionIn,
     responses={200: PolicyOut},
-    errors=(409,),
-    description="An impossible move answers 422 with the allowed targets in `details`. "
-    "Approving a change you submitted or wrote part of answers 403 (four-eyes). While a "
-    "workflow execution started by the move into the current status still has an approval or "
-    "set-status step to come, every move but back to draft answers 409, naming the execution.",
+    refusals={
+        403: "Or the caller's roles do not allow this move, or they submitted the change or "
+        "wrote part of it and may not approve it (four-eyes).",
+        409: "`version` is stale: the policy changed after you read it; or a workflow "
+        "execution started by the move into the current status still has an approval or "
+        "set-status step to come (every move but back to draft waits for it; the message "
+        "names the execution).",
+        422: "Also: a move the policy's status does not allow (the allowed targets are in "
+        "`details`); a move that needs a `reason` without one.",
+    },
 )
 def transition_policy(policy_id: int, body: TransitionIn):
     user = current_api_user()

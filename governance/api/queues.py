@@ -13,7 +13,7 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
-from governance.api.text import Text
+from governance.api.text import Text, required_text
 from governance.monitor import operations, stats
 from governance.monitor.models import JOB_STATUSES, JobRecord
 from governance.timeutil import utcnow
@@ -78,8 +78,8 @@ class FailedJobsQuery(PageQuery):
 
 
 class DiscardIn(Strict):
-    reason: Text = Field(
-        max_length=operations.REASON_MAX, description="Why the work is given up; audited."
+    reason: required_text(operations.REASON_MAX) = Field(
+        description="Why the work is given up; audited. Not blank."
     )
 
 
@@ -144,10 +144,12 @@ def list_failed_jobs(query: FailedJobsQuery):
     tag=TAG,
     roles=("admin",),
     responses={200: JobResult},
-    errors=(409,),
+    refusals={
+        409: "The job is no longer failed, or its work cannot be sent again from here "
+        "(`can_retry` is false)."
+    },
     description="Sends the job's work again through its owner (a step's execution restarts "
-    "from the failed step; an email is queued again). A job no longer failed, or one whose "
-    "work cannot be sent again from here, answers 409.",
+    "from the failed step; an email is queued again).",
 )
 def retry_failed_job(job_id: int):
     admin = current_api_user()
@@ -171,9 +173,9 @@ def retry_failed_job(job_id: int):
     body=DiscardIn,
     roles=("admin",),
     responses={200: JobResult},
-    errors=(409,),
+    refusals={409: "The job is no longer failed."},
     description="Gives the work up for good: a step fails with the reason, and so does its "
-    "execution. A blank reason answers 422; a job no longer failed, 409.",
+    "execution.",
 )
 def discard_failed_job(job_id: int, body: DiscardIn):
     admin = current_api_user()

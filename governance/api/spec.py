@@ -3,7 +3,9 @@
 Each endpoint is declared once with `@operation(...)`: its path, method, the pydantic models
 of its query, body and responses, and the roles that may call it. The same models validate
 the request and describe it in /api/v1/openapi.json, so the document cannot drift from the
-code. Error responses every operation can give (401, 403, 404, 422, 429...) are added here.
+code. Error responses every operation can give (401, 403, 404, 422, 429...) are added here,
+and each operation names the business rules that refuse a well-formed request (`refusals`:
+stale version, wrong state, unknown version...), so the document says when each status comes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from governance.api.auth import require_roles
 from governance.api.errors import ApiError, validation_details
-from governance.api.schemas import MAX_ID, ErrorBody
+from governance.api.schemas import MAX_ID, DocumentSchema, ErrorBody
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BODY_BYTES = 1_000_000
@@ -53,9 +55,11 @@ class Operation:
     body: type[BaseModel] | None
     body_required: bool
     responses: dict[int, type[BaseModel] | None]
-    errors: tuple[int, ...]
+    refusals: dict[int, str]
+    errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[int, dict[str, str]] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -80,16 +84,21 @@ def operation(
     body: type[BaseModel] | None = None,
     body_required: bool = True,
     roles: tuple[str, ...] = (),
+    refusals: dict[int, str] | None = None,
     errors: tuple[int, ...] = (),
     description: str = "",
     headers: dict[int, dict[str, str]] | None = None,
+    links: dict[str, str] | None = None,
 ) -> Callable:
     """Register an API view. It receives path values, `query=` and `body=` as validated models,
     and returns a model (answered with the first documented status), a (model, status) or
     (model, status, headers) tuple, or a Response.
 
     `roles` are checked before anything is read, so a caller without them learns nothing
-    about their request but 403. A body that is not required may be left out (its defaults)."""
+    about their request but 403. A body that is not required may be left out (its defaults).
+    `refusals` says, by status, which rules refuse a request the schema allows (`errors` adds
+    statuses with their general description only). `links` name the operations (by endpoint)
+    whose path parameter takes the `id` of the success answer."""
 
     def decorator(view: Callable) -> Callable:
         success = next(iter(responses))
@@ -122,9 +131,11 @@ def operation(
                 body=body,
                 body_required=body_required,
                 responses=responses,
+                refusals=refusals or {},
                 errors=errors,
                 description=description,
                 headers=headers or {},
+                links=links or {},
             )
         )
         return run
@@ -179,7 +190,7 @@ def _respond(result, success: int) -> Response:
 
 
 def _error_statuses(op: Operation) -> list[int]:
-    statuses = {401, 403, 429, *op.errors}
+    statuses = {401, 403, 429, *op.refusals, *op.errors}
     if op.path_parameters:
         statuses.add(404)
     if op.body is not None:
@@ -187,6 +198,30 @@ def _error_statuses(op: Operation) -> list[int]:
     if op.query is not None:
         statuses.add(422)
     return sorted(statuses)
+
+
+def _error_description(op: Operation, status: int) -> str:
+    general = ERROR_DESCRIPTIONS.get(status, "Error")
+    rule = op.refusals.get(status)
+    if rule is None:
+        return general
+    # A conflict is only ever a rule's; the other statuses also have their general causes.
+    return rule if status == 409 else f"{general} {rule}"
+
+
+def _links(op: Operation) -> dict[str, dict]:
+    """OpenAPI links from the success answer's `id` to the operations that take it in their
+    path: what the stateful phase of a contract test follows (create, then read and change)."""
+    targets = {target.endpoint: target for target in OPERATIONS}
+    links = {}
+    for endpoint, parameter in op.links.items():
+        target = targets[endpoint]
+        links[endpoint] = {
+            "operationId": endpoint,
+            "parameters": {parameter: "$response.body#/id"},
+            "description": f"{target.summary}: the {parameter} is this answer's id.",
+        }
+    return links
 
 
 def _query_parameters(model: type[BaseModel], schema: dict) -> list[dict]:
@@ -217,7 +252,9 @@ def openapi_document(title: str, version: str) -> dict:
             models.append((op.body, "validation"))
         models += [(model, "serialization") for model in op.responses.values() if model]
     refs, definitions = models_json_schema(
-        list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+        list(dict.fromkeys(models)),
+        ref_template="#/components/schemas/{model}",
+        schema_generator=DocumentSchema,
     )
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
@@ -226,7 +263,8 @@ def openapi_document(title: str, version: str) -> dict:
             for name in op.path_parameters
         ]
         if op.query is not None:
-            parameters += _query_parameters(op.query, op.query.model_json_schema())
+            schema = op.query.model_json_schema(schema_generator=DocumentSchema)
+            parameters += _query_parameters(op.query, schema)
         responses: dict[str, dict] = {}
         for status, model in op.responses.items():
             response: dict = {"description": "Success"}
@@ -235,11 +273,13 @@ def openapi_document(title: str, version: str) -> dict:
                 response["content"] = {"application/json": {"schema": schema}}
             if status in op.headers:
                 response["headers"] = _headers(op.headers[status])
+            if status == next(iter(op.responses)) and op.links:
+                response["links"] = _links(op)
             responses[str(status)] = response
         error_schema = refs[(ErrorBody, "serialization")]
         for status in _error_statuses(op):
             responses[str(status)] = {
-                "description": ERROR_DESCRIPTIONS.get(status, "Error"),
+                "description": _error_description(op, status),
                 "content": {"application/json": {"schema": error_schema}},
             }
             if status in ERROR_HEADERS:

@@ -24,7 +24,7 @@ from pydantic import (
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
-from governance.api.schemas import MAX_ID, PageQuery, Strict
+from governance.api.schemas import MAX_ID, DocumentSchema, PageQuery, Strict
 from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
@@ -46,6 +46,11 @@ TAG = "Workflows"
 ADMIN = ("admin",)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 STEP_TYPES = load_all()
+DESIGNER_RULES = (
+    "Also: a rule of the designer the schema cannot say, every one listed in `details` "
+    "(a name already taken, an unknown user, group or step key, a template that does not "
+    "parse, a cron expression that is not one, a quorum larger than the assignees...)."
+)
 
 
 def _one_of(values, description: str, default: Any = ...) -> Any:
@@ -154,7 +159,10 @@ class StepIn(Strict):
         default_factory=dict,
         description="The fields of the step's type (see each option's title).",
         json_schema_extra={
-            "anyOf": [model.model_json_schema() for model in CONFIG_MODELS.values()]
+            "anyOf": [
+                model.model_json_schema(schema_generator=DocumentSchema)
+                for model in CONFIG_MODELS.values()
+            ]
         },
     )
     when: ConditionIn | None = Field(default=None, description="Run the step only if it holds.")
@@ -480,7 +488,15 @@ def get_workflow(workflow_id: int):
     body=WorkflowIn,
     roles=ADMIN,
     responses={201: WorkflowOut},
+    refusals={422: DESIGNER_RULES},
     headers={201: {"Location": "The new workflow's URL."}},
+    links={
+        "get_workflow": "workflow_id",
+        "update_workflow": "workflow_id",
+        "activate_workflow": "workflow_id",
+        "deactivate_workflow": "workflow_id",
+        "delete_workflow": "workflow_id",
+    },
     description="Checked as the designer checks it; a 422 lists every problem at once.",
 )
 def create_workflow(body: WorkflowIn):
@@ -497,7 +513,10 @@ def create_workflow(body: WorkflowIn):
     body=WorkflowUpdate,
     roles=ADMIN,
     responses={200: WorkflowOut},
-    errors=(409,),
+    refusals={
+        409: "`version` is stale: someone saved a newer version after you read it.",
+        422: DESIGNER_RULES,
+    },
     description="Running executions keep the version they started with; activate the new one "
     "for new executions to use it.",
 )
@@ -514,6 +533,7 @@ def update_workflow(workflow_id: int, body: WorkflowUpdate):
     query=ActivateQuery,
     roles=ADMIN,
     responses={200: WorkflowOut},
+    refusals={404: "Or the workflow has no such `version`."},
     description="New executions use that version (default: the latest).",
 )
 def activate_workflow(workflow_id: int, query: ActivateQuery):
@@ -529,8 +549,8 @@ def activate_workflow(workflow_id: int, query: ActivateQuery):
     tag=TAG,
     roles=ADMIN,
     responses={200: WorkflowOut},
-    errors=(422,),
-    description="No new executions start; running ones finish. 422 if it is not active.",
+    refusals={422: "Also: the workflow is not active."},
+    description="No new executions start; running ones finish.",
 )
 def deactivate_workflow(workflow_id: int):
     user = current_api_user()
@@ -545,9 +565,8 @@ def deactivate_workflow(workflow_id: int):
     tag=TAG,
     roles=ADMIN,
     responses={204: None},
-    errors=(409,),
-    description="With its versions and finished executions; 409 while an execution of it is "
-    "unfinished. The audit log keeps the record.",
+    refusals={409: "An execution of the workflow is unfinished."},
+    description="With its versions and finished executions. The audit log keeps the record.",
 )
 def delete_workflow(workflow_id: int):
     user = current_api_user()
@@ -563,6 +582,10 @@ def delete_workflow(workflow_id: int):
     body=TriggerRequest,
     roles=ADMIN,
     responses={202: TriggerAccepted},
+    refusals={
+        422: "Also: the workflow is not active, or its trigger is not manual; `policy_id` "
+        "names no policy; `input` has a `started_by` (Steward sets it)."
+    },
     headers={202: {"Location": "The execution's URL, to follow it."}},
     description="As the Run button: an active workflow with the manual trigger. Its steps run "
     "in the background; follow the execution at Location.",

@@ -142,7 +142,7 @@ def activate(workflow_id: int, *, actor: User, version_number: int | None = None
         )
     )
     if version is None:
-        raise DomainError(f"This workflow has no version {number}.", field="version")
+        raise NotFound(f"This workflow has no version {number}.")
     trigger = version.definition["trigger"]
     workflow.active_version_id = version.id
     workflow.status = "active"

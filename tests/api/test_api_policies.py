@@ -195,6 +195,26 @@ def test_cursor_pagination_walks_every_policy_exactly_once(api_as, users, db):
     assert seen == sorted(created, reverse=True)
 
 
+def test_every_cursor_the_document_allows_is_a_page(api_as, users, db):
+    """The cursor's pattern is digits; each such cursor continues after that point, and one
+    past every id starts from the newest, so no cursor the document allows is refused."""
+    created = [factories.make_policy(users["owner"]).id for _ in range(3)]
+    client = api_as("owner")
+    parameters = client.get("openapi.json").json["paths"]["/api/v1/policies"]["get"]
+    (cursor,) = [p for p in parameters["parameters"] if p["name"] == "cursor"]
+    assert cursor["schema"]["anyOf"][0]["pattern"] == "^[0-9]{1,10}$"
+
+    def ids(query: str) -> list[int]:
+        response = client.get(f"policies?{query}")
+        assert response.status_code == 200, response.json
+        return [item["id"] for item in response.json["items"]]
+
+    assert ids(f"cursor={created[1]}") == [created[0]]
+    assert ids("cursor=0") == []
+    assert ids("cursor=0000000001") == []
+    assert ids("cursor=9999999999") == created[::-1]
+
+
 def test_a_policy_created_while_paging_does_not_shift_later_pages(api_as, users, db):
     first = [factories.make_policy(users["owner"]).id for _ in range(4)]
     client = api_as("owner")
@@ -367,6 +387,18 @@ def test_every_invalid_field_is_listed_at_once_and_nothing_is_written(api_as, us
     }
     response = client.post("policies", json={"body": "only a body"})
     assert _fields(response) == {"title", "category"}
+    assert _state(db) == before
+
+
+@pytest.mark.parametrize("day", [0, 1735689600, "2025-05-01T00:00:00Z", "20250501"])
+def test_a_review_date_is_a_yyyy_mm_dd_text_and_nothing_else(api_as, users, db, day):
+    """As the document's `format: date` says: not a number of seconds, not a moment."""
+    before = _state(db)
+    response = api_as("owner").post(
+        "policies", json={"title": "Keys", "category": "Security", "next_review_on": day}
+    )
+    _error(response, 422)
+    assert _fields(response) == {"next_review_on"}
     assert _state(db) == before
 
 

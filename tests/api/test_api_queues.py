@@ -227,6 +227,7 @@ def test_resolved_jobs_leave_the_failed_list(api_as, db, users):
     ("query", "field"),
     [
         ("since=yesterday", "since"),
+        ("since=0.5", "since"),
         ("task_name=" + "x" * 121, "task_name"),
         ("limit=500", "limit"),
         ("task_name=steward%00run_step", "task_name"),
