@@ -18,7 +18,7 @@ from governance.engine.models import (
     Execution,
 )
 from governance.engine.signing import new_inbound_secret, new_signing_secret
-from governance.errors import Conflict, DomainError
+from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
