@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -16,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
+
+from governance.web.fields import DateField, IntegerField, coerce_id
 
 REVIEW_FREQUENCIES = [
     SelectChoice("", "No regular review"),
@@ -34,7 +34,7 @@ class PolicyForm(FlaskForm):
         "Category", validators=[DataRequired("Choose or type a category."), Length(max=80)]
     )
     # Not validated against the choices here: the service checks the owner and says why.
-    owner_id = SelectField("Owner", coerce=int, validate_choice=False)
+    owner_id = SelectField("Owner", coerce=coerce_id, validate_choice=False)
     body = TextAreaField("Text (Markdown)", validators=[Optional()])
     tags = StringField(
         "Tags", validators=[Length(max=500)], description="Comma separated, e.g. gdpr, vendors"

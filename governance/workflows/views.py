@@ -29,6 +29,7 @@ from governance.extensions import csrf, db
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.htmx import is_htmx
+from governance.web.params import arg_int
 from governance.workflows import editor, schedule
 from governance.workflows import service as workflows
 from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
@@ -246,7 +247,7 @@ def run(workflow_id: int):
 def dry_run_view(workflow_id: int):
     workflow = workflows.get_workflow(workflow_id)
     version = workflows.latest_version(workflow)
-    policy_id = request.args.get("policy_id", type=int)
+    policy_id = arg_int("policy_id")
     policy = None
     error = None
     if policy_id:
