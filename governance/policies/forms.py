@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from governance.reviews.schedule import MAX_CUSTOM_DAYS
 from governance.web.fields import DateField, IntegerField, coerce_id
 
 REVIEW_FREQUENCIES = [
@@ -46,6 +47,7 @@ class PolicyForm(FlaskForm):
     review_interval_days = IntegerField(
         "Days between reviews",
         validators=[Optional()],
+        maximum=MAX_CUSTOM_DAYS,
         description="Only for a custom cadence, e.g. 60.",
     )
     next_review_on = DateField(

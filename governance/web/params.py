@@ -1,5 +1,6 @@
-"""Integers and dates from the URL: ids in paths through the `int` converter (404 when no row can
-have them) and query-string values through arg_int / arg_date (400 with the reason)."""
+"""Integers and dates from the URL, and NUL characters: ids in paths through the `int` converter
+(404 when no row can have them), query-string values through arg_int / arg_date and form id
+lists through form_ids (400 with the reason), and no NUL in any page request (400)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import date
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, Map
 
+from governance.api.errors import is_api_request
 from governance.parsing import ID_MAX, parse_date, parse_int
+
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class IdConverter(IntegerConverter):
@@ -24,6 +28,22 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     # Before any blueprint adds a rule: a rule binds its converter when it is added.
     app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul_characters)
+
+
+def refuse_nul_characters() -> None:
+    """A 400 for a NUL character in the path, query string or form of a page request.
+
+    PostgreSQL text cannot hold one (the query raises), no form offers one, and a view should
+    not have to know. The JSON API checks its own input against its schema.
+    """
+    if is_api_request():
+        return
+    pairs = list(request.args.items(multi=True))
+    if request.mimetype in FORM_MIMETYPES:
+        pairs += request.form.items(multi=True)
+    if "\x00" in request.path or any("\x00" in key + value for key, value in pairs):
+        abort(400, "The request contains a NUL character (\\0), which Steward cannot store.")
 
 
 def arg_int(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = ID_MAX):

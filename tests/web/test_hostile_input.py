@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import pytest
 import sqlalchemy as sa
 from flask import Request
 from flask_wtf import FlaskForm
@@ -19,6 +20,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Rule
 
 from governance.extensions import db as _db
+from governance.web.params import IdConverter
 from tests import factories
 
 HOSTILE = [
@@ -84,6 +86,8 @@ class Walk:
     changed: list[str] = field(default_factory=list)
     requests: int = 0
     form_names: set[str] = field(default_factory=set)
+    # The API reads its query through its schema, so its parameters come from its document.
+    api_query: dict[str, set[str]] = field(default_factory=dict)
 
     def send(self, client, role, method: str, url: str, **kwargs):
         """The response, or None after noting a 5xx (or an error raised while streaming)."""
@@ -181,15 +185,14 @@ def test_no_route_answers_5xx_to_hostile_input(app, users, login, api_token, db)
         for role, client in clients.items()
     }
     rules = _walk_rules(app)
-    walk = Walk()
-    started = time.monotonic()
+    walk = Walk(api_query=_api_query_parameters(app))
+    started, cpu_started = time.monotonic(), time.process_time()
     original_request_class = app.request_class
     app.request_class = RecordingRequest
     try:
-        for role, client in clients.items():
-            for rule in rules:
-                if "GET" in rule.methods:
-                    _walk_get(walk, client, role, rule, tokens.get(role))
+        for rule in rules:
+            if "GET" in rule.methods:
+                _walk_get(walk, clients, rule, tokens)
         walk.form_names |= _declared_form_fields()
         for role, client in clients.items():
             for rule in rules:
@@ -197,10 +200,23 @@ def test_no_route_answers_5xx_to_hostile_input(app, users, login, api_token, db)
                     _walk_write(walk, client, role, rule, method, csrf[role], tokens.get(role))
     finally:
         app.request_class = original_request_class
-    elapsed = time.monotonic() - started
-    print(f"hostile walk: {walk.requests} requests over {len(rules)} routes in {elapsed:.1f} s")
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    print(
+        f"hostile walk: {walk.requests} requests over {len(rules)} routes "
+        f"in {elapsed:.1f} s ({cpu:.1f} s of CPU)"
+    )
     assert not walk.failures, "5xx answers:\n" + "\n".join(walk.failures)
     assert not walk.changed, "refused POSTs that changed rows:\n" + "\n".join(walk.changed)
+
+
+def _api_query_parameters(app) -> dict[str, set[str]]:
+    """{"/api/v1/policies": {"q", "cursor", ...}}: each GET operation's documented query."""
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    return {
+        path: {p["name"] for p in operations["get"].get("parameters", []) if p["in"] == "query"}
+        for path, operations in spec["paths"].items()
+        if "get" in operations
+    }
 
 
 def _anonymous(app):
@@ -229,50 +245,192 @@ def _refused_at_the_door(response) -> bool:
     return response.status_code in (301, 302, 303) and "/login" in response.location
 
 
-def _walk_get(walk: Walk, client, role, rule: Rule, token) -> None:
-    headers = _headers(rule, token)
+def _as_htmx(role, index: int) -> dict:
+    """Every other hostile value comes as htmx sends it (the fragment, no navigation counts:
+    half the cost), alternating between roles so each value meets both the page and the fragment.
+    """
+    return {"HX-Request": "true"} if (index + ROLES.index(role)) % 2 else {}
+
+
+def _routed_to_the_view(rule: Rule, parameter: str) -> bool:
+    """Whether a hostile value in this path parameter can reach the view.
+
+    The `int` converter refuses every hostile value while routing, before the login or role
+    check, so one walk (anonymous, the cheapest) proves it for every route; string and path
+    parameters reach the view and are walked as every role.
+    """
+    return not isinstance(rule._converters[parameter], IdConverter)
+
+
+def _walk_get(walk: Walk, clients: dict, rule: Rule, tokens: dict) -> None:
     url = _url(rule)
-    _read_keys.clear()
-    response = walk.send(client, role, "GET", url, headers=headers)
-    read = set(_read_keys)
-    if _refused_at_the_door(response):
-        return
-    if response is not None and response.mimetype == "text/html":
-        walk.form_names |= set(_NAME_ATTRIBUTE.findall(response.get_data(as_text=True)))
+    readers: dict[str, list] = {}  # query parameter -> the roles whose view read it
+    for role, client in clients.items():
+        headers = _headers(rule, tokens.get(role))
+        _read_keys.clear()
+        response = walk.send(client, role, "GET", url, headers=headers)
+        door = _refused_at_the_door(response)
+        if response is not None and not door and response.mimetype == "text/html":
+            walk.form_names |= set(_NAME_ATTRIBUTE.findall(response.get_data(as_text=True)))
+        _walk_path(walk, client, role, rule, "GET", door, headers=headers)
+        if not door:
+            for name in _read_keys | walk.api_query.get(_PARAMETER.sub(r"{\2}", rule.rule), set()):
+                readers.setdefault(name, []).append(role)
+    # Each hostile value of a query parameter is sent once, by the roles whose view reads it in
+    # turn: parsing a query string does not depend on the role, and the walk stays fast.
+    for turn, name in enumerate(sorted(readers)):
+        for index, value in enumerate(HOSTILE):
+            role = readers[name][(turn + index) % len(readers[name])]
+            walk.send(
+                clients[role],
+                role,
+                "GET",
+                url,
+                query_string={name: value},
+                headers=_headers(rule, tokens.get(role)) | _as_htmx(role, index),
+            )
+
+
+def _walk_path(walk: Walk, client, role, rule: Rule, method: str, door: bool, **kwargs) -> None:
     for parameter in rule.arguments:
-        for value in HOSTILE:
-            walk.send(client, role, "GET", _url(rule, (parameter, value)), headers=headers)
-    for name in sorted(read):
-        for value in HOSTILE:
-            walk.send(client, role, "GET", url, query_string={name: value}, headers=headers)
+        if role is None or (not door and _routed_to_the_view(rule, parameter)):
+            for value in HOSTILE:
+                walk.send(client, role, method, _url(rule, (parameter, value)), **kwargs)
 
 
 def _walk_write(walk: Walk, client, role, rule: Rule, method: str, csrf: str, token) -> None:
     headers = _headers(rule, token)
     url = _url(rule)
+    door = False
     if rule.rule.startswith(API_PREFIX):
-        door = walk.send(client, role, method, url, headers=headers)
-        if _refused_at_the_door(door):
-            return
+        door = _refused_at_the_door(walk.send(client, role, method, url, headers=headers))
     else:
-        for value in HOSTILE:
+        for index, value in enumerate(HOSTILE):
             data = {name: value for name in sorted(walk.form_names)} | {"csrf_token": csrf}
+            htmx = _as_htmx(role, index)
             before = _fingerprint()
-            response = walk.send(client, role, method, url, data=data, headers=headers)
-            if _refused_at_the_door(response):
-                return
+            response = walk.send(client, role, method, url, data=data, headers=headers | htmx)
+            door = _refused_at_the_door(response)
+            if door:
+                break
+            # A page form that saved redirects; a 200 shows it again with its errors. htmx
+            # gets 200 either way, so only its 4xx count as refusals.
             refused = response is not None and (
-                response.status_code == 200 or response.status_code >= 400
+                response.status_code >= 400 or (response.status_code == 200 and not htmx)
             )
             if refused and _fingerprint() != before:
                 walk.changed.append(f"{role or 'anonymous'} {method} {url} with {value[:20]!r}")
-    for parameter in rule.arguments:
-        for value in HOSTILE:
-            walk.send(
-                client,
-                role,
-                method,
-                _url(rule, (parameter, value)),
-                data={"csrf_token": csrf},
-                headers=headers,
-            )
+    _walk_path(walk, client, role, rule, method, door, data={"csrf_token": csrf}, headers=headers)
+
+
+# The requests the tester reported (issue 23), each with the answer it now gets.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/executions/99999999999999999999",
+        "/admin/users/99999999999999999999",
+        "/admin/users/2147483648",
+        "/policies/0",
+        "/api/v1/policies/9223372036854775808",
+    ],
+)
+def test_an_id_no_row_can_have_is_not_found(as_role, users, db, api_as, url):
+    if url.startswith(API_PREFIX):
+        response = api_as("admin").get(url)
+        assert response.status_code == 404
+        assert response.is_json
+    else:
+        response = as_role("admin").get(url)
+        assert response.status_code == 404
+        assert "There is nothing here" in response.get_data(as_text=True)
+
+
+def test_an_out_of_range_filter_is_refused_with_the_reason(as_role, users, db):
+    client = as_role("admin")
+    page = client.get("/admin/audit?object_id=99999999999999999999").get_data(as_text=True)
+    assert "The object id: Enter a whole number from 1 to 2147483647." in page
+    export = client.get("/admin/audit.csv?object_id=99999999999999999999")
+    assert export.status_code == 400
+    assert "Enter a whole number from 1 to 2147483647." in export.get_data(as_text=True)
+    listed = client.get("/policies?owner=9223372036854775808")
+    assert listed.status_code == 400
+    assert "“owner” in the address: Enter a whole number" in listed.get_data(as_text=True)
+    dated = client.get("/executions?to=9999-12-31")
+    assert dated.status_code == 400
+    assert "Dates must be between 1900-01-01 and 2999-12-31." in dated.get_data(as_text=True)
+
+
+def test_a_dry_run_with_an_impossible_policy_id_says_so(as_role, users, db):
+    workflow = factories.make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        stages=[[factories.step("todo", "create_task", {"title": "One", "assignee": "owner"})]],
+    )
+    response = as_role("admin").get(
+        f"/workflows/{workflow.id}/dry-run?policy_id=99999999999999999999"
+    )
+    assert response.status_code == 200
+    assert "The policy id: Enter a whole number from 1 to 2147483647." in response.get_data(
+        as_text=True
+    )
+
+
+def test_a_bulk_decision_with_ids_that_are_not_ids_is_refused_and_decides_nothing(
+    as_role, users, db
+):
+    factories.make_workflow(
+        users["admin"],
+        trigger={"type": "policy.status_changed", "to_status": "in_review"},
+        stages=[[factories.step("review", "approval", {"users": [users["approver"].id]})]],
+    )
+    factories.submit_for_review(users)
+    request = factories.approval_requests(db)[0]
+    client = as_role("approver")
+    for forged in ("²", "99999999999999999999", "abc"):
+        response = client.submit(
+            "/inbox/bulk",
+            {"comment": "", "request_ids": [str(request.id), forged]},
+            token_from="/inbox",
+        )
+        assert response.status_code == 400
+        assert "“request_ids”: Enter a whole number" in response.get_data(as_text=True)
+    assert [r.status for r in factories.approval_requests(db)] == ["pending"]
+
+
+def test_an_evidence_pack_for_year_one_is_refused_on_the_form(as_role, users, db):
+    from governance.evidence.models import EvidencePack
+
+    response = as_role("admin").submit(
+        "/evidence", {"period_start": "0001-01-01", "period_end": "0001-01-02"}
+    )
+    assert response.status_code == 422  # the page's answer to any refused request
+    assert "Dates must be between 1900-01-01 and 2999-12-31." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EvidencePack)) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/account/tokens", {"name": "CI", "expires_on": "9999-12-31"}),
+        ("/policies/new", {"title": "T", "category": "C", "next_review_on": "0001-01-01"}),
+    ],
+)
+def test_a_date_the_app_cannot_compute_with_is_a_form_error(as_role, users, db, url, data):
+    response = as_role("owner").submit(url, data)
+    assert response.status_code == 200
+    assert "Dates must be between 1900-01-01 and 2999-12-31." in response.get_data(as_text=True)
+
+
+def test_a_nul_character_is_refused_before_any_view(as_role, users, db):
+    from governance.auth.models import Group
+
+    client = as_role("admin")
+    searched = client.get("/policies", query_string={"q": "a\x00b"})
+    assert searched.status_code == 400
+    assert "NUL character" in searched.get_data(as_text=True)
+    assert client.get("/policies/1/versions/a%00b").status_code == 400
+    posted = client.submit("/admin/groups", {"name": "Le\x00gal"})
+    assert posted.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 2  # the fixture's

@@ -84,11 +84,11 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
         ),
         (
             {"review_frequency": "custom", "review_interval_days": "0"},
-            "The review interval must be between 1 and 3660 days.",
+            "Enter a whole number from 1 to 3660.",
         ),
         (
             {"review_frequency": "custom", "review_interval_days": "forever"},
-            "Not a valid integer value.",
+            "Enter a whole number from 1 to 3660.",
         ),
         ({"tags": ",".join(f"t{i}" for i in range(25))}, "Use at most 20 tags."),
     ],
