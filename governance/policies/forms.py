@@ -62,7 +62,8 @@ class PolicyForm(FlaskForm):
         description="One line for the revision history, e.g. “Clarified retention period”.",
     )
     # The version the form was opened at: a save from an older one is refused (optimistic lock).
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    # From 0: a stale version is the service's to refuse, as "changed by someone else".
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()], minimum=0)
     submit = SubmitField("Save")
 
     def validate_review_frequency(self, field) -> None:
@@ -87,5 +88,6 @@ class TransitionForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,
     )
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    # From 0: a stale version is the service's to refuse, as "changed by someone else".
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()], minimum=0)
     submit = SubmitField("Confirm")

@@ -15,11 +15,29 @@ from governance.parsing import ID_MAX, parse_date, parse_int
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def _one_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 1..limit, written without leading zeros."""
+    digits = str(limit)
+    shorter = rf"[1-9]\d{{0,{len(digits) - 2}}}" if len(digits) > 1 else None
+    same_length = []
+    for position, digit in enumerate(digits):
+        lowest = 1 if position == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - position - 1
+            same_length.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}]\\d{{{rest}}}")
+    same_length.append(digits)
+    return "(?:" + "|".join(filter(None, [shorter, *same_length])) + ")"
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` in every route, web and API: only what an id column holds (1..ID_MAX).
 
     Anything else does not match the route, so it is a plain 404 before any view or query runs.
+    The range is in the pattern, not only in to_python: werkzeug answers a value that to_python
+    refuses with 405 when another rule has the same path (the API's GET/PUT/DELETE), not 404.
     """
+
+    regex = _one_to(ID_MAX)
 
     def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = ID_MAX) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)

@@ -52,3 +52,15 @@ def test_a_date_is_read_within_the_centuries_the_app_computes_with():
     for text in ("2026-02-30", "yesterday", "", "a\x00b"):
         with pytest.raises(ValueError, match="Enter the date as YYYY-MM-DD"):
             parse_date(text)
+
+
+def test_the_id_converter_pattern_matches_exactly_the_ids_a_column_holds():
+    import re
+
+    from governance.web.params import IdConverter
+
+    pattern = re.compile(IdConverter.regex)
+    for number in (1, 9, 10, 999_999_999, 1_000_000_000, 2_147_483_639, ID_MAX):
+        assert pattern.fullmatch(str(number)), number
+    for text in ("0", "007", str(ID_MAX + 1), "2147483650", "9999999999", "-1", "1.5"):
+        assert not pattern.fullmatch(text), text
