@@ -1,8 +1,13 @@
 """Every route, as every role, with hostile values in each path parameter, each query parameter
 its view reads and each form field a page offers: never a 5xx, and a refused POST changes nothing.
 
-The routes come from the URL map and the parameters from what the views actually read while the
-walk runs, so a new route, a new filter or a new form field is walked without editing this file.
+The routes come from the URL map (what `flask routes` lists) and the parameters from what the
+views actually read while the walk runs (the API's from its OpenAPI document), so a new route, a
+new filter or a new form field is walked without editing this file.
+
+To stay fast (it runs twice in CI), the walk sends each hostile query value and each hostile form
+once per route, by the roles the view serves in turn, and hostile ids in paths once (they are
+refused while routing, before any role is known).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ ROLES = [None, "admin", "owner", "approver", "viewer"]
 # POST /logout would end the walker's own session and leave the rest of the walk anonymous.
 SKIPPED_ENDPOINTS = {"auth.logout"}
 # A valid value for each kind of path parameter, so the others reach the view while one is hostile.
-VALID_PATH_VALUES = {"int": "1", "default": "1.0", "path": "app.css"}
+VALID_PATH_VALUES = {"int": "1", "default": "1.0", "path": "steward.css"}
 _NAME_ATTRIBUTE = re.compile(r'\bname="([^"]+)"')
 # The JSON API takes JSON bodies (tests/api checks those against its schema); its paths and
 # query strings are walked here.
@@ -246,8 +251,8 @@ def _refused_at_the_door(response) -> bool:
 
 
 def _as_htmx(role, index: int) -> dict:
-    """Every other hostile value comes as htmx sends it (the fragment, no navigation counts:
-    half the cost), alternating between roles so each value meets both the page and the fragment.
+    """Every other hostile value comes as htmx sends it (the fragment: cheaper, without the
+    navigation's counts), alternating between roles so the page and the fragment both meet each.
     """
     return {"HX-Request": "true"} if (index + ROLES.index(role)) % 2 else {}
 
@@ -354,20 +359,14 @@ def _post_hostile_form(walk: Walk, client, role, rule: Rule, method: str, csrf: 
     [
         "/executions/99999999999999999999",
         "/admin/users/99999999999999999999",
-        "/admin/users/2147483648",
-        "/policies/0",
-        "/api/v1/policies/9223372036854775808",
+        "/admin/users/9223372036854775808",
+        "/policies/99999999999999999999/edit",
     ],
 )
-def test_an_id_no_row_can_have_is_not_found(as_role, users, db, api_as, url):
-    if url.startswith(API_PREFIX):
-        response = api_as("admin").get(url)
-        assert response.status_code == 404
-        assert response.is_json
-    else:
-        response = as_role("admin").get(url)
-        assert response.status_code == 404
-        assert "There is nothing here" in response.get_data(as_text=True)
+def test_an_id_no_row_can_have_is_not_found(as_role, users, db, url):
+    response = as_role("admin").get(url)
+    assert response.status_code == 404
+    assert "There is nothing here" in response.get_data(as_text=True)
 
 
 def test_an_out_of_range_filter_is_refused_with_the_reason(as_role, users, db):
