@@ -42,3 +42,13 @@ def parse_date(text: str) -> date:
     except ValueError:
         raise ValueError(DATE_FORMAT_MESSAGE) from None
     return check_date(value)
+
+
+def id_or_none(raw: object) -> int | None:
+    """A stored or posted value (text, number or None) as an id, or None if no row can have it."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        return parse_int(str(raw))
+    except ValueError:
+        return None

@@ -64,3 +64,11 @@ def test_the_id_converter_pattern_matches_exactly_the_ids_a_column_holds():
         assert pattern.fullmatch(str(number)), number
     for text in ("0", "007", str(ID_MAX + 1), "2147483650", "9999999999", "-1", "1.5"):
         assert not pattern.fullmatch(text), text
+
+
+def test_a_stored_or_posted_id_is_read_or_dropped():
+    from governance.parsing import id_or_none
+
+    assert [id_or_none(raw) for raw in (7, "7", " 7 ", str(ID_MAX))] == [7, 7, 7, ID_MAX]
+    for raw in (None, True, 0, -1, "²", "99999999999999999999", "abc", "", 1.5):
+        assert id_or_none(raw) is None, raw

@@ -456,3 +456,36 @@ def test_a_nul_character_is_refused_before_any_view(as_role, users, db):
     posted = client.submit("/admin/groups", {"name": "Le\x00gal"})
     assert posted.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 2  # the fixture's
+
+
+@pytest.mark.parametrize(
+    ("step_type", "config"),
+    [
+        ("assign", {"role": "owner", "user_id": "{value}"}),
+        ("create_task", {"title": "Do it", "assignee": "{value}"}),
+        ("create_task", {"title": "Do it", "assignee": "owner", "assignee_group_id": "{value}"}),
+        ("approval", {"users": "{value}"}),
+        ("notify", {"users": "{value}", "subject": "Hi"}),
+    ],
+)
+def test_a_designed_step_with_an_impossible_id_is_a_form_error(
+    as_role, users, db, step_type, config
+):
+    from governance.workflows.models import Workflow
+
+    client = as_role("admin")
+    for value in ("99999999999999999999", "²", "-1"):
+        form = {
+            "name": "Hostile ids",
+            "trigger-type": "manual",
+            "stage-0-present": "1",
+            "stage-0-step-0-key": "step",
+            "stage-0-step-0-type": step_type,
+            "op": "save",
+        } | {
+            f"stage-0-step-0-cfg-{name}": text.format(value=value) for name, text in config.items()
+        }
+        response = client.submit("/workflows/new", form)
+        assert response.status_code == 200, (value, response.status_code)
+        assert "problem" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Workflow)) == 0
