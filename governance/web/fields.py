@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import wtforms
 
-from governance.parsing import (
-    DATE_FORMAT_MESSAGE,
-    DATE_MAX,
-    DATE_MIN,
-    DATE_RANGE_MESSAGE,
-    ID_MAX,
-    parse_int,
-)
+from governance.parsing import DATE_FORMAT_MESSAGE, ID_MAX, check_date, parse_int
 
 
 class IntegerField(wtforms.IntegerField):
@@ -25,7 +18,7 @@ class IntegerField(wtforms.IntegerField):
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist or not valuelist[0].strip():
             return
-        self.data = None
+        self.data = None  # a refused value never lingers as the field's data
         self.data = parse_int(valuelist[0], minimum=self.minimum, maximum=self.maximum)
 
 
@@ -37,9 +30,12 @@ class DateField(wtforms.DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(DATE_FORMAT_MESSAGE) from None
-        if self.data is not None and not DATE_MIN <= self.data <= DATE_MAX:
-            self.data = None
-            raise ValueError(DATE_RANGE_MESSAGE)
+        if self.data is not None:
+            try:
+                check_date(self.data)
+            except ValueError:
+                self.data = None
+                raise
 
 
 def coerce_id(value) -> int:
