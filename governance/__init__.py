@@ -69,9 +69,11 @@ def register_blueprints(app: Flask) -> None:
     from governance.policy_exceptions.views import bp as exceptions_bp
     from governance.reviews.views import bp as reviews_bp
     from governance.tasks.views import bp as tasks_bp
+    from governance.web import params
     from governance.web.views import bp as web_bp
     from governance.workflows.views import bp as workflows_bp
 
+    params.init_app(app)  # the bounded `int` converter, before any rule is added
     api.init_app(app)
     for blueprint in (
         web_bp,

@@ -7,6 +7,7 @@ from wtforms import BooleanField, RadioField, SelectChoice, SubmitField
 from wtforms.validators import ValidationError
 
 from governance.auth.forms import MultiCheckboxField
+from governance.web.fields import coerce_id
 
 AUDIENCES = [SelectChoice("everyone", "Everyone"), SelectChoice("groups", "Chosen groups")]
 
@@ -14,7 +15,7 @@ AUDIENCES = [SelectChoice("everyone", "Everyone"), SelectChoice("groups", "Chose
 class AckSettingsForm(FlaskForm):
     required = BooleanField("Require acknowledgement of every major version")
     audience = RadioField("Who must acknowledge", choices=AUDIENCES, default="everyone")
-    groups = MultiCheckboxField("Groups", coerce=int, validate_choice=True)
+    groups = MultiCheckboxField("Groups", coerce=coerce_id, validate_choice=True)
     submit = SubmitField("Save")
 
     def validate_groups(self, field) -> None:

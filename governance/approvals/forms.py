@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
+from governance.web.fields import coerce_id
+
 
 class DecisionForm(FlaskForm):
     # Set by the button pressed; the decision service refuses anything but approved/rejected.
@@ -20,7 +22,7 @@ class BulkDecisionForm(FlaskForm):
 
 
 class DelegateForm(FlaskForm):
-    to_user_id = SelectField("Delegate to", coerce=int, validate_choice=False)
+    to_user_id = SelectField("Delegate to", coerce=coerce_id, validate_choice=False)
     reason = TextAreaField(
         "Reason",
         description="Shown to the delegate and kept in the audit trail.",

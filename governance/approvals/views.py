@@ -20,6 +20,7 @@ from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args
+from governance.web.params import arg_int, form_ids
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
@@ -46,7 +47,7 @@ def _tab_counts() -> dict[str, int]:
 def _query_from_args() -> inbox.InboxQuery:
     return inbox.InboxQuery(
         tab=request.args.get("tab", "waiting"),
-        workflow_id=request.args.get("workflow", type=int),
+        workflow_id=arg_int("workflow"),
         category=request.args.get("category", ""),
         due=request.args.get("due", ""),
         sort=request.args.get("sort", "due"),
@@ -153,7 +154,7 @@ def bulk_decide():
     if not form.validate_on_submit():
         flash(FORM_EXPIRED if form.csrf_token.errors else "The comment is too long.", "error")
         return _inbox_redirect()
-    request_ids = [int(value) for value in request.form.getlist("request_ids") if value.isdigit()]
+    request_ids = form_ids("request_ids")
     if not request_ids:
         flash("Select at least one request to approve.", "error")
         return _inbox_redirect()

@@ -3,7 +3,8 @@ signed checkpoints with their download."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -18,11 +19,13 @@ from flask import (
 from governance.audit import checkpoints, export, service
 from governance.auth.access import require_role
 from governance.auth.service import list_users
+from governance.parsing import parse_date, parse_int
 from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
 
 bp = Blueprint("audit", __name__)
+T = TypeVar("T")
 PER_PAGE = 50
 CHECKPOINTS_SHOWN = 10
 
@@ -30,33 +33,30 @@ CHECKPOINTS_SHOWN = 10
 def _query_from_args() -> tuple[service.AuditQuery, list[str]]:
     """The filters in the query string, and what is wrong with them (to show, not to guess)."""
     args = request.args
-    errors = []
-    object_id = args.get("object_id", "").strip()
-    if object_id and not object_id.isdigit():
-        errors.append("The object id must be a whole number.")
-    date_from = _date_arg("from", "From", errors)
-    date_to = _date_arg("to", "To", errors)
+    errors: list[str] = []
+    date_from = _arg("from", "“From”", parse_date, errors)
+    date_to = _arg("to", "“To”", parse_date, errors)
     if date_from and date_to and date_from > date_to:
         errors.append("“From” must be on or before “To”.")
     query = service.AuditQuery(
         action=args.get("action", "")[:64],
-        actor_id=args.get("actor", type=int),
+        actor_id=_arg("actor", "The actor", parse_int, errors),
         object_type=args.get("object_type", "")[:40],
-        object_id=int(object_id) if object_id.isdigit() else None,
+        object_id=_arg("object_id", "The object id", parse_int, errors),
         date_from=date_from,
         date_to=date_to,
     )
     return query, errors
 
 
-def _date_arg(name: str, label: str, errors: list[str]) -> date | None:
+def _arg(name: str, label: str, parse: Callable[[str], T], errors: list[str]) -> T | None:
     text = request.args.get(name, "").strip()
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.append(f"“{label}” must be a date like 2026-01-31.")
+        return parse(text)
+    except ValueError as error:
+        errors.append(f"{label}: {error}")
         return None
 
 

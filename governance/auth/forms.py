@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -23,6 +22,7 @@ from governance.auth import passwords
 from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
 from governance.errors import DomainError
 from governance.timeutil import utcnow
+from governance.web.fields import DateField, coerce_id
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -65,16 +65,6 @@ class NotificationPreferenceForm(FlaskForm):
     submit = SubmitField("Save notification setting")
 
 
-class DateInputField(DateField):
-    """A date field whose message says which format it wants, not just "Not a valid date"."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Enter the date as YYYY-MM-DD, e.g. 2030-12-31.") from None
-
-
 class ApiTokenForm(FlaskForm):
     # The service checks the same rules (and those a form cannot, such as the date); these
     # only say it early, in the same words.
@@ -88,7 +78,7 @@ class ApiTokenForm(FlaskForm):
         ],
         description="What uses it, so you can tell your tokens apart, e.g. “CI pipeline”.",
     )
-    expires_on = DateInputField(
+    expires_on = DateField(
         "Expires on (optional)",
         validators=[Optional()],
         description="The token works until the end of this day (UTC). Leave empty: no expiry.",
@@ -118,7 +108,7 @@ def group_choices(groups: Iterable[Group]) -> list[SelectChoice]:
 class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     roles = MultiCheckboxField("Roles", choices=_role_choices(), validate_choice=True)
-    groups = MultiCheckboxField("Groups", coerce=int, validate_choice=True)
+    groups = MultiCheckboxField("Groups", coerce=coerce_id, validate_choice=True)
     submit = SubmitField("Save")
 
 
@@ -136,7 +126,7 @@ class UserCreateForm(UserEditForm):
 
 class GroupForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
-    members = MultiCheckboxField("Members", coerce=int, validate_choice=True)
+    members = MultiCheckboxField("Members", coerce=coerce_id, validate_choice=True)
     submit = SubmitField("Save")
 
 

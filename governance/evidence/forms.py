@@ -6,19 +6,19 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField
 from wtforms.validators import InputRequired
 
-from governance.auth.forms import DateInputField
 from governance.errors import DomainError
 from governance.evidence import service
 from governance.timeutil import utcnow
+from governance.web.fields import DateField
 
 
 class EvidencePackForm(FlaskForm):
-    period_start = DateInputField(
+    period_start = DateField(
         "First day",
         validators=[InputRequired(message="Enter the first day of the period.")],
         description="Versions published from the start of this day (UTC).",
     )
-    period_end = DateInputField(
+    period_end = DateField(
         "Last day",
         validators=[InputRequired(message="Enter the last day of the period.")],
         description=f"Up to the end of this day (UTC); today at the latest, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
@@ -20,6 +20,7 @@ from governance.extensions import db
 from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
+from governance.web.params import arg_date, arg_int
 
 bp = Blueprint("executions", __name__, url_prefix="/executions")
 PER_PAGE = 25
@@ -31,19 +32,15 @@ def execution_readable(execution) -> bool:
     return visibility.can_read_execution(current_user, execution)
 
 
-def _date_arg(name: str) -> date | None:
-    return request.args.get(name, type=date.fromisoformat)
-
-
 def _query_from_args() -> service.ExecutionQuery:
     args = request.args
     status = args.get("status", "")
     return service.ExecutionQuery(
-        workflow_id=args.get("workflow", type=int),
+        workflow_id=arg_int("workflow"),
         status=status if status in EXECUTION_STATUSES else "",
-        policy_id=args.get("policy", type=int),
-        date_from=_date_arg("from"),
-        date_to=_date_arg("to"),
+        policy_id=arg_int("policy"),
+        date_from=arg_date("from"),
+        date_to=arg_date("to"),
         page=page_from_args(),
     )
 

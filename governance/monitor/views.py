@@ -16,6 +16,7 @@ from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
+from governance.web.params import form_ids
 
 bp = Blueprint("monitor", __name__, url_prefix="/admin/queues")
 PER_PAGE = 50
@@ -142,7 +143,7 @@ def bulk_retry():
     if not BulkRetryForm().validate_on_submit():
         flash(FORM_EXPIRED, "error")
         return redirect(back, 303)
-    job_ids = [int(value) for value in request.form.getlist("job_ids") if value.isdigit()]
+    job_ids = form_ids("job_ids")
     if not job_ids:
         flash("Select at least one failed job to retry.", "error")
         return redirect(back, 303)

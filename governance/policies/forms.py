@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -16,6 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
+
+from governance.reviews.schedule import MAX_CUSTOM_DAYS
+from governance.web.fields import DateField, IntegerField, coerce_id
 
 REVIEW_FREQUENCIES = [
     SelectChoice("", "No regular review"),
@@ -34,7 +35,7 @@ class PolicyForm(FlaskForm):
         "Category", validators=[DataRequired("Choose or type a category."), Length(max=80)]
     )
     # Not validated against the choices here: the service checks the owner and says why.
-    owner_id = SelectField("Owner", coerce=int, validate_choice=False)
+    owner_id = SelectField("Owner", coerce=coerce_id, validate_choice=False)
     body = TextAreaField("Text (Markdown)", validators=[Optional()])
     tags = StringField(
         "Tags", validators=[Length(max=500)], description="Comma separated, e.g. gdpr, vendors"
@@ -46,6 +47,7 @@ class PolicyForm(FlaskForm):
     review_interval_days = IntegerField(
         "Days between reviews",
         validators=[Optional()],
+        maximum=MAX_CUSTOM_DAYS,
         description="Only for a custom cadence, e.g. 60.",
     )
     next_review_on = DateField(
@@ -60,7 +62,8 @@ class PolicyForm(FlaskForm):
         description="One line for the revision history, e.g. “Clarified retention period”.",
     )
     # The version the form was opened at: a save from an older one is refused (optimistic lock).
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    # From 0: a stale version is the service's to refuse, as "changed by someone else".
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()], minimum=0)
     submit = SubmitField("Save")
 
     def validate_review_frequency(self, field) -> None:
@@ -92,5 +95,6 @@ class TransitionForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,
     )
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    # From 0: a stale version is the service's to refuse, as "changed by someone else".
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()], minimum=0)
     submit = SubmitField("Confirm")

@@ -28,6 +28,7 @@ from governance.policies.rendering import render_markdown
 from governance.web.forms import forget_local_draft, show_domain_error
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import COUNT_CAP, page_from_args, paginate
+from governance.web.params import arg_int
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -50,7 +51,7 @@ def query_from_args() -> service.PolicyQuery:
     return service.PolicyQuery(
         text=args.get("q", "")[:200],
         status=args.get("status", ""),
-        owner_id=args.get("owner", type=int),
+        owner_id=arg_int("owner"),
         category=args.get("category", "")[:80],
         review_due=args.get("review_due") == "1",
         review=args.get("review", "") if args.get("review") in service.REVIEW_FILTERS else "",
@@ -298,8 +299,8 @@ def compare(policy_id: int):
     if not readable:
         abort(404)
     newest = readable[0].number
-    old_number = request.args.get("from", max(1, newest - 1), type=int)
-    new_number = request.args.get("to", newest, type=int)
+    old_number = arg_int("from", max(1, newest - 1))
+    new_number = arg_int("to", newest)
     if old_number > new_number:
         old_number, new_number = new_number, old_number
     old, new = (

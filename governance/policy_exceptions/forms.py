@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from governance.policy_exceptions.service import JUSTIFICATION_MAX, REASON_MAX, SCOPE_MAX
+from governance.web.fields import DateField
 
 
 class ExceptionForm(FlaskForm):

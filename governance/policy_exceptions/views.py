@@ -19,6 +19,7 @@ from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
+from governance.web.params import arg_int
 
 bp = Blueprint("exceptions", __name__)
 PER_PAGE = 25
@@ -91,7 +92,7 @@ def index():
     status = request.args.get("status", "open")
     if status not in service.STATUS_FILTERS:
         status = "open"
-    policy_id = request.args.get("policy", type=int)
+    policy_id = arg_int("policy")
     policy = db.session.get(Policy, policy_id) if policy_id else None
     pagination = paginate(
         service.list_statement(status, policy_id=policy.id if policy else None),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SubmitField, TextAreaField
+from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import HiddenInput
+
+from governance.web.fields import DateField
 
 
 class MarkReviewedForm(FlaskForm):

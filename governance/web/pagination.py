@@ -13,6 +13,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from governance.extensions import db
+from governance.parsing import parse_int
 
 COUNT_CAP = 10_000
 # ?page=last: the pager links to it when the count stopped at the cap and the number is unknown.
@@ -114,6 +115,10 @@ def _reversed(clause: sa.ColumnElement) -> sa.ColumnElement:
 
 def page_from_args(last: int = 100_000) -> int:
     """The ?page= of this request: a number from 1 to `last`, or LAST_PAGE; else page 1."""
-    if request.args.get("page") == "last":
+    text = request.args.get("page", "")
+    if text == "last":
         return LAST_PAGE
-    return max(1, min(request.args.get("page", 1, type=int) or 1, last))
+    try:
+        return min(parse_int(text), last)
+    except ValueError:
+        return 1

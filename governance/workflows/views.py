@@ -29,6 +29,7 @@ from governance.engine.signing import inbound_signature, standard_form
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf, db
 from governance.links import absolute_url
+from governance.parsing import parse_int
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.htmx import is_htmx, page_or_partial
@@ -327,14 +328,16 @@ def run(workflow_id: int):
 def dry_run_view(workflow_id: int):
     workflow = workflows.get_workflow(workflow_id)
     version = workflows.latest_version(workflow)
-    policy_id = request.args.get("policy_id", type=int)
+    policy_text = request.args.get("policy_id", "").strip()
     policy = None
     error = None
-    if policy_id:
+    if policy_text:
         try:
-            policy = policies.get_policy(policy_id)
+            policy = policies.get_policy(parse_int(policy_text))
+        except ValueError as refusal:
+            error = f"The policy id: {refusal}"
         except NotFound:
-            error = f"There is no policy {policy_id}."
+            error = f"There is no policy {policy_text}."
     trigger = version.definition["trigger"]
     trigger_data = {
         "old_status": trigger.get("from_status") or (policy.status if policy else None),

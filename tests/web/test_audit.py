@@ -111,10 +111,13 @@ def test_dates_filter_whole_utc_days_both_included(monkeypatch, as_role, users, 
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=2026-02-30", "“From” must be a date like 2026-01-31."),
-        ("to=yesterday", "“To” must be a date like 2026-01-31."),
+        ("from=2026-02-30", "“From”: Enter the date as YYYY-MM-DD, e.g. 2030-12-31."),
+        ("to=yesterday", "“To”: Enter the date as YYYY-MM-DD, e.g. 2030-12-31."),
+        ("to=9999-12-31", "“To”: Dates must be between 1900-01-01 and 2999-12-31."),
         ("from=2026-03-05&to=2026-03-01", "“From” must be on or before “To”."),
-        ("object_id=abc", "The object id must be a whole number."),
+        ("object_id=abc", "The object id: Enter a whole number from 1 to 2147483647."),
+        ("object_id=99999999999999999999", "The object id: Enter a whole number from 1 to"),
+        ("actor=-1", "The actor: Enter a whole number from 1 to 2147483647."),
     ],
 )
 def test_a_bad_filter_shows_a_clear_message_and_no_events(
@@ -269,7 +272,9 @@ def test_the_csv_export_defuses_spreadsheet_formulas(monkeypatch, as_role, users
 def test_the_csv_export_refuses_a_bad_date_with_the_reason(as_role, users, db):
     response = as_role("admin").get("/admin/audit.csv?from=2026-13-01")
     assert response.status_code == 400
-    assert "“From” must be a date like 2026-01-31." in response.get_data(as_text=True)
+    assert "“From”: Enter the date as YYYY-MM-DD, e.g. 2030-12-31." in response.get_data(
+        as_text=True
+    )
 
 
 def test_the_export_reads_events_in_keyset_batches(monkeypatch, db, count_statements):

@@ -131,7 +131,7 @@ def test_owner_requests_an_exception_through_the_form_and_its_workflow_starts(as
         ({"justification": ""}, "Explain why the exception is needed."),
         ({"justification": "x" * 5001}, "The justification must be at most 5,000 characters."),
         ({"expires_on": ""}, "Choose the date the exception expires."),
-        ({"expires_on": "next week"}, "Not a valid date value."),
+        ({"expires_on": "next week"}, "Enter the date as YYYY-MM-DD, e.g. 2030-12-31."),
         ({"expires_on": date.today().isoformat()}, "The expiry date must be after today."),
         ({"expires_on": "2001-01-01"}, "The expiry date must be after today."),
         ({"expires_on": _in(366).isoformat()}, "An exception can last at most 365 days"),

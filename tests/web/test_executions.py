@@ -146,8 +146,12 @@ def test_execution_list_shows_newest_first_and_filters_by_workflow_status_policy
     assert len(rows(f"/executions?from={today}&to={today}")) == 4
     assert rows(f"/executions?from={today + timedelta(days=1)}") == []
     assert rows(f"/executions?to={today - timedelta(days=1)}") == []
-    # Malformed filters are ignored rather than failing the page.
-    assert len(rows("/executions?status=exploded&from=31/02/2027&policy=abc")) == 4
+    # An unknown status is ignored; a number or date that is not one is refused with the reason.
+    assert len(rows("/executions?status=exploded")) == 4
+    refused = client.get("/executions?from=31/02/2027")
+    assert refused.status_code == 400
+    assert "Enter the date as YYYY-MM-DD" in refused.get_data(as_text=True)
+    assert client.get("/executions?policy=abc").status_code == 400
 
 
 def test_execution_list_filters_are_served_as_a_fragment_to_htmx(as_role, users, db):

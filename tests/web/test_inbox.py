@@ -167,8 +167,12 @@ def test_filters_by_workflow_category_and_due(as_role, users, db):
     # Due first: dated requests before undated ones.
     everything = client.get("/inbox").get_data(as_text=True)
     assert everything.index("Privacy one") < everything.index("Security one")
-    # Nonsense in the address bar falls back to defaults instead of failing.
-    assert client.get("/inbox?tab=nope&due=soon&sort=x&workflow=abc").status_code == 200
+    # Nonsense choices in the address bar fall back to defaults; a workflow id that is not one
+    # is refused with the reason.
+    assert client.get("/inbox?tab=nope&due=soon&sort=x").status_code == 200
+    refused = client.get("/inbox?workflow=abc")
+    assert refused.status_code == 400
+    assert "“workflow” in the address: Enter a whole number" in refused.get_data(as_text=True)
 
 
 def test_a_page_costs_the_same_queries_for_few_and_many_requests(

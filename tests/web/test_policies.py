@@ -76,7 +76,7 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
         ({"title": "   "}, "Give the policy a title."),
         ({"title": "x" * 201}, "Field cannot be longer than 200 characters."),
         ({"category": ""}, "Choose or type a category."),
-        ({"next_review_on": "31/02/2027"}, "Not a valid date value."),
+        ({"next_review_on": "31/02/2027"}, "Enter the date as YYYY-MM-DD, e.g. 2030-12-31."),
         ({"review_frequency": "weekly"}, "Choose a review cadence from the list."),
         (
             {"review_frequency": "custom"},
@@ -84,11 +84,11 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
         ),
         (
             {"review_frequency": "custom", "review_interval_days": "0"},
-            "The review interval must be between 1 and 3660 days.",
+            "Enter a whole number from 1 to 3660.",
         ),
         (
             {"review_frequency": "custom", "review_interval_days": "forever"},
-            "Not a valid integer value.",
+            "Enter a whole number from 1 to 3660.",
         ),
         ({"tags": ",".join(f"t{i}" for i in range(25))}, "Use at most 20 tags."),
     ],

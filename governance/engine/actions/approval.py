@@ -12,6 +12,7 @@ from governance.auth.models import Group, User
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.models import StepRun
 from governance.extensions import db
+from governance.parsing import id_or_none
 from governance.timeutil import utcnow
 
 RULES = {"any": "Any one approval", "all": "Every assignee approves", "quorum": "A quorum"}
@@ -20,11 +21,11 @@ RULES = {"any": "Any one approval", "all": "Every assignee approves", "quorum": 
 def _ids(raw) -> list[int]:
     if isinstance(raw, str):
         raw = raw.split(",")
-    return sorted({int(item) for item in raw or [] if str(item).strip().isdigit()})
+    return sorted({number for number in map(id_or_none, raw or []) if number is not None})
 
 
 def _optional_id(raw) -> int | None:
-    return int(raw) if str(raw or "").strip().isdigit() else None
+    return id_or_none(str(raw or "").strip())
 
 
 @register

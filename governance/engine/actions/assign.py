@@ -6,6 +6,7 @@ from governance.auth.models import User
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.errors import DomainError
 from governance.extensions import db
+from governance.parsing import id_or_none
 from governance.policies import service as policies
 
 ROLES = {"owner": "Owner", "reviewer": "Reviewer"}
@@ -25,10 +26,7 @@ class Assign(Action):
         role = str(config.get("role") or "")
         if role not in ROLES:
             errors["role"] = "Choose whether to set the owner or the reviewer."
-        try:
-            user_id = int(config.get("user_id") or 0)
-        except (TypeError, ValueError):
-            user_id = 0
+        user_id = id_or_none(config.get("user_id")) or 0
         user = db.session.get(User, user_id) if user_id else None
         if user is None or not user.is_enabled:
             errors["user_id"] = "Choose an active user."

@@ -11,12 +11,13 @@ from governance.auth.models import Group, User
 from governance.engine import templating
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
+from governance.parsing import id_or_none
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 
 
 def _optional_id(raw) -> int | None:
-    return int(raw) if str(raw or "").strip().isdigit() else None
+    return id_or_none(str(raw or "").strip())
 
 
 @register
@@ -64,7 +65,7 @@ class CreateTask(Action):
         if group_id is not None or assignee == "group":
             # The assignee select cannot be left empty, so "owner" beside a group means the
             # group; a named user beside a group is a contradiction the admin must resolve.
-            if assignee.isdigit():
+            if id_or_none(assignee) is not None:
                 errors["assignee"] = (
                     "Choose either a user or a group, not both "
                     "(set the assignee back to “The policy owner” to assign the group)."

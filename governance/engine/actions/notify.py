@@ -10,12 +10,13 @@ from governance.engine import templating
 from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.extensions import db
 from governance.notifications import service as notifications
+from governance.parsing import id_or_none
 
 
 def _ids(raw) -> list[int]:
     if isinstance(raw, str):
         raw = raw.split(",")
-    return sorted({int(item) for item in raw or [] if str(item).strip().isdigit()})
+    return sorted({number for number in map(id_or_none, raw or []) if number is not None})
 
 
 @register
