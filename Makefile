@@ -31,7 +31,7 @@ seed: migrate
 # them running). Ctrl-C reaches honcho directly, as part of the terminal's process group.
 define START
 	@echo "Steward on http://127.0.0.1:$${PORT:-5000} (web + one Huey consumer). Ctrl-C stops both."
-	@echo "Log in as admin@example.org with the password steward-demo (README: Demo logins)."
+	@echo "Log in as admin@example.org with the password steward-demo-pass (README: Demo logins)."
 	exec env PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
 endef
 

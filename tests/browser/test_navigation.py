@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from governance.demo import DEMO_PASSWORD
 from tests.browser.test_policy_editing import log_in
 
 pytestmark = pytest.mark.browser
@@ -50,7 +51,7 @@ def test_the_bar_is_one_row_and_the_admin_menu_opens_and_leads_to_each_page(
 ):
     _seed_demo(app)
     page = new_page(viewport={"width": width, "height": 800})
-    log_in(page, "admin@example.org", "steward-demo")
+    log_in(page, "admin@example.org", DEMO_PASSWORD)
     expect(page.locator("#nav-inbox .nav-badge, #nav-ack .nav-badge").first).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
     assert _rows(page) == 1
@@ -86,7 +87,7 @@ def test_the_bar_is_one_row_and_the_admin_menu_opens_and_leads_to_each_page(
 def test_the_admin_menu_works_from_the_keyboard(app, new_page, browser_problems):
     _seed_demo(app)
     page = new_page(viewport={"width": 1366, "height": 800})
-    log_in(page, "admin@example.org", "steward-demo")
+    log_in(page, "admin@example.org", DEMO_PASSWORD)
     summary = page.locator("#nav-admin > summary")
     summary.focus()
     page.keyboard.press("Enter")
@@ -102,7 +103,7 @@ def test_the_admin_menu_works_from_the_keyboard(app, new_page, browser_problems)
 def test_on_a_phone_the_links_fold_behind_menu(app, new_page, browser_problems, tmp_path, width):
     _seed_demo(app)
     page = new_page(viewport={"width": width, "height": 844})
-    log_in(page, "admin@example.org", "steward-demo")
+    log_in(page, "admin@example.org", DEMO_PASSWORD)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_be_hidden()
     assert page.locator(".topbar").bounding_box()["height"] < 120

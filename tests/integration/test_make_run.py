@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from governance.demo import DEMO_PASSWORD
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"
 STARTED = re.compile(rb"(web|worker)\.1 started \(pid=(\d+)\)")
@@ -128,4 +130,4 @@ def test_sigterm_to_make_stops_honcho_web_and_worker(app, db):
     text = log.read_text()
     assert not left, f"still running after SIGTERM to make: {left}\n{text}"
     assert f"Steward on http://127.0.0.1:{port} " in text
-    assert "admin@example.org" in text and "steward-demo" in text
+    assert "admin@example.org" in text and DEMO_PASSWORD in text

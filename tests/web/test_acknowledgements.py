@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from governance.acknowledgements import service as acks
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.models import AuditEvent
+from governance.demo import DEMO_PASSWORD
 from governance.notifications.models import Notification
 from governance.policies import service as policies
 from governance.timeutil import utcnow
@@ -433,7 +434,7 @@ def test_seed_demo_announces_the_due_date_its_campaigns_show(app, db, client):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
 
-    assert client.login("admin@example.org", "steward-demo").status_code == 302
+    assert client.login("admin@example.org", DEMO_PASSWORD).status_code == 302
     campaigns = db.session.scalars(sa.select(AckCampaign)).all()
     assert len(campaigns) == 2
     for campaign in campaigns:
