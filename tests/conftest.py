@@ -34,6 +34,7 @@ from governance.auth.throttle import login_throttle  # noqa: E402
 from governance.extensions import db as _db  # noqa: E402
 from governance.extensions import huey  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.database import audit_triggers_off  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("STEWARD_REQUIRE_SERVICES") == "1"
 CSRF_PATTERN = re.compile(
@@ -104,38 +105,16 @@ def _clean_state(request):
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))
-        with _db.engine.begin() as connection:
+        with _db.engine.begin() as connection, audit_triggers_off(connection):
             if connection.dialect.name == "postgresql":
-                # The audit tables refuse TRUNCATE by trigger; a superuser in replica mode fires
-                # no ordinary trigger, for this transaction only.
-                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
                 names = ", ".join(f'"{table.name}"' for table in tables)
                 connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
-                _delete_all_rows_on_sqlite(connection, tables)
+                for table in tables:
+                    connection.execute(table.delete())
         login_throttle.reset()
         reset_rate_limits()
         huey.flush()
-
-
-def _delete_all_rows_on_sqlite(connection: sa.Connection, tables: list[sa.Table]) -> None:
-    """DELETE every row; the audit tables' triggers that refuse it are dropped and put back
-    meanwhile."""
-    # pysqlite begins a transaction only before INSERT/UPDATE/DELETE; begun here, it also
-    # holds the DROP TRIGGER, so the triggers are back when anything else sees the table.
-    connection.exec_driver_sql("BEGIN")
-    triggers = connection.execute(
-        sa.text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN"
-            " ('audit_events', 'audit_chain_head', 'audit_checkpoints')"
-        )
-    ).all()
-    for trigger in triggers:
-        connection.exec_driver_sql(f'DROP TRIGGER "{trigger.name}"')
-    for table in tables:
-        connection.execute(table.delete())
-    for trigger in triggers:
-        connection.exec_driver_sql(trigger.sql)
 
 
 @pytest.fixture

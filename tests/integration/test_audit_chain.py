@@ -4,9 +4,7 @@ tampering done behind Steward's back."""
 
 from __future__ import annotations
 
-import logging
 import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +18,7 @@ from governance.audit.verify import verify_chain
 from governance.auth import service as accounts
 from governance.policies import service as policies
 from tests import factories
+from tests.database import behind_stewards_back, loggers_left_alone
 
 
 def _chain(db) -> list[AuditEvent]:
@@ -47,31 +46,6 @@ def _assert_one_unbroken_chain(db, length: int) -> None:
 
 def _verify_audit(app):
     return app.test_cli_runner().invoke(args=["verify-audit"])
-
-
-@contextmanager
-def _behind_stewards_back(db):
-    """A connection on which the append-only triggers are off, for this transaction only:
-    what someone with direct database access could do."""
-    db.session.rollback()  # the test's own session must not hold locks on the table
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
-            yield connection
-            connection.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
-        else:
-            connection.exec_driver_sql("BEGIN")  # pysqlite would run the DROP outside it
-            triggers = connection.execute(
-                sa.text(
-                    "SELECT name, sql FROM sqlite_master"
-                    " WHERE type = 'trigger' AND tbl_name = 'audit_events'"
-                )
-            ).all()
-            for trigger in triggers:
-                connection.exec_driver_sql(f'DROP TRIGGER "{trigger.name}"')
-            yield connection
-            for trigger in triggers:
-                connection.exec_driver_sql(trigger.sql)
 
 
 def _three_policy_events(users) -> None:
@@ -300,7 +274,7 @@ def test_verify_audit_passes_an_empty_database(app, db):
 def test_verify_audit_names_an_event_whose_content_was_changed(app, db, users):
     _three_policy_events(users)
     target = _chain(db)[1]
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         connection.execute(
             sa.text("UPDATE audit_events SET summary = 'nothing happened' WHERE id = :id"),
             {"id": target.id},
@@ -320,7 +294,7 @@ def _rewrite_with_its_own_hash(db, event, *, summary: str) -> None:
     content = {name: getattr(event, name) for name in chain.CONTENT_FIELDS}
     content["summary"] = summary
     forged = chain.event_hash(content, seq=event.seq, prev_hash=event.prev_hash)
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         connection.execute(
             sa.text("UPDATE audit_events SET summary = :summary, hash = :hash WHERE id = :id"),
             {"summary": summary, "hash": forged, "id": event.id},
@@ -346,7 +320,7 @@ def test_verify_audit_catches_a_rewritten_event_with_a_recomputed_hash(app, db, 
 def test_verify_audit_catches_an_event_removed_from_the_middle(app, db, users):
     _three_policy_events(users)
     second, third = _chain(db)[1:3]
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         connection.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": second.id})
 
     check = verify_chain()
@@ -359,7 +333,7 @@ def test_verify_audit_catches_an_event_removed_from_the_middle(app, db, users):
 def test_verify_audit_catches_the_last_event_removed(app, db, users):
     _three_policy_events(users)
     last = _chain(db)[-1]
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         connection.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": last.id})
 
     result = _verify_audit(app)
@@ -423,7 +397,7 @@ def test_upgrading_a_database_with_events_chains_them_in_id_order(app, db):
         sa.column("changes", sa.JSON),
     )
     db.session.remove()
-    with _loggers_left_alone():
+    with loggers_left_alone():
         _downgrade_insert_upgrade(db, old_events)
 
     _assert_one_unbroken_chain(db, 3)
@@ -432,25 +406,6 @@ def test_upgrading_a_database_with_events_chains_them_in_id_order(app, db):
     record_event(actor_id=None, action="test.after_upgrade", object_type="test", object_id=4)
     db.session.commit()
     _assert_one_unbroken_chain(db, 4)
-
-
-@contextmanager
-def _loggers_left_alone():
-    """Alembic's env.py runs logging.config.fileConfig, which disables every logger that exists;
-    later tests read some of them."""
-    loggers = [
-        logger
-        for logger in logging.Logger.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    disabled = [logger.disabled for logger in loggers]
-    root_level = logging.getLogger().level
-    try:
-        yield
-    finally:
-        for logger, was_disabled in zip(loggers, disabled, strict=True):
-            logger.disabled = was_disabled
-        logging.getLogger().setLevel(root_level)
 
 
 def _downgrade_insert_upgrade(db, old_events) -> None:

@@ -18,7 +18,7 @@ from governance.audit.checkpoint_writer import write_checkpoint, write_checkpoin
 from governance.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from governance.audit.service import record_event
 from governance.timeutil import utcnow
-from tests.integration.test_audit_chain import _loggers_left_alone
+from tests.database import behind_stewards_back, loggers_left_alone
 
 AUDIT_TABLES = ("audit_events", "audit_chain_head", "audit_checkpoints")
 
@@ -40,30 +40,6 @@ def _checkpoint_rows(db) -> list[AuditCheckpoint]:
 
 def _is_postgresql(db) -> bool:
     return db.engine.dialect.name == "postgresql"
-
-
-@contextmanager
-def _behind_stewards_back(db):
-    """A transaction in which no audit trigger fires: what the database owner or a superuser
-    can always arrange (no privilege check stops them either)."""
-    db.session.rollback()
-    with db.engine.begin() as connection:
-        if _is_postgresql(db):
-            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            yield connection
-            return
-        connection.exec_driver_sql("BEGIN")  # pysqlite would run the DROP outside it
-        triggers = connection.execute(
-            sa.text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN"
-                " ('audit_events', 'audit_chain_head', 'audit_checkpoints')"
-            )
-        ).all()
-        for trigger in triggers:
-            connection.exec_driver_sql(f'DROP TRIGGER "{trigger.name}"')
-        yield connection
-        for trigger in triggers:
-            connection.exec_driver_sql(trigger.sql)
 
 
 def _empty(connection: sa.Connection, *tables: str) -> None:
@@ -163,7 +139,7 @@ def app_role(app, db, monkeypatch):
         connection.execute(sa.text(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"'))
         connection.execute(sa.text(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
     monkeypatch.setitem(app.config, "STEWARD_DB_APP_ROLE", role)
-    with _loggers_left_alone():
+    with loggers_left_alone():
         downgrade(revision="58a6e935b245-1")  # just before the audit migration
         upgrade()
     db.session.remove()
@@ -297,7 +273,7 @@ def test_no_checkpoint_is_signed_over_a_chain_broken_since_the_last_one(app, db)
     _record(db, 2)
     write_checkpoint(utcnow())
     _record(db, 2)
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         connection.execute(sa.text("UPDATE audit_events SET summary = 'rewritten' WHERE seq = 4"))
 
     result = _cli(app, "audit-checkpoint")
@@ -330,7 +306,7 @@ def test_verify_audit_catches_events_removed_after_a_checkpoint(app, db):
     # back: the chain checks out on its own, but the checkpoint remembers its length.
     _record(db, 5)
     write_checkpoint(utcnow())
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         _cut_chain_to(connection, 3)
 
     result = _cli(app, "verify-audit")
@@ -345,7 +321,7 @@ def test_verify_audit_catches_events_removed_after_a_checkpoint(app, db):
 def test_verify_audit_catches_the_events_and_the_head_emptied(app, db):
     _record(db, 3)
     write_checkpoint(utcnow())
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         _empty(connection, "audit_events", "audit_chain_head")
 
     result = _cli(app, "verify-audit")
@@ -362,7 +338,7 @@ def test_a_kept_checkpoints_file_catches_every_audit_table_emptied(app, db, logi
     kept = tmp_path / "checkpoints.jsonl"
     kept.write_bytes(download.get_data())
     assert _cli(app, "verify-audit", "--checkpoints", str(kept)).exit_code == 0
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         _empty(connection, *AUDIT_TABLES)
 
     assert "Audit chain intact: 0 events." in _cli(app, "verify-audit").output  # as before
@@ -378,7 +354,7 @@ def test_a_kept_checkpoints_file_catches_every_audit_table_emptied(app, db, logi
 def test_a_kept_file_catches_a_chain_cut_below_a_checkpoint_removed_from_the_table(app, db):
     _record(db, 4)
     kept = signing.to_line(write_checkpoint(utcnow()))
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         _cut_chain_to(connection, 2)
         _empty(connection, "audit_checkpoints")
 
@@ -439,7 +415,7 @@ def test_verify_audit_catches_a_chain_rehashed_under_a_checkpoint(app, db):
     contents = [{name: getattr(event, name) for name in chain.CONTENT_FIELDS} for event in events]
     contents[1]["summary"] = "nothing happened"
     relinked = chain.link(contents[1:], after_seq=1, after_hash=events[0].hash)
-    with _behind_stewards_back(db) as connection:
+    with behind_stewards_back(db) as connection:
         for event, new in zip(events[1:], relinked, strict=True):
             connection.execute(
                 sa.text(

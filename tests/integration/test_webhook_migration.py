@@ -3,14 +3,13 @@ callers keep working (legacy switch on), outbound steps keep the secret they sig
 
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from governance.engine.signing import inbound_signature, standard_form
 from governance.workflows.models import Workflow
+from tests.database import loggers_left_alone
 from tests.factories import signed_hook_headers
 
 BEFORE = "c4e8a1f2d3b5"
@@ -59,31 +58,13 @@ OLD_WORKFLOWS = {
 }
 
 
-@contextmanager
-def _loggers_left_alone():
-    """Alembic's env.py runs logging.config.fileConfig, which disables existing loggers."""
-    loggers = [
-        logger
-        for logger in logging.Logger.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    disabled = [logger.disabled for logger in loggers]
-    root_level = logging.getLogger().level
-    try:
-        yield
-    finally:
-        for logger, was_disabled in zip(loggers, disabled, strict=True):
-            logger.disabled = was_disabled
-        logging.getLogger().setLevel(root_level)
-
-
 def _downgrade_insert_upgrade(db) -> dict[int, int]:
     """The OLD_WORKFLOWS written at the revision before, then migrated: {key: workflow id}."""
     from flask_migrate import downgrade, upgrade
 
     ids = {}
     db.session.remove()
-    with _loggers_left_alone():
+    with loggers_left_alone():
         downgrade(revision=BEFORE)
         try:
             with db.engine.begin() as connection:
@@ -148,7 +129,7 @@ def test_the_migration_downgrades_and_upgrades_again_cleanly(db):
     from flask_migrate import downgrade, upgrade
 
     db.session.remove()
-    with _loggers_left_alone():
+    with loggers_left_alone():
         downgrade(revision=BEFORE)
         try:
             columns = {c["name"] for c in sa.inspect(db.engine).get_columns("workflows")}
