@@ -161,9 +161,13 @@ def _url(rule: Rule, hostile: tuple[str, str] | None = None) -> str:
     return _PARAMETER.sub(value, rule.rule)
 
 
+COUNTS_REFUSALS = {"login_failures"}
+
+
 def _fingerprint() -> tuple[int, ...]:
-    """The row count of every table: what a refused POST must leave as it was."""
-    tables = _db.metadata.sorted_tables
+    """The row count of every table: what a refused POST must leave as it was. Not the login
+    throttle's counts: a refused login is meant to count against its account and address."""
+    tables = [table for table in _db.metadata.sorted_tables if table.name not in COUNTS_REFUSALS]
     query = sa.select(
         *(sa.select(sa.func.count()).select_from(table).scalar_subquery() for table in tables)
     )
