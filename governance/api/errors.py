@@ -85,8 +85,13 @@ def _domain_status(error: DomainError) -> int:
     return 422  # a rule refused the values sent: the request was well-formed
 
 
+# Machine endpoints: errors there are this JSON shape, never a page. The inbound webhook
+# (/hooks/<id>) is one too, so an id no route takes answers its caller in JSON as well.
+JSON_PREFIXES = (API_PREFIX, "/hooks/")
+
+
 def is_api_request() -> bool:
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith(JSON_PREFIXES)
 
 
 def domain_error_response(error: DomainError) -> Response:

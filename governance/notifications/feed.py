@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NotFoundError
 
 from governance import visibility
 from governance.auth.models import User
@@ -67,7 +68,9 @@ def openable_link(link: str | None, user: User) -> str | None:
         _endpoint, view_args = current_app.url_map.bind("steward").match(
             urlsplit(link).path, method="GET"
         )
-    except HTTPException:  # not one of Steward's pages (or a redirect): nothing to check
+    except NotFoundError:  # no page there (an id no row can have included): a dead link
+        return None
+    except HTTPException:  # a redirect or another method: nothing to check
         return link
     return link if visibility.can_open(user, view_args) else None
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from governance.audit.checkpoint_writer import write_checkpoint
 from governance.timeutil import utcnow
 from tests import factories
-from tests.browser.test_policy_editing import log_in
+from tests.browser.test_policy_editing import log_in, open_admin_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +27,7 @@ def test_admin_downloads_the_checkpoints_that_verify_audit_then_checks(
     page = browser_page
     log_in(page, "ada@example.test")
 
-    nav = page.get_by_role("navigation", name="Main")
-    nav.get_by_text("Admin", exact=True).click()  # the admin pages sit under one menu
-    nav.get_by_role("link", name="Audit", exact=True).click()
+    open_admin_page(page, "Audit")
     expect(page).to_have_url(re.compile(r"/admin/audit$"))
     page.get_by_role("link", name="signed checkpoints").click()
     section = page.locator("#audit-checkpoints")

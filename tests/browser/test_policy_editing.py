@@ -26,6 +26,13 @@ def log_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
     expect(page.get_by_role("heading", name="Policies", exact=True)).to_be_visible()
 
 
+def open_admin_page(page: Page, name: str) -> None:
+    """Follow one of the admin pages' links, which sit under the bar's "Admin" menu."""
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_text("Admin", exact=True).click()
+    nav.get_by_role("link", name=name, exact=True).click()
+
+
 def test_owner_creates_edits_compares_and_submits_a_policy(app, browser_page: Page, tmp_path):
     with app.app_context():
         factories.make_user("owner", email="olivia@example.test", name="Olivia Owner")
@@ -131,7 +138,7 @@ def test_admin_deactivates_a_user_from_the_users_page(app, browser_page: Page):
     page = browser_page
     log_in(page, "admin@example.test")
 
-    page.get_by_role("link", name="Users").click()
+    open_admin_page(page, "Users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     row = page.locator(f"#user-row-{leaver_id}")
     expect(row).to_contain_text("Active")

@@ -87,8 +87,9 @@ def test_preview_needs_a_login(client):
 
     response = client.post(PREVIEW, data={"body": "**hi**"}, headers=headers)
 
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
+    # htmx is sent to the login page as a whole page (401 + HX-Redirect), never swapped in.
+    assert response.status_code == 401
+    assert "/login" in response.headers["HX-Redirect"]
     assert "<strong>hi</strong>" not in response.get_data(as_text=True)
 
 
