@@ -55,6 +55,19 @@ UTCDatetime = Annotated[
 Day = Annotated[date, _rfc3339(_RFC3339_DAY, "2025-05-01")]
 
 
+def _whole_number(value):
+    # JSON Schema's "integer" is any number with no fraction (73.0 included); true and "73"
+    # are not numbers at all, though pydantic's lax int would take them.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a whole number")
+    return value
+
+
+# An integer as JSON Schema means it: 73 and 73.0, never true or "73". Put it after any
+# Field(ge=..., le=...) in the Annotated: before it, pydantic documents ge/le, not min/max.
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are refused (and named), not silently ignored."""
 

@@ -14,7 +14,6 @@ from pydantic import (
     BaseModel,
     Field,
     PlainValidator,
-    StrictInt,
     ValidationInfo,
     WithJsonSchema,
     create_model,
@@ -24,7 +23,7 @@ from pydantic import (
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
-from governance.api.schemas import MAX_ID, DocumentSchema, PageQuery, Strict
+from governance.api.schemas import MAX_ID, WHOLE_NUMBER, DocumentSchema, PageQuery, Strict
 from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
@@ -332,7 +331,7 @@ class SigningSecretOut(BaseModel):
 
 
 class RotateSecretIn(Strict):
-    grace_hours: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_HOURS)] | None = Field(
+    grace_hours: Annotated[int, Field(ge=0, le=MAX_GRACE_HOURS), WHOLE_NUMBER] | None = Field(
         default=None,
         description="How long the previous secret keeps signing: 0 stops it at once (for a "
         "secret that leaked). Null or left out: the server's WEBHOOK_SECRET_GRACE_HOURS.",
