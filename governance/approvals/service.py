@@ -52,6 +52,14 @@ def can_decide(user: User, request: ApprovalRequest) -> bool:
     return eligibility.why_not(user, request) is None
 
 
+def decide_refusal(user: User, request: ApprovalRequest) -> str:
+    """Why an assignee of the request may not decide it ("" if they may, or are none)."""
+    if not is_assignee(user, request):
+        return ""
+    refused = eligibility.why_not(user, request)
+    return refused.message if refused is not None else ""
+
+
 # Another request of the same step, or of a step kept apart from it, already decided by this
 # person: evaluated inside the UPDATE itself, so on SQLite (one writer at a time) the check
 # and the write are one step.
