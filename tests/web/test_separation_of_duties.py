@@ -397,3 +397,31 @@ def test_the_api_carries_the_setting_on_for_new_workflows_and_kept_on_new_versio
     assert refused.json["error"]["details"][0]["field"] == (
         "definition.stages.0.steps.0.config.distinct_from"
     )
+
+
+# ------------------------------------------------------------------ the demo
+
+
+def test_in_the_demo_priya_decides_legal_or_security_not_both(app, db, client):
+    from governance.auth.models import User
+    from governance.demo import DEMO_PASSWORD
+    from governance.policies.models import Policy
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    priya = db.session.scalar(sa.select(User).where(User.email == "priya@example.org"))
+    policy_id = db.session.scalar(
+        sa.select(Policy.id).where(Policy.title == "Vendor Access Management")
+    )
+    execution_id = db.session.scalar(
+        sa.select(Execution.id).where(Execution.policy_id == policy_id)
+    )
+    requests = {
+        row.step_run.step_key: row
+        for row in approval_requests(db)
+        if row.execution_id == execution_id
+    }
+    assert client.login(priya.email, DEMO_PASSWORD).status_code == 302
+    assert _decide(client, requests["legal"].id).status_code == 303
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "You already decided step “legal” of this execution" in html
+    assert f"/approvals/{requests['security'].id}/decide" not in html
