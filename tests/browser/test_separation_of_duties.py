@@ -73,3 +73,19 @@ def test_priya_decides_one_step_and_sees_why_not_the_other(app, browser_page: Pa
     expect(page.locator(".decide-refusal")).to_contain_text(REASON)
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     page.screenshot(path=tmp_path / "execution-refusal.png", full_page=True)
+
+
+def test_the_designer_starts_with_one_step_per_person_ticked(app, browser_page: Page, tmp_path):
+    with app.app_context():
+        factories.make_user("admin", email="ada@example.test", name="Ada Admin")
+    page = browser_page
+    log_in(page, "ada@example.test")
+    page.goto("/workflows/new")
+    setting = page.get_by_label("One person decides at most one approval step of an execution")
+    expect(setting).to_be_checked()
+    page.get_by_label("Type").select_option("approval")
+    expect(page.get_by_label("Distinct from the approvers of step")).to_be_visible()
+    page.locator("fieldset", has_text="Separation of duties").screenshot(
+        path=tmp_path / "designer-setting.png"
+    )
+    page.screenshot(path=tmp_path / "designer.png", full_page=True)
