@@ -355,6 +355,9 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
             description=description,
             definition={
                 "trigger": trigger,
+                # The product's default for a new workflow: in "Review on submit", Priya (in
+                # Legal and Security) decides one of the two steps, not both.
+                "one_step_per_person": True,
                 "conditions": [],
                 "stages": [{"steps": steps} for steps in stages],
             },
@@ -401,6 +404,7 @@ def _seed_exceptions(admin, groups: dict[str, int], users: dict) -> Iterator[str
         description="Security approves every exception to a published policy.",
         definition={
             "trigger": {"type": "exception.requested"},
+            "one_step_per_person": True,
             "conditions": [],
             "stages": [
                 {

@@ -90,12 +90,16 @@ def make_workflow(
     conditions: list[dict] | None = None,
     name: str | None = None,
     activate: bool = True,
+    one_step_per_person: bool = False,
 ):
-    """A workflow saved and (by default) activated through the workflow service."""
+    """A workflow saved and (by default) activated through the workflow service.
+
+    `one_step_per_person` off by default, as a definition saved before the setting had it."""
     from governance.workflows import service as workflows
 
     definition = {
         "trigger": trigger,
+        "one_step_per_person": one_step_per_person,
         "conditions": conditions or [],
         "stages": [{"steps": steps} for steps in stages],
     }

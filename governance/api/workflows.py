@@ -183,6 +183,12 @@ class StageIn(Strict):
 
 class DefinitionIn(Strict):
     trigger: TriggerDefinition
+    one_step_per_person: bool | None = Field(
+        default=None,
+        description="One person decides at most one approval step of an execution (whatever "
+        "groups they are in). Left out: on for a new workflow, as the latest version has it "
+        "for a new version.",
+    )
     conditions: list[ConditionIn] = Field(
         default_factory=list, description="All must hold for the workflow to start."
     )
@@ -281,6 +287,11 @@ class StageOut(BaseModel):
 
 class DefinitionOut(BaseModel):
     trigger: TriggerOut
+    one_step_per_person: bool = Field(
+        default=False,
+        description="One person decides at most one approval step of an execution. Versions "
+        "saved before the setting existed have it off.",
+    )
     conditions: list[ConditionOut]
     stages: list[StageOut]
 
@@ -375,7 +386,12 @@ def _version_out(version: WorkflowVersion) -> WorkflowVersionOut:
         number=version.number,
         created_at=version.created_at,
         definition=DefinitionOut.model_validate(
-            {"trigger": trigger, "conditions": definition["conditions"], "stages": stages}
+            {
+                "trigger": trigger,
+                "one_step_per_person": bool(definition.get("one_step_per_person")),
+                "conditions": definition["conditions"],
+                "stages": stages,
+            }
         ),
     )
 
@@ -433,12 +449,19 @@ def _definition_error(error: DefinitionError, definition: DefinitionIn) -> ApiEr
 def _save(
     workflow_id: int | None, body: WorkflowIn, actor: User, expected_version: int | None = None
 ) -> int:
+    definition = body.definition.model_dump(exclude_none=True)
+    if body.definition.one_step_per_person is None:
+        definition["one_step_per_person"] = workflow_id is None or bool(
+            service.latest_version(service.get_workflow(workflow_id)).definition.get(
+                "one_step_per_person"
+            )
+        )
     try:
         return service.save_workflow(
             workflow_id,
             name=body.name,
             description=body.description,
-            definition=body.definition.model_dump(exclude_none=True),
+            definition=definition,
             actor=actor,
             expected_version=expected_version,
         )

@@ -5,6 +5,10 @@ One person, one say per step: whoever decided one request of a step (their own, 
 or one delegated to them) decides no other request of that step. Someone asked by name in
 a step decides that request, not a group's request of the same step (their group's other
 members decide that one). The rules then count distinct people (see service._settle_step).
+
+Across steps: when the workflow's version says one person decides at most one approval step
+of an execution, or a step is "distinct from the approvers of step X", whoever decided one
+of the steps kept apart decides no request of the other (definition.steps_kept_apart).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User, group_members
-from governance.engine.models import Execution
+from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.policies import versions
+from governance.workflows.definition import steps_kept_apart
 
 DECIDED = ("approved", "rejected")
 # A step's live requests: cancelled and expired ones no longer count either way.
@@ -31,6 +36,14 @@ WROTE_CHANGE = (
     "cannot decide on it (four-eyes rule)."
 )
 TRIGGERED = "You triggered this change, so you cannot decide on it (four-eyes rule)."
+ONE_STEP_PER_PERSON = (
+    "You already decided step “{step}” of this execution: in this workflow one person decides "
+    "at most one approval step."
+)
+DISTINCT_FROM = (
+    "You decided step “{step}” of this execution, and this step's approvers must be different "
+    "people from that step's."
+)
 ASKED_BY_NAME = (
     "You are asked by name in this step: decide that request; this one is for the group's "
     "other members."
@@ -73,13 +86,41 @@ def step_requests(step_run_id: int) -> list[ApprovalRequest]:
     )
 
 
+def kept_apart(request: ApprovalRequest) -> set[str]:
+    """The keys of the approval steps whose deciders may not decide this request's step."""
+    return steps_kept_apart(request.execution.version.definition, request.step_run.step_key)
+
+
+def decided_steps(user_id: int, execution_ids: set[int]) -> dict[int, set[str]]:
+    """{execution id: keys of the steps this user decided a request of}, in one query."""
+    decided: dict[int, set[str]] = {execution_id: set() for execution_id in execution_ids}
+    if execution_ids:
+        for execution_id, step_key in db.session.execute(
+            sa.select(ApprovalRequest.execution_id, StepRun.step_key)
+            .join(StepRun, StepRun.id == ApprovalRequest.step_run_id)
+            .where(
+                ApprovalRequest.execution_id.in_(execution_ids),
+                ApprovalRequest.decided_by_id == user_id,
+                ApprovalRequest.status.in_(DECIDED),
+            )
+        ):
+            decided[execution_id].add(step_key)
+    return decided
+
+
 def refusal(
-    user: User, request: ApprovalRequest, *, peers: list[ApprovalRequest], authors: set[int]
+    user: User,
+    request: ApprovalRequest,
+    *,
+    peers: list[ApprovalRequest],
+    authors: set[int],
+    decided: set[str],
 ) -> DomainError | None:
     """Why this user may not decide this request now, or None if they may.
 
     `peers` are the step's requests (this one may be among them), `authors` the change's
-    authors: passed in so the inbox checks a whole page with the queries it already made.
+    authors, `decided` the keys of the execution's steps this user decided: passed in so the
+    inbox checks a whole page with the queries it already made.
     """
     execution = request.execution
     if execution.actor_id == user.id:
@@ -95,6 +136,13 @@ def refusal(
     others = [peer for peer in peers if peer.id != request.id]
     if any(peer.decided_by_id == user.id and peer.status in DECIDED for peer in others):
         return Conflict(ALREADY_DECIDED_STEP)
+    if clash := sorted(decided & kept_apart(request)):
+        message = (
+            ONE_STEP_PER_PERSON
+            if execution.version.definition.get("one_step_per_person")
+            else DISTINCT_FROM
+        )
+        return Conflict(message.format(step=clash[0]))
     if request.assignee_user_id is None and any(
         peer.assignee_user_id == user.id and peer.status == "pending" for peer in others
     ):
@@ -103,12 +151,14 @@ def refusal(
 
 
 def why_not(user: User, request: ApprovalRequest) -> DomainError | None:
-    """refusal() with the step's requests and the change's authors read from the database."""
+    """refusal() with the step's requests, the change's authors and the steps this user
+    decided read from the database."""
     return refusal(
         user,
         request,
         peers=step_requests(request.step_run_id),
         authors=change_authors(request.execution),
+        decided=decided_steps(user.id, {request.execution_id})[request.execution_id],
     )
 
 

@@ -2,8 +2,8 @@
 
 A page costs the same few queries whatever the number of requests: the tab counts in one
 statement, the page of requests with everything they show joined in, then the other
-approvers of those steps, the revisions to compare and the authors of those changes (for
-four-eyes), each in one more query.
+approvers of those steps, the revisions to compare, the authors of those changes (for
+four-eyes) and the steps of those executions the viewer decided, each in one more query.
 """
 
 from __future__ import annotations
@@ -152,6 +152,8 @@ def _with_item_loads(statement: sa.Select) -> sa.Select:
             so.contains_eager(ApprovalRequest.execution).options(
                 so.joinedload(Execution.workflow),
                 so.joinedload(Execution.actor),
+                # The definition says which steps are kept apart (eligibility).
+                so.joinedload(Execution.version),
             ),
             so.contains_eager(ApprovalRequest.execution, Execution.policy).joinedload(Policy.owner),
             so.joinedload(ApprovalRequest.step_run).load_only(
@@ -282,8 +284,8 @@ class InboxItem:
 
 def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem]:
     """Attach the other approvers, the two revisions to compare and whether the viewer may
-    decide (eligibility, from the same peers and the authors of every change): three
-    queries per page."""
+    decide (eligibility, from the same peers, the authors of every change and the steps the
+    viewer decided): four queries per page."""
     items = [InboxItem(request) for request in requests]
     if not items:
         return items
@@ -311,6 +313,7 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
     authors = versions.change_authors_of(
         {item.execution.policy_id for item in items if item.request.id in about_content}
     )
+    decided = eligibility.decided_steps(viewer.id, {item.request.execution_id for item in items})
     for item in items:
         submitted, published = keys[item.request.id]
         item.revision = revisions.get(submitted)
@@ -324,6 +327,7 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
             authors=authors[item.execution.policy_id]
             if item.request.id in about_content
             else set(),
+            decided=decided[item.request.execution_id],
         )
     return items
 

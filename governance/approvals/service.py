@@ -2,8 +2,9 @@
 
 Rules: a request is decided once (a conditional UPDATE in the database decides races); the
 person who triggered the execution and everyone who wrote part of the change never decide
-on it (four-eyes); one person decides at most one request of a step, even from two tabs at
-once (the execution is locked, and the same UPDATE checks it); decisions on ended executions are
+on it (four-eyes); one person decides at most one request of a step, and none of a step kept
+apart from one they decided (one step per person, "distinct from step X"), even from two tabs
+at once (the execution is locked, and the same UPDATE checks it); decisions on ended executions are
 refused; every decision writes an audit event in the same transaction.
 """
 
@@ -51,9 +52,35 @@ def can_decide(user: User, request: ApprovalRequest) -> bool:
     return eligibility.why_not(user, request) is None
 
 
-# Another request of the same step already decided by this person: evaluated inside the
-# UPDATE itself, so on SQLite (one writer at a time) the check and the write are one step.
+def decide_refusal(user: User, request: ApprovalRequest) -> str:
+    """Why an assignee of the request may not decide it ("" if they may, or are none)."""
+    if not is_assignee(user, request):
+        return ""
+    refused = eligibility.why_not(user, request)
+    return refused.message if refused is not None else ""
+
+
+# Another request of the same step, or of a step kept apart from it, already decided by this
+# person: evaluated inside the UPDATE itself, so on SQLite (one writer at a time) the check
+# and the write are one step.
 _other = so.aliased(ApprovalRequest)
+_apart = so.aliased(ApprovalRequest)
+
+
+def _decided_in_steps_apart(request: ApprovalRequest, user: User) -> sa.ColumnElement[bool]:
+    keys = eligibility.kept_apart(request)
+    if not keys:
+        return sa.true()
+    return ~sa.exists().where(
+        _apart.execution_id == request.execution_id,
+        _apart.decided_by_id == user.id,
+        _apart.status.in_(eligibility.DECIDED),
+        _apart.step_run_id.in_(
+            sa.select(StepRun.id).where(
+                StepRun.execution_id == request.execution_id, StepRun.step_key.in_(keys)
+            )
+        ),
+    )
 
 
 def record_decision(request_id: int, *, user: User, decision: str, comment: str = "") -> str:
@@ -93,6 +120,7 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
                 _other.decided_by_id == user.id,
                 _other.status.in_(eligibility.DECIDED),
             ),
+            _decided_in_steps_apart(request, user),
         )
         .values(
             status=decision,
@@ -105,7 +133,7 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
     )
     if decided.rowcount != 1:
         db.session.rollback()
-        raise Conflict(_why_not_recorded(request_id))
+        raise Conflict(_why_not_recorded(request_id, user))
     record_event(
         actor_id=user.id,
         action=f"approval.{decision}",
@@ -153,14 +181,15 @@ def approvals_needed(config: dict, request_count: int, covered: int = 0) -> int:
     return 1
 
 
-def _why_not_recorded(request_id: int) -> str:
+def _why_not_recorded(request_id: int, user: User) -> str:
     status = db.session.scalar(
         sa.select(ApprovalRequest.status).where(ApprovalRequest.id == request_id)
     )
     if status == "pending":
-        # Still open, so the UPDATE's other condition failed: a decision of this person on
-        # another request of the step landed first (a second tab).
-        return eligibility.ALREADY_DECIDED_STEP
+        # Still open, so the UPDATE's other conditions failed: a decision of this person on
+        # another request of the step, or of a step kept apart, landed first (a second tab).
+        refused = eligibility.why_not(user, get_request(request_id))
+        return refused.message if refused is not None else eligibility.ALREADY_DECIDED_STEP
     return eligibility.closed_message(status)
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from governance import visibility
-from governance.approvals.service import can_decide
+from governance.approvals.service import can_decide, decide_refusal
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm
 from governance.engine import runtime
@@ -92,6 +92,7 @@ def show(execution_id: int):
         execution=timeline.execution,
         is_admin=current_user.is_admin,
         may_decide=lambda approval_request: can_decide(current_user, approval_request),
+        why_not_decide=lambda approval_request: decide_refusal(current_user, approval_request),
         may_remind=lambda approval_request: (
             current_user.id == timeline.execution.actor_id or current_user.is_admin
         ),

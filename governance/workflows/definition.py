@@ -2,10 +2,15 @@
 
 {"trigger": {"type": "policy.status_changed", "from_status": "", "to_status": "in_review",
              "cron": ""},
+ "one_step_per_person": True,
  "conditions": [{"field": "policy.category", "op": "equals", "value": "Security"}],
  "stages": [{"steps": [{"key": "legal", "type": "approval", "config": {...},
                         "when": None, "retry": {"attempts": 5, "backoff": "exponential",
                                                 "base_seconds": 10}}]}]}
+
+`one_step_per_person`: one person decides at most one approval step of an execution. A
+definition without the key reads as off: versions saved before the setting existed keep the
+rule they ran with; the designer starts a new workflow with it on.
 """
 
 from __future__ import annotations
@@ -167,9 +172,56 @@ def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
             keys.add(step["key"])
             steps.append(step)
         stages.append({"steps": steps})
+    _check_distinct_from(stages, errors)
     if errors:
         raise DefinitionError(errors)
-    return {"trigger": trigger, "conditions": cleaned_conditions, "stages": stages}
+    return {
+        "trigger": trigger,
+        "one_step_per_person": bool(raw.get("one_step_per_person")),
+        "conditions": cleaned_conditions,
+        "stages": stages,
+    }
+
+
+def _approval_keys(stages: list[dict[str, Any]]) -> list[str]:
+    steps = (step for stage in stages for step in stage["steps"])
+    return [step["key"] for step in steps if step["type"] == "approval"]
+
+
+def _check_distinct_from(stages: list[dict[str, Any]], errors: dict[str, str]) -> None:
+    """An approval step's "distinct from the approvers of step X" must name another approval
+    step of this workflow."""
+    approvals = set(_approval_keys(stages))
+    for stage_index, stage in enumerate(stages):
+        for step_index, step in enumerate(stage["steps"]):
+            other = step["config"].get("distinct_from") if step["type"] == "approval" else ""
+            if not other:
+                continue
+            path = f"stages.{stage_index}.steps.{step_index}.config.distinct_from"
+            if other == step["key"]:
+                errors[path] = "A step cannot be kept apart from itself; choose another step."
+            elif other not in approvals:
+                errors[path] = f"“{other}” is not an approval step of this workflow."
+
+
+def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
+    """The approval steps whose deciders may not decide `step_key` in the same execution:
+    every other one when the workflow says one person decides at most one step, else those
+    a "distinct from" option ties to it, either way round (whoever decides one first, the
+    other is then refused)."""
+    stages = definition.get("stages") or []
+    if definition.get("one_step_per_person"):
+        return set(_approval_keys(stages)) - {step_key}
+    apart = set()
+    for step in (step for stage in stages for step in stage["steps"]):
+        if step["type"] != "approval":
+            continue
+        other = step["config"].get("distinct_from") or ""
+        if step["key"] == step_key and other:
+            apart.add(other)
+        elif other == step_key:
+            apart.add(step["key"])
+    return apart - {step_key}
 
 
 def trigger_summary(trigger: dict[str, Any]) -> str:

@@ -35,8 +35,10 @@ def empty_step(key: str = "") -> dict[str, Any]:
 
 
 def empty_definition() -> dict[str, Any]:
+    # A new workflow starts with "one person decides at most one approval step" on.
     return {
         "trigger": {"type": "policy.status_changed", "from_status": "", "to_status": "in_review"},
+        "one_step_per_person": True,
         "conditions": [],
         "stages": [{"steps": [empty_step("step_1")]}],
     }
@@ -78,6 +80,8 @@ def parse(form: FormData, multi_value_fields: Callable[[str], frozenset[str]]) -
     ]
     return {
         "trigger": trigger,
+        # A checkbox: sent when ticked, absent when not.
+        "one_step_per_person": bool(form.get("one_step_per_person")),
         "conditions": [conditions[index] for index in sorted(conditions)],
         "stages": stage_list,
     }

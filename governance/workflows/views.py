@@ -86,6 +86,12 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
         "operators": OPERATORS,
         "fields": FIELD_LABELS,
         "actions": load_all(),
+        "approval_keys": [
+            step["key"]
+            for stage in draft["stages"]
+            for step in stage["steps"]
+            if step["type"] == "approval" and step["key"]
+        ],
         "users": accounts.list_users(),
         "groups": accounts.list_groups(),
         "cron_words": schedule.describe(draft["trigger"].get("cron", ""))

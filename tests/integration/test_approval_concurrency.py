@@ -85,3 +85,37 @@ def test_the_same_person_deciding_two_requests_of_a_step_at_once_counts_once(app
     assert db.session.scalar(sa.select(StepRun.status).where(StepRun.step_key == "review")) == (
         "waiting"
     )
+
+
+def test_the_same_person_deciding_two_steps_kept_apart_at_once_counts_once(app, db, users):
+    """Two tabs, one per parallel step, under "one person decides at most one approval step":
+    the execution lock and the UPDATE's step-wide check let exactly one decision in."""
+    legal, security = users["approver"].groups[0], users["security"].groups[0]
+    priya = factories.make_user("approver", email="priya@example.test", groups=[legal, security])
+    make_workflow(
+        users["admin"],
+        trigger={"type": "policy.status_changed", "to_status": "in_review"},
+        one_step_per_person=True,
+        stages=[
+            [
+                step("legal", "approval", {"groups": [legal.id], "rule": "any"}),
+                step("security", "approval", {"groups": [security.id], "rule": "any"}),
+            ]
+        ],
+    )
+    submit_for_review(users)
+    request_ids = [request.id for request in approval_requests(db)]
+    assert len(request_ids) == 2
+
+    outcomes = _decide_at_once(app, priya.id, request_ids)
+
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1
+    refusal = next(outcome for outcome in outcomes if outcome != "ok")
+    assert "one person decides at most one approval step" in refusal
+    db.session.expire_all()
+    decided = db.session.scalars(
+        sa.select(ApprovalRequest.decided_by_id).where(ApprovalRequest.status == "approved")
+    ).all()
+    assert decided == [priya.id]
+    statuses = sorted(db.session.scalars(sa.select(StepRun.status)).all())
+    assert statuses == ["succeeded", "waiting"]

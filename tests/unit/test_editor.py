@@ -85,3 +85,15 @@ def test_forged_or_out_of_range_operations_change_nothing():
     ]:
         editor.apply(draft, op)
     assert repr(draft) == before
+
+
+def test_a_new_workflow_starts_with_one_step_per_person_and_the_checkbox_decides_it():
+    assert editor.empty_definition()["one_step_per_person"] is True
+    fields = {
+        "trigger-type": "manual",
+        "stage-0-step-0-key": "a",
+        "stage-0-step-0-type": "approval",
+    }
+    assert editor.parse(MultiDict(fields), lambda _: frozenset())["one_step_per_person"] is False
+    ticked = MultiDict(fields | {"one_step_per_person": "1"})
+    assert editor.parse(ticked, lambda _: frozenset())["one_step_per_person"] is True

@@ -18,7 +18,8 @@ class ConfigField:
     """One input of a step type's config form, as the designer renders it.
 
     kind: text, textarea, number, select (choices), users, groups (several), user, group
-    (one), checkbox, secret (never shown again once saved).
+    (one), checkbox, secret (never shown again once saved), approval_step (the key of another
+    approval step of the workflow).
     """
 
     name: str

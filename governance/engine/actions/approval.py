@@ -62,6 +62,13 @@ class Approval(Action):
             "still come; it is rejected once they cannot.",
         ),
         ConfigField("continue_on_reject", "Continue the workflow after a rejection", "checkbox"),
+        ConfigField(
+            "distinct_from",
+            "Distinct from the approvers of step",
+            "approval_step",
+            hint="The key of another approval step of this workflow: whoever decides one of the "
+            "two steps in an execution cannot decide the other. Empty: no such tie.",
+        ),
     )
 
     def validate(self, config):
@@ -111,12 +118,17 @@ class Approval(Action):
             "escalate_adds_approvers": bool(config.get("escalate_adds_approvers")),
             "decide_by_count": bool(config.get("decide_by_count")),
             "continue_on_reject": bool(config.get("continue_on_reject")),
+            # Checked against the other steps by the definition's validator.
+            "distinct_from": str(config.get("distinct_from") or "").strip(),
         }
         return cleaned, errors
 
     def describe(self, config):
         count = len(config.get("users", [])) + len(config.get("groups", []))
-        return f"Approval by {count} assignee(s), {RULES.get(config.get('rule'), '?').lower()}"
+        text = f"Approval by {count} assignee(s), {RULES.get(config.get('rule'), '?').lower()}"
+        if config.get("distinct_from"):
+            text += f"; approvers distinct from step “{config['distinct_from']}”"
+        return text
 
     def run(self, context: StepContext) -> Outcome:
         config = context.config
