@@ -183,7 +183,9 @@ def _pickers(run_picker: policy_picker.PolicyPicker | None = None) -> dict[str, 
     return {"run_picker": run_picker or picker("run"), "dry_picker": picker("dry")}
 
 
-def _show_context(workflow_id: int, *, revealed=None, run_form=None, run_picker=None):
+def _show_context(
+    workflow_id: int, *, revealed=None, run_form=None, run_picker=None
+) -> dict[str, Any]:
     workflow = workflows.get_workflow(workflow_id)
     versions = workflows.list_versions(workflow.id)
     shown = workflow.active_version or versions[0]
@@ -374,7 +376,7 @@ def dry_run_view(workflow_id: int):
         except ValueError as refusal:
             error = f"The policy id: {refusal}"
         except NotFound:
-            error = f"There is no policy {policy_text}."
+            error = f"There is no policy {policy_text}; choose an existing policy."
     trigger = version.definition["trigger"]
     trigger_data = {
         "old_status": trigger.get("from_status") or (policy.status if policy else None),

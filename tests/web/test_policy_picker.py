@@ -90,8 +90,8 @@ def test_the_search_lists_a_bounded_number_and_says_when_more_match(as_role, use
     )
     assert len(_options(html, "run")) == policy_picker.LIMIT
     assert "More than 20 policies match “vendor”: the first 20 by title." in html
-    nothing = as_role("admin").get("/workflows/policy-picker?picker=run&q=zzz")
-    assert "No policy matches “zzz”." in nothing.get_data(as_text=True)
+    nothing = as_role("admin").get("/workflows/policy-picker?picker=run&q=<b>zzz")
+    assert "No policy matches “&lt;b&gt;zzz”." in nothing.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["owner", "approver", "viewer"])
@@ -145,6 +145,8 @@ def test_without_javascript_a_search_lists_policies_for_the_dry_run(as_role, use
     ]
     report = admin.get(f"/workflows/{workflow.id}/dry-run?policy_id={found['safety'].id}")
     assert "Check Travel safety" in report.get_data(as_text=True)
+    gone = admin.get(f"/workflows/{workflow.id}/dry-run?policy_id=99999")
+    assert "There is no policy 99999; choose an existing policy." in gone.get_data(as_text=True)
     assert _executions(db) == []
 
 
