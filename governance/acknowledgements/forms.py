@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectChoice, SubmitField
+from wtforms import BooleanField, RadioField, SubmitField
 from wtforms.validators import ValidationError
 
 from governance.auth.forms import MultiCheckboxField
-from governance.web.fields import coerce_id
+from governance.web.fields import coerce_id, select_choices
 
-AUDIENCES = [SelectChoice("everyone", "Everyone"), SelectChoice("groups", "Chosen groups")]
+AUDIENCES = select_choices([("everyone", "Everyone"), ("groups", "Chosen groups")])
 
 
 class AckSettingsForm(FlaskForm):

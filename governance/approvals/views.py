@@ -16,6 +16,7 @@ from governance.approvals.forms import BulkDecisionForm, DecisionForm, DelegateF
 from governance.auth.forms import ConfirmForm
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
+from governance.web.fields import select_choices
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
@@ -180,10 +181,13 @@ def delegate(request_id: int):
     # Nobody the service would refuse for four-eyes is offered (the rest it explains).
     excluded = {current_user.id, approval_request.execution.actor_id or 0}
     excluded |= eligibility.change_authors(approval_request.execution)
-    form.to_user_id.choices = [(0, "— choose an approver —")] + [
-        (user.id, f"{user.name} ({user.email})")
-        for user in delegation.delegate_candidates(excluded)
-    ]
+    form.to_user_id.choices = select_choices(
+        [(0, "— choose an approver —")]
+        + [
+            (user.id, f"{user.name} ({user.email})")
+            for user in delegation.delegate_candidates(excluded)
+        ]
+    )
     status = 200
     if form.validate_on_submit():
         try:

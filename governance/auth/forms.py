@@ -22,7 +22,7 @@ from governance.auth import passwords
 from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
 from governance.errors import DomainError
 from governance.timeutil import utcnow
-from governance.web.fields import DateField, coerce_id
+from governance.web.fields import DateField, coerce_id, select_choices
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -54,7 +54,7 @@ class ChangePasswordForm(FlaskForm):
 class NotificationPreferenceForm(FlaskForm):
     notify_by = RadioField(
         "How should Steward tell you about new notifications?",
-        choices=[SelectChoice(value, label) for value, label in NOTIFY_CHOICES.items()],
+        choices=select_choices(NOTIFY_CHOICES.items()),
         # Our own messages instead of WTForms' terse "Not a valid choice".
         validate_choice=False,
         validators=[
@@ -93,21 +93,19 @@ class ApiTokenForm(FlaskForm):
             raise ValidationError(error.message) from None
 
 
-def _role_choices() -> list[SelectChoice]:
-    return [SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
-
-
 def user_choices(users: Iterable[User]) -> list[SelectChoice]:
-    return [SelectChoice(user.id, f"{user.name} <{user.email}>") for user in users]
+    return select_choices((user.id, f"{user.name} <{user.email}>") for user in users)
 
 
 def group_choices(groups: Iterable[Group]) -> list[SelectChoice]:
-    return [SelectChoice(group.id, group.name) for group in groups]
+    return select_choices((group.id, group.name) for group in groups)
 
 
 class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    roles = MultiCheckboxField("Roles", choices=_role_choices(), validate_choice=True)
+    roles = MultiCheckboxField(
+        "Roles", choices=select_choices(ROLE_LABELS.items()), validate_choice=True
+    )
     groups = MultiCheckboxField("Groups", coerce=coerce_id, validate_choice=True)
     submit = SubmitField("Save")
 

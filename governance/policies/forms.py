@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     RadioField,
-    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -16,15 +15,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 from governance.reviews.schedule import MAX_CUSTOM_DAYS
-from governance.web.fields import DateField, IntegerField, coerce_id
+from governance.web.fields import DateField, IntegerField, coerce_id, select_choices
 
-REVIEW_FREQUENCIES = [
-    SelectChoice("", "No regular review"),
-    SelectChoice("monthly", "Monthly"),
-    SelectChoice("quarterly", "Quarterly"),
-    SelectChoice("yearly", "Yearly"),
-    SelectChoice("custom", "Custom: every N days"),
-]
+REVIEW_FREQUENCIES = select_choices(
+    [
+        ("", "No regular review"),
+        ("monthly", "Monthly"),
+        ("quarterly", "Quarterly"),
+        ("yearly", "Yearly"),
+        ("custom", "Custom: every N days"),
+    ]
+)
 
 
 class PolicyForm(FlaskForm):
@@ -91,7 +92,7 @@ class TransitionForm(FlaskForm):
     # Only read when submitting for review: decides the version label at publication.
     change_kind = RadioField(
         "This change is",
-        choices=[("major", "Major"), ("minor", "Minor")],
+        choices=select_choices([("major", "Major"), ("minor", "Minor")]),
         validators=[Optional()],
         validate_choice=False,
     )

@@ -561,6 +561,13 @@ def policy_list_statement(query: PolicyQuery, user: User) -> sa.Select:
     return statement.order_by(*SORTS.get(query.sort, SORTS["updated"]))
 
 
+def find_policies(text: str, user: User, *, limit: int) -> list[Policy]:
+    """At most `limit` policies this user may read that the list's search finds for `text`
+    (all of them when it is empty), by title: what a policy picker offers."""
+    statement = policy_list_statement(PolicyQuery(text=text, sort="title"), user)
+    return list(db.session.scalars(statement.limit(limit)))
+
+
 def _text_matches(text: str, user: User) -> sa.ColumnElement[bool]:
     """The search: in the policy's own text, or, for who may not read a draft beside the live
     version, in that live version's text (a search must not find words only the draft has)."""

@@ -1,9 +1,14 @@
 """Form fields for numbers and dates that refuse, with a message, what the app cannot store or
-compute with (see governance.parsing). Every form uses these, never WTForms' own."""
+compute with (see governance.parsing), and the choices of every select. Every form uses these,
+never WTForms' own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import wtforms
+from wtforms import SelectChoice
 
 from governance.parsing import DATE_FORMAT_MESSAGE, ID_MAX, check_date, parse_int
 
@@ -44,3 +49,9 @@ def coerce_id(value) -> int:
     0 is let through: it is the "— choose —" placeholder some selects offer (no row has it).
     """
     return parse_int(str(value), minimum=0)
+
+
+def select_choices(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
+    """The choices of a SelectField, SelectMultipleField or RadioField from (value, label) pairs
+    (or a dict's items()). WTForms 3.4 drops tuple choices; every select builds them here."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from governance.web.fields import IntegerField
+from governance.web.fields import IntegerField, select_choices
 
 
 class WorkflowForm(FlaskForm):
@@ -35,7 +35,7 @@ def grace_choices(configured: int) -> list[SelectChoice]:
     choices = dict(GRACE_CHOICES) | {
         configured: dict(GRACE_CHOICES).get(configured, f"{configured} hours")
     }
-    return [SelectChoice(hours, label) for hours, label in sorted(choices.items())]
+    return select_choices(sorted(choices.items()))
 
 
 class RotateSecretForm(FlaskForm):
@@ -44,5 +44,5 @@ class RotateSecretForm(FlaskForm):
 
 class LegacySignatureForm(FlaskForm):
     enabled = SelectField(
-        "X-Steward-Signature", choices=[SelectChoice("on", "on"), SelectChoice("off", "off")]
+        "X-Steward-Signature", choices=select_choices([("on", "on"), ("off", "off")])
     )

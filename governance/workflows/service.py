@@ -195,7 +195,9 @@ def run_manually(
     if workflow.trigger_type != "manual":
         raise DomainError("Only workflows with the manual trigger have a Run button.")
     if policy_id is not None and db.session.get(Policy, policy_id) is None:
-        raise DomainError("Choose an existing policy.", field="policy_id")
+        raise DomainError(
+            f"There is no policy {policy_id}; choose an existing policy.", field="policy_id"
+        )
     if "started_by" in (input_data or {}):
         raise DomainError(
             "started_by is set by Steward (who ran the workflow); use another name.",

@@ -32,8 +32,9 @@ from governance.links import absolute_url
 from governance.parsing import parse_int
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
+from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.workflows import editor, inbound, schedule, signing_secret
+from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.workflows.diagram import layout
@@ -176,7 +177,21 @@ def _rotate_form() -> RotateSecretForm:
     return form
 
 
-def _show_context(workflow_id: int, *, revealed=None) -> dict[str, Any]:
+def _pickers(run_picker: policy_picker.PolicyPicker | None = None) -> dict[str, Any]:
+    """The Run and Dry run policy pickers; without JavaScript a search (?picker=run&q=...)
+    comes back as this page, listing what it found."""
+    searched = request.args.get("picker", "") if request.method == "GET" else ""
+    text = request.args.get("q", "")
+
+    def picker(name: str) -> policy_picker.PolicyPicker:
+        return policy_picker.pick(name, current_user, text=text if searched == name else "")
+
+    return {"run_picker": run_picker or picker("run"), "dry_picker": picker("dry")}
+
+
+def _show_context(
+    workflow_id: int, *, revealed=None, run_form=None, run_picker=None
+) -> dict[str, Any]:
     workflow = workflows.get_workflow(workflow_id)
     versions = workflows.list_versions(workflow.id)
     shown = workflow.active_version or versions[0]
@@ -203,7 +218,8 @@ def _show_context(workflow_id: int, *, revealed=None) -> dict[str, Any]:
         "legacy_form": LegacySignatureForm(),
         "executions": workflows.recent_executions(workflow.id, limit=20),
         "activate_form": ActivateForm(),
-        "run_form": RunForm(),
+        "run_form": run_form or RunForm(),
+        **_pickers(run_picker),
     }
 
 
@@ -312,21 +328,44 @@ def deactivate(workflow_id: int):
 @require_role("admin")
 def run(workflow_id: int):
     form = RunForm()
-    if not form.validate_on_submit():
-        flash("Give the id of the policy to run the workflow for.", "error")
-        return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
-    try:
-        execution_id = workflows.run_manually(
-            workflow_id, policy_id=form.policy_id.data, actor=current_user
-        )
-    except NotFound:
-        raise
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
-    flash(f"Started execution {execution_id}.", "success")
-    return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    if form.validate_on_submit():
+        try:
+            execution_id = workflows.run_manually(
+                workflow_id, policy_id=form.policy_id.data, actor=current_user
+            )
+        except NotFound:
+            raise
+        except DomainError as error:
+            db.session.rollback()
+            if error.field != "policy_id":
+                flash(error.message, "error")
+                return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+            show_domain_error(form, error)
+        else:
+            flash(f"Started execution {execution_id}.", "success")
+            return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
+    # The page again, the picker saying what was wrong under it (the choice kept if listed).
+    picker = policy_picker.pick(
+        "run", current_user, selected=form.policy_id.data, errors=form.policy_id.errors
+    )
+    context = _show_context(workflow_id, run_form=form, run_picker=picker)
+    return render_template("workflows/show.html", **context)
+
+
+@bp.route("/workflows/policy-picker")
+@require_role("admin")
+def policy_picker_options():
+    """What a picker's search finds as the user types (htmx): the list and its summary."""
+    name = request.args.get("picker", "")
+    if name not in policy_picker.PICKERS:
+        abort(404)
+    picker = policy_picker.pick(
+        name,
+        current_user,
+        text=request.args.get("q", ""),
+        selected=request.args.get("policy_id", type=int),
+    )
+    return render_template("workflows/_policy_options.html", picker=picker)
 
 
 @bp.route("/workflows/<int:workflow_id>/dry-run")
@@ -343,7 +382,7 @@ def dry_run_view(workflow_id: int):
         except ValueError as refusal:
             error = f"The policy id: {refusal}"
         except NotFound:
-            error = f"There is no policy {policy_text}."
+            error = f"There is no policy {policy_text}; choose an existing policy."
     trigger = version.definition["trigger"]
     trigger_data = {
         "old_status": trigger.get("from_status") or (policy.status if policy else None),
