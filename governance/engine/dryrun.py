@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.engine import conditions
+from governance.engine import conditions, templating
 from governance.engine.actions import StepContext, get_action
 from governance.engine.runtime import policy_snapshot
+from governance.engine.template_names import TRIGGER_FIELDS
 from governance.engine.templating import TemplateError
 from governance.extensions import db
 from governance.policies.models import Policy
@@ -24,6 +25,8 @@ class StepPreview:
     status: str = ""
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Names its templates used that the data did not have: at run time the step fails.
+    undefined: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -36,7 +39,19 @@ class DryRunReport:
 def dry_run(
     definition: dict[str, Any], policy: Policy | None, trigger: dict[str, Any]
 ) -> DryRunReport:
-    data: dict[str, Any] = {"policy": policy_snapshot(policy), "trigger": trigger, "steps": {}}
+    snapshot = policy_snapshot(policy)
+    # Every field the trigger's data has at run time, so a template reading one is not
+    # reported undefined; the values the caller does not give are stand-ins (None).
+    stand_ins = dict.fromkeys(TRIGGER_FIELDS.get(definition["trigger"]["type"]) or ())
+    stand_ins |= {name: snapshot.get(name) for name in ("revision", "status") if name in stand_ins}
+    if "policy_id" in stand_ins:
+        stand_ins["policy_id"] = snapshot.get("id")
+    data: dict[str, Any] = {
+        "policy": snapshot,
+        "trigger": stand_ins | trigger,
+        "steps": {},
+        "execution": {"id": None, "workflow": None},
+    }
     checked = [
         (condition, conditions.evaluate(condition, data)) for condition in definition["conditions"]
     ]
@@ -68,11 +83,13 @@ def dry_run(
                         live=False,
                     )
                     try:
-                        outcome = action.run(context)
+                        with templating.undefined_names_recorded() as undefined:
+                            outcome = action.run(context)
                         preview.status, preview.output = outcome.status, outcome.output
                         preview.error = outcome.error
                     except TemplateError as error:
                         preview.status, preview.error = "failed", str(error)
+                    preview.undefined = undefined
                     data["steps"][step["key"]] = {
                         "output": preview.output,
                         "status": preview.status,

@@ -73,6 +73,28 @@ def refuse_large(value: Any) -> Any:
     return value
 
 
+def refuse_large_json(value: Any, indent: int = 0) -> None:
+    """Before json.dumps(value): its size, counted without building it and given up on as
+    soon as it passes MAX_VALUE ([text] * 10**5 is a short list of one long text)."""
+    size = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        size += 2 + depth * indent  # separators, and the line's indent
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                size += len(str(key)) + 2
+                stack.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+        else:
+            size += 8
+        if size > MAX_VALUE:
+            raise _too_large(size)
+
+
 def refuse_wide(*values: Any) -> None:
     for value in values:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > MAX_WIDTH:

@@ -16,10 +16,12 @@ rule they ran with; the designer starts a new workflow with it on.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from governance.engine import conditions
-from governance.engine.actions import load_all
+from governance.engine import conditions, template_names
+from governance.engine.actions import Action, load_all
+from governance.engine.templating import TemplateError
 from governance.errors import DomainError
 from governance.policies.lifecycle import STATUS_LABELS, STATUSES
 
@@ -116,8 +118,40 @@ def _clean_retry(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any]:
     return retry
 
 
+@dataclass(frozen=True)
+class StepNames:
+    """What a step's templates may name: its trigger's data and the steps before its stage."""
+
+    trigger_type: str | None
+    earlier_stages: frozenset[str]
+    this_stage: frozenset[str]
+
+
+def _check_template_names(
+    action: Action, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
+) -> None:
+    """Refuse a template naming what the step will not have (a typo would otherwise fail
+    the step at run time)."""
+    for field in action.fields:
+        where = f"{path}.config.{field.name}"
+        if not field.template or where in errors:
+            continue
+        try:
+            unknown = template_names.unknown_names(
+                str(config.get(field.name) or ""),
+                trigger_type=seen.trigger_type,
+                earlier_steps=seen.earlier_stages,
+                same_stage_steps=seen.this_stage,
+            )
+        except TemplateError:
+            continue  # the step type's own validation reports what does not parse
+        if unknown:
+            label = field.name.replace("_", " ")
+            errors[where] = f"Unknown name(s) in the {label} template: {', '.join(unknown)}."
+
+
 def _clean_step(
-    raw: Any, path: str, earlier_keys: set[str], errors: dict[str, str]
+    raw: Any, path: str, earlier_keys: set[str], seen: StepNames, errors: dict[str, str]
 ) -> dict[str, Any]:
     actions = load_all()
     raw = raw if isinstance(raw, dict) else {}
@@ -136,6 +170,7 @@ def _clean_step(
         config, config_errors = actions[kind].validate(dict(raw.get("config") or {}))
         step["config"] = config
         errors.update({f"{path}.config.{name}": message for name, message in config_errors.items()})
+        _check_template_names(actions[kind], config, path, seen, errors)
     when = raw.get("when")
     if when and (when.get("field") or when.get("op")):
         step["when"] = _clean_condition(when, f"{path}.when", errors)
@@ -159,16 +194,24 @@ def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
         errors["stages"] = f"At most {MAX_STAGES} stages."
     keys: set[str] = set()
     stages = []
+    trigger_type = trigger["type"] if trigger["type"] in TRIGGERS else None
     for stage_index, stage_raw in enumerate(stages_raw):
         steps_raw = (stage_raw or {}).get("steps") or []
         path = f"stages.{stage_index}"
+        seen = StepNames(
+            trigger_type,
+            earlier_stages=frozenset(keys),
+            this_stage=frozenset(
+                str(item.get("key") or "").strip() for item in steps_raw if isinstance(item, dict)
+            ),
+        )
         if not steps_raw:
             errors[path] = f"Stage {stage_index + 1} is empty; add a step or remove the stage."
         if len(steps_raw) > MAX_STEPS_PER_STAGE:
             errors[path] = f"At most {MAX_STEPS_PER_STAGE} steps in a stage."
         steps = []
         for step_index, step_raw in enumerate(steps_raw):
-            step = _clean_step(step_raw, f"{path}.steps.{step_index}", keys, errors)
+            step = _clean_step(step_raw, f"{path}.steps.{step_index}", keys, seen, errors)
             keys.add(step["key"])
             steps.append(step)
         stages.append({"steps": steps})

@@ -22,6 +22,7 @@ from flask_login import current_user
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
+from governance.engine import template_names
 from governance.engine.actions import load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.dryrun import dry_run
@@ -93,6 +94,7 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
             for step in stage["steps"]
             if step["type"] == "approval" and step["key"]
         ],
+        "template_names": template_names.names_for(draft["trigger"].get("type")),
         "users": accounts.list_users(),
         "groups": accounts.list_groups(),
         "cron_words": schedule.describe(draft["trigger"].get("cron", ""))

@@ -28,6 +28,8 @@ class ConfigField:
     choices: tuple[tuple[str, str], ...] = ()
     hint: str = ""
     default: str = ""  # what a new step of this type starts with
+    # A Jinja template: a save checks the names it uses (engine/template_names.py).
+    template: bool = False
 
 
 @dataclass

@@ -27,7 +27,13 @@ class CreateTask(Action):
     # The designer renders fields generically: the existing "assignee" choice (the policy
     # owner or one user) plus a separate "group" field, rather than a new kind of input.
     fields = (
-        ConfigField("title", "Title (template)", "text", hint="e.g. Review {{ policy.title }}"),
+        ConfigField(
+            "title",
+            "Title (template)",
+            "text",
+            hint="e.g. Review {{ policy.title }}",
+            template=True,
+        ),
         ConfigField("assignee", "Assignee", "assignee"),
         ConfigField(
             "assignee_group_id",

@@ -28,13 +28,18 @@ class Notify(Action):
         ConfigField("groups", "Groups", "groups"),
         ConfigField("to_owner", "The policy owner", "checkbox"),
         ConfigField(
-            "subject", "Subject (template)", "text", hint="e.g. {{ policy.title }} was published"
+            "subject",
+            "Subject (template)",
+            "text",
+            hint="e.g. {{ policy.title }} was published",
+            template=True,
         ),
         ConfigField(
             "body",
             "Body (template)",
             "textarea",
             hint="Jinja over policy, trigger and steps.<key>.output, e.g. {{ trigger.new_status }}",
+            template=True,
         ),
     )
 

@@ -79,7 +79,14 @@ class Webhook(Action):
         }
         body = json.dumps(payload, sort_keys=True, default=str).encode()
         if not context.live:
-            return Outcome.succeeded(url=config["url"], would_send_bytes=len(body))
+            # The keys a sent request's output has, so a dry run's later steps can read them.
+            return Outcome.succeeded(
+                status=None,
+                elapsed_ms=None,
+                id=message_id,
+                url=config["url"],
+                would_send_bytes=len(body),
+            )
         workflow = db.session.get(Execution, context.execution_id).workflow
         headers = standard_webhook_headers(
             secrets_in_use(workflow), message_id, int(time.time()), body
