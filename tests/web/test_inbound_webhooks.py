@@ -1,5 +1,6 @@
 """The inbound webhook trigger (POST /hooks/<id>): Standard Webhooks signatures, the replay
-window, the legacy X-Steward-Signature switch and the body schema, through HTTP."""
+window, the legacy X-Steward-Signature switch, the body schema and the size limit, and every
+refusal in the API's JSON error shape, through HTTP."""
 
 from __future__ import annotations
 
