@@ -1,4 +1,5 @@
-"""One JSON error shape for the whole API: {"error": {"code", "message", "details"}}.
+"""One JSON error shape for the whole API and the inbound webhook:
+{"error": {"code", "message", "details"}}.
 
 Never HTML, never a stack trace: anything unexpected is logged and answered with a plain 500.
 """
@@ -13,6 +14,7 @@ from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 
 API_PREFIX = "/api/"
+HOOKS_PREFIX = "/hooks/"
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -85,19 +87,18 @@ def _domain_status(error: DomainError) -> int:
     return 422  # a rule refused the values sent: the request was well-formed
 
 
-# Machine endpoints: errors there are this JSON shape, never a page. The inbound webhook
-# (/hooks/<id>) is one too, so an id no route takes answers its caller in JSON as well.
-JSON_PREFIXES = (API_PREFIX, "/hooks/")
-
-
 def is_api_request() -> bool:
-    return request.path.startswith(JSON_PREFIXES)
+    """A request answered with this module's JSON errors: the API's, and the inbound webhook's
+    (POST /hooks/<id>), which machines call too."""
+    return request.path.startswith((API_PREFIX, HOOKS_PREFIX))
 
 
-def domain_error_response(error: DomainError) -> Response:
+def domain_error_response(error: DomainError, status: int | None = None) -> Response:
+    """The refusal as an API error: by default with the API's status for its kind; `status`
+    for callers whose refusals carry their own (the inbound webhook's 400, 401, 413...)."""
     db.session.rollback()
     details = [{"field": error.field, "message": error.message}] if error.field else []
-    return error_response(_domain_status(error), error.message, details=details)
+    return error_response(status or _domain_status(error), error.message, details=details)
 
 
 def http_error_response(error: HTTPException) -> Response:

@@ -60,6 +60,7 @@ class Operation:
     description: str = ""
     headers: dict[int, dict[str, str]] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    body_links: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -89,6 +90,7 @@ def operation(
     description: str = "",
     headers: dict[int, dict[str, str]] | None = None,
     links: dict[str, str] | None = None,
+    body_links: tuple[str, ...] = (),
 ) -> Callable:
     """Register an API view. It receives path values, `query=` and `body=` as validated models,
     and returns a model (answered with the first documented status), a (model, status) or
@@ -98,7 +100,8 @@ def operation(
     about their request but 403. A body that is not required may be left out (its defaults).
     `refusals` says, by status, which rules refuse a request the schema allows (`errors` adds
     statuses with their general description only). `links` name the operations (by endpoint)
-    whose path parameter takes the `id` of the success answer."""
+    whose path parameter takes the `id` of the success answer; `body_links` those of them whose
+    body is the answer itself (a PUT that takes back what a GET read)."""
 
     def decorator(view: Callable) -> Callable:
         success = next(iter(responses))
@@ -136,6 +139,7 @@ def operation(
                 description=description,
                 headers=headers or {},
                 links=links or {},
+                body_links=body_links,
             )
         )
         return run
@@ -211,7 +215,8 @@ def _error_description(op: Operation, status: int) -> str:
 
 def _links(op: Operation) -> dict[str, dict]:
     """OpenAPI links from the success answer's `id` to the operations that take it in their
-    path: what the stateful phase of a contract test follows (create, then read and change)."""
+    path, and (body_links) the answer as their body: what the stateful phase of a contract test
+    follows (create, then read and change; read, then save back what was read)."""
     targets = {target.endpoint: target for target in OPERATIONS}
     links = {}
     for endpoint, parameter in op.links.items():
@@ -221,6 +226,9 @@ def _links(op: Operation) -> dict[str, dict]:
             "parameters": {parameter: "$response.body#/id"},
             "description": f"{target.summary}: the {parameter} is this answer's id.",
         }
+        if endpoint in op.body_links:
+            links[endpoint]["requestBody"] = "$response.body"
+            links[endpoint]["description"] += " The body is this answer, sent back."
     return links
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -52,28 +53,49 @@ DESIGNER_RULES = (
 )
 
 
-def _one_of(values, description: str, default: Any = ...) -> Any:
+def _one_of(values, description: str, default: Any = ..., *, nullable: bool = False) -> Any:
     """A text field whose choices are documented but checked by the designer's validator, so a
     wrong choice is reported together with every other problem of the definition."""
     return Field(
         default=default,
         description=f"{description} One of: {', '.join(v or '“”' for v in values)}.",
-        json_schema_extra={"enum": list(values)},
+        json_schema_extra={"enum": [*values, None] if nullable else list(values)},
+    )
+
+
+def _read_only(description: str) -> Any:
+    """A field the server sets: in every answer, and accepted back in a PUT, where it is
+    ignored (JSON Schema's `readOnly`), so what a GET answers can be sent back unchanged."""
+    return Field(
+        default=None,
+        description=f"{description} Read-only: a PUT may send it back; it is ignored.".strip(),
+        json_schema_extra={"readOnly": True},
     )
 
 
 # ---------------------------------------------------------------- the definition, as sent
+# Each answer's definition (DefinitionOut) is accepted back as it was read: the fields a trigger
+# type does not use are null there, and null is accepted here as "not used".
 
 
 class TriggerDefinition(Strict):
     type: Text = _one_of(TRIGGERS, "What starts the workflow.")
-    from_status: Text = _one_of(
-        ("", *STATUSES), "policy.status_changed only: the old status; empty for any.", ""
+    from_status: Text | None = _one_of(
+        ("", *STATUSES),
+        "policy.status_changed only: the old status; empty or null for any.",
+        "",
+        nullable=True,
     )
-    to_status: Text = _one_of(
-        ("", *STATUSES), "policy.status_changed only: the new status; empty for any.", ""
+    to_status: Text | None = _one_of(
+        ("", *STATUSES),
+        "policy.status_changed only: the new status; empty or null for any.",
+        "",
+        nullable=True,
     )
-    cron: Text = Field(default="", description="schedule only: five cron fields, in UTC.")
+    cron: Text | None = Field(
+        default="", description="schedule only: five cron fields, in UTC. Null for other triggers."
+    )
+    summary: str | None = _read_only("In words, as the designer shows it.")
 
 
 class ConditionIn(Strict):
@@ -201,15 +223,6 @@ class WorkflowIn(Strict):
     definition: DefinitionIn
 
 
-class WorkflowUpdate(WorkflowIn):
-    """The whole workflow again: it is saved as a new version."""
-
-    version: Id = Field(
-        description="`latest_version_number` as you read it: if someone saved a newer version "
-        "meanwhile, 409 and nothing is saved."
-    )
-
-
 class WorkflowListQuery(PageQuery):
     status: Literal[WORKFLOW_STATUSES] | None = None
     trigger_type: Literal[tuple(TRIGGERS)] | None = None
@@ -255,10 +268,10 @@ def _check_storable(value: Any) -> None:
 
 class TriggerOut(BaseModel):
     type: str
-    from_status: str | None = None
-    to_status: str | None = None
-    cron: str | None = None
-    summary: str = Field(description="In words, as the designer shows it.")
+    from_status: str | None = Field(description="Null unless the type is policy.status_changed.")
+    to_status: str | None = Field(description="Null unless the type is policy.status_changed.")
+    cron: str | None = Field(description="Null unless the type is schedule.")
+    summary: str = Field(description="In words, as the designer shows it. Read-only.")
 
 
 class ConditionOut(BaseModel):
@@ -286,6 +299,8 @@ class StageOut(BaseModel):
 
 
 class DefinitionOut(BaseModel):
+    """A definition as saved, in the shape a PUT (or POST) accepts back."""
+
     trigger: TriggerOut
     one_step_per_person: bool = Field(
         default=False,
@@ -306,10 +321,13 @@ class WorkflowSummary(BaseModel):
     id: int
     name: str
     description: str
+    version: int = Field(
+        description="The latest version's number. Send it back as `version` when saving: it "
+        "tells a PUT which version you edited."
+    )
     status: Literal[WORKFLOW_STATUSES]
     trigger_type: str
     active_version_number: int | None = Field(description="The version new executions use.")
-    latest_version_number: int = Field(description="Send it back as `version` when saving.")
     next_run_at: datetime | None = Field(description="Scheduled workflows only.")
     inbound_legacy_signature: bool = Field(
         description="Inbound webhook: whether the older X-Steward-Signature is still accepted."
@@ -319,8 +337,13 @@ class WorkflowSummary(BaseModel):
 
 
 class WorkflowOut(WorkflowSummary):
-    active_version: WorkflowVersionOut | None
-    latest_version: WorkflowVersionOut
+    """A workflow with its latest version's definition: a PUT accepts this answer back as it
+    is (the fields it cannot change are read-only there, and ignored)."""
+
+    definition: DefinitionOut = Field(description="The latest version's definition.")
+    active_version: WorkflowVersionOut | None = Field(
+        description="The version new executions use; null while none is active."
+    )
 
 
 class WorkflowList(BaseModel):
@@ -349,6 +372,31 @@ class RotateSecretIn(Strict):
     )
 
 
+def accepts_read_only_fields_of(answer: type[BaseModel]) -> Callable[[type], type]:
+    """The body model also accepting (and ignoring) every other field of `answer`, so that an
+    answer is a valid body as it stands. Derived: a field added to the answer is accepted too."""
+
+    def decorate(model: type[BaseModel]) -> type[BaseModel]:
+        fields = {
+            name: (Any, _read_only(field.description or ""))
+            for name, field in answer.model_fields.items()
+            if name not in model.model_fields
+        }
+        return create_model(model.__name__, __base__=model, __doc__=model.__doc__, **fields)
+
+    return decorate
+
+
+@accepts_read_only_fields_of(WorkflowOut)
+class WorkflowUpdate(WorkflowIn):
+    """The workflow as GET answers it, with your changes: saved as a new version."""
+
+    version: Id = Field(
+        description="`version` as you read it: if someone saved a newer version meanwhile, "
+        "409 and nothing is saved."
+    )
+
+
 class TriggerAccepted(BaseModel):
     execution_id: int = Field(description="Follow it at /api/v1/executions/{execution_id}.")
 
@@ -362,7 +410,7 @@ def _summary_fields(workflow: Workflow) -> dict[str, Any]:
         "status": workflow.status,
         "trigger_type": workflow.trigger_type,
         "active_version_number": active.number if active else None,
-        "latest_version_number": workflow.latest_version,
+        "version": workflow.latest_version,
         "next_run_at": workflow.next_run_at,
         "inbound_legacy_signature": workflow.webhook_legacy_signature,
         "created_at": workflow.created_at,
@@ -370,8 +418,7 @@ def _summary_fields(workflow: Workflow) -> dict[str, Any]:
     }
 
 
-def _version_out(version: WorkflowVersion) -> WorkflowVersionOut:
-    definition = version.definition
+def _definition_out(definition: dict[str, Any]) -> DefinitionOut:
     stages = [
         {
             "steps": [
@@ -381,18 +428,23 @@ def _version_out(version: WorkflowVersion) -> WorkflowVersionOut:
         }
         for stage in definition["stages"]
     ]
-    trigger = definition["trigger"] | {"summary": trigger_summary(definition["trigger"])}
+    unused = {"from_status": None, "to_status": None, "cron": None}
+    trigger = unused | definition["trigger"] | {"summary": trigger_summary(definition["trigger"])}
+    return DefinitionOut.model_validate(
+        {
+            "trigger": trigger,
+            "one_step_per_person": bool(definition.get("one_step_per_person")),
+            "conditions": definition["conditions"],
+            "stages": stages,
+        }
+    )
+
+
+def _version_out(version: WorkflowVersion) -> WorkflowVersionOut:
     return WorkflowVersionOut(
         number=version.number,
         created_at=version.created_at,
-        definition=DefinitionOut.model_validate(
-            {
-                "trigger": trigger,
-                "one_step_per_person": bool(definition.get("one_step_per_person")),
-                "conditions": definition["conditions"],
-                "stages": stages,
-            }
-        ),
+        definition=_definition_out(version.definition),
     )
 
 
@@ -400,8 +452,8 @@ def _workflow_out(workflow: Workflow) -> WorkflowOut:
     active = workflow.active_version
     return WorkflowOut(
         **_summary_fields(workflow),
+        definition=_definition_out(service.latest_version(workflow).definition),
         active_version=_version_out(active) if active else None,
-        latest_version=_version_out(service.latest_version(workflow)),
     )
 
 
@@ -449,7 +501,7 @@ def _definition_error(error: DefinitionError, definition: DefinitionIn) -> ApiEr
 def _save(
     workflow_id: int | None, body: WorkflowIn, actor: User, expected_version: int | None = None
 ) -> int:
-    definition = body.definition.model_dump(exclude_none=True)
+    definition = body.definition.model_dump(exclude_none=True, exclude={"trigger": {"summary"}})
     if body.definition.one_step_per_person is None:
         definition["one_step_per_person"] = workflow_id is None or bool(
             service.latest_version(service.get_workflow(workflow_id)).definition.get(
@@ -493,10 +545,14 @@ def list_workflows(query: WorkflowListQuery):
 
 @operation(
     "/workflows/<int:workflow_id>",
-    summary="Get a workflow with its active and latest version",
+    summary="Get a workflow with its latest definition and its active version",
     tag=TAG,
     roles=ADMIN,
     responses={200: WorkflowOut},
+    links={"update_workflow": "workflow_id"},
+    body_links=("update_workflow",),
+    description="`version` and `definition` are the latest version's. To edit the workflow, "
+    "change this answer and PUT it back as it is: the read-only fields are ignored there.",
 )
 def get_workflow(workflow_id: int):
     return _workflow_out(service.get_workflow(workflow_id))
@@ -539,8 +595,12 @@ def create_workflow(body: WorkflowIn):
         409: "`version` is stale: someone saved a newer version after you read it.",
         422: DESIGNER_RULES,
     },
-    description="Running executions keep the version they started with; activate the new one "
-    "for new executions to use it.",
+    description="Send what GET answers, with your changes: `name`, `description`, `definition` "
+    "and the `version` you read (a stale one is 409); the other fields are read-only and "
+    "ignored, and fields a trigger type does not use may be null. Every save is a new version, "
+    "even of an unchanged definition (a retried PUT is 409: its `version` is stale by then). "
+    "Running executions keep the version they started with; activate the new one for new "
+    "executions to use it.",
 )
 def update_workflow(workflow_id: int, body: WorkflowUpdate):
     _save(workflow_id, body, current_api_user(), expected_version=body.version)

@@ -44,6 +44,10 @@ class Unauthenticated(WebhookRefused):
     status_code = 401
 
 
+class TooLarge(WebhookRefused):
+    status_code = 413
+
+
 class UnknownPolicy(WebhookRefused):
     status_code = 422
 
@@ -116,7 +120,7 @@ def trigger_from_webhook(workflow_id: int, body: bytes, headers: Mapping[str, st
     """
     workflow = _webhook_workflow(workflow_id)
     if len(body) > MAX_WEBHOOK_BODY:
-        raise WebhookRefused(f"The body is larger than {MAX_WEBHOOK_BODY // 1024} KB.")
+        raise TooLarge(f"The body is larger than {MAX_WEBHOOK_BODY // 1024} KB.")
     message_id = _authenticate(workflow, headers, body)
     try:
         payload, policy_id = parse_hook_body(body)

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from governance.api import errors as api_errors
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
@@ -404,12 +405,10 @@ def inbound_webhook(workflow_id: int):
     limit = inbound.MAX_WEBHOOK_BODY
     try:
         if (request.content_length or 0) > limit:
-            raise inbound.WebhookRefused(f"The body is larger than {limit // 1024} KB.")
+            raise inbound.TooLarge(f"The body is larger than {limit // 1024} KB.")
         execution_id = inbound.trigger_from_webhook(
             workflow_id, request.get_data(cache=False)[: limit + 1], request.headers
         )
     except DomainError as error:
-        db.session.rollback()
-        body = {"message": error.message} | ({"field": error.field} if error.field else {})
-        return jsonify(error=body), error.status_code
+        return api_errors.domain_error_response(error, status=error.status_code)
     return jsonify(execution_id=execution_id), 202

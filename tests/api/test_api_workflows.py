@@ -162,8 +162,9 @@ def test_list_pages_through_every_workflow_newest_first_and_filters(api_as, user
     item = client.get("workflows?limit=1").json["items"][0]
     assert item["id"] == created.id
     assert (item["status"], item["trigger_type"]) == ("active", "policy.created")
-    assert (item["active_version_number"], item["latest_version_number"]) == (1, 1)
+    assert (item["active_version_number"], item["version"]) == (1, 1)
     assert "active_version" not in item
+    assert "definition" not in item
 
 
 @pytest.mark.parametrize(
@@ -199,8 +200,9 @@ def test_get_shows_the_active_version_with_its_stages_and_steps(api_as, users, d
     assert response.status_code == 200
     data = response.json
     assert (data["status"], data["active_version_number"]) == ("active", 1)
-    assert data["active_version"] == data["latest_version"]
-    definition = data["active_version"]["definition"]
+    assert data["version"] == 1
+    assert data["active_version"]["definition"] == data["definition"]
+    definition = data["definition"]
     assert definition["trigger"]["type"] == "policy.status_changed"
     assert definition["trigger"]["to_status"] == "in_review"
     assert definition["trigger"]["summary"] == "Policy status changed: any → in review"
@@ -235,8 +237,8 @@ def test_an_admin_creates_a_draft_workflow_and_is_told_where_it_is(api_as, users
         None,
         None,
     )
-    assert data["latest_version_number"] == 1
-    saved = data["latest_version"]["definition"]["stages"][0]["steps"][0]
+    assert data["version"] == 1
+    saved = data["definition"]["stages"][0]["steps"][0]
     # Cleaned as the designer saves it: every config field, the default retry.
     assert saved["config"] == {
         "users": [],
@@ -297,7 +299,7 @@ def test_a_definition_with_every_step_type_and_typed_config_is_saved(api_as, use
     }
     response = api_as("admin").post("workflows", json=_body(**definition))
     assert response.status_code == 201, response.json
-    saved = response.json["latest_version"]["definition"]
+    saved = response.json["definition"]
     assert saved["trigger"]["cron"] == "0 9 * * 1"
     decide, todo, team = saved["stages"][0]["steps"]
     assert decide["config"]["rule"] == "quorum"
@@ -496,8 +498,8 @@ def test_put_saves_a_new_version_and_running_executions_keep_theirs(api_as, user
     assert response.status_code == 200, response.json
     data = response.json
     assert (data["name"], data["description"]) == ("Notify the owner", "Second take")
-    assert (data["latest_version_number"], data["active_version_number"]) == (2, 1)
-    assert len(data["latest_version"]["definition"]["stages"]) == 2
+    assert (data["version"], data["active_version_number"]) == (2, 1)
+    assert len(data["definition"]["stages"]) == 2
     assert len(data["active_version"]["definition"]["stages"]) == 1
     assert db.session.get(Execution, started).version.number == 1
 
@@ -551,10 +553,7 @@ def test_the_signing_secret_is_the_workflows_never_in_a_definition_or_a_workflow
         secret = db.session.get(Workflow, workflow_id).signing_secret
         assert secret.startswith("whsec_")
         assert secret not in created.get_data(as_text=True)
-        assert (
-            "secret"
-            not in created.json["latest_version"]["definition"]["stages"][0]["steps"][0]["config"]
-        )
+        assert "secret" not in created.json["definition"]["stages"][0]["steps"][0]["config"]
         body["definition"]["stages"][0]["steps"][0]["config"]["read_timeout"] = 20
         saved = client.request("PUT", f"workflows/{workflow_id}", json=body | {"version": 1})
         assert saved.status_code == 200, saved.json

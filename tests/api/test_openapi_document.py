@@ -43,3 +43,17 @@ def test_a_created_object_links_to_the_operations_on_it(app, api_as):
         "parameters": {"policy_id": "$response.body#/id"},
         "description": "Edit a draft policy (a new revision): the policy_id is this answer's id.",
     }
+
+
+def test_a_workflow_read_is_a_put_body_and_the_read_links_to_saving_it_back(app, api_as):
+    document = _document(api_as)
+    schemas = document["components"]["schemas"]
+    answer, update = schemas["WorkflowOut"]["properties"], schemas["WorkflowUpdate"]["properties"]
+    assert set(update) == set(answer)
+    read_only = {name for name, prop in update.items() if prop.get("readOnly")}
+    assert read_only == set(answer) - {"name", "description", "version", "definition"}
+    trigger = schemas["TriggerDefinition"]["properties"]
+    assert {"from_status", "to_status", "cron", "summary"} <= set(trigger)
+    assert trigger["summary"]["readOnly"] is True
+    read = document["paths"]["/api/v1/workflows/{workflow_id}"]["get"]["responses"]["200"]
+    assert read["links"]["update_workflow"]["requestBody"] == "$response.body"

@@ -1,8 +1,10 @@
 """The inbound webhook trigger (POST /hooks/<id>): Standard Webhooks signatures, the replay
-window, the legacy X-Steward-Signature switch and the body schema, through HTTP."""
+window, the legacy X-Steward-Signature switch, the body schema and the size limit, and every
+refusal in the API's JSON error shape, through HTTP."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -12,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from governance.api.errors import CODES
+from governance.api.schemas import ErrorBody
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
 from governance.engine.signing import (
@@ -263,7 +267,6 @@ def test_only_an_admin_with_the_csrf_token_flips_the_legacy_switch(as_role, hook
         b'{"a": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
         b"not json",
         b"[1, 2]",
-        b'{"x": "' + b"a" * 70_000 + b'"}',
     ],
 )
 def test_a_signed_body_outside_the_schema_is_refused_with_400_before_anything_is_written(
@@ -280,6 +283,32 @@ def test_a_signed_body_outside_the_schema_is_refused_with_400_before_anything_is
     assert _count(db, InboundWebhookMessage) == 0
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_64_kb_is_413_and_starts_nothing(client, hook, db, declared):
+    body = b'{"x": "' + b"a" * 70_000 + b'"}'
+    headers = standard_webhook_headers(hook.webhook_secret, "msg_big", int(time.time()), body)
+    # Without a Content-Length (chunked, which the server marks as a terminated input), the
+    # size is known only once the body is read.
+    sent = (
+        {"data": body}
+        if declared
+        else {
+            "input_stream": io.BytesIO(body),
+            "environ_overrides": {"wsgi.input_terminated": True},
+        }
+    )
+
+    response = client.post(f"/hooks/{hook.id}", headers=headers, **sent)
+
+    assert response.status_code == 413
+    assert response.get_json()["error"] == {
+        "code": "too_large",
+        "message": "The body is larger than 64 KB.",
+        "details": [],
+    }
+    assert _nothing_written(db)
+
+
 @pytest.mark.parametrize("policy_id", [99_999, 2**31 - 1, 2**31, 2**40, 2**63 - 1])
 def test_a_policy_id_that_names_no_policy_is_422_even_beyond_the_columns_range(
     client, hook, db, caplog, policy_id
@@ -290,9 +319,11 @@ def test_a_policy_id_that_names_no_policy_is_422_even_beyond_the_columns_range(
         response = _post(client, hook, body, signed_hook_headers(hook.webhook_secret, body))
 
     assert response.status_code == 422
+    message = "policy_id does not name an existing policy."
     assert response.get_json()["error"] == {
-        "message": "policy_id does not name an existing policy.",
-        "field": "policy_id",
+        "code": "validation_failed",
+        "message": message,
+        "details": [{"field": "policy_id", "message": message}],
     }
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert _nothing_written(db)
@@ -339,6 +370,76 @@ def test_an_unknown_or_inactive_workflow_is_404(client, users, db):
         headers = signed_hook_headers(inactive.webhook_secret, body)
         assert client.post(f"/hooks/{workflow_id}", data=body, headers=headers).status_code == 404
     assert _nothing_written(db)
+
+
+# ------------------------------------------------------------------ the answers' shape
+
+
+def _signed(hook, body: bytes, **kwargs) -> dict[str, str]:
+    return signed_hook_headers(hook.webhook_secret, body, **kwargs)
+
+
+def _replayed(client, hook):
+    headers = _signed(hook, b"{}", message_id="msg_twice")
+    assert _post(client, hook, b"{}", headers).status_code == 202
+    return _post(client, hook, b"{}", headers)
+
+
+REFUSALS = {
+    "a body outside the schema": (
+        400,
+        lambda client, hook: _post(
+            client, hook, b'{"reason": "a\\u0000"}', _signed(hook, b'{"reason": "a\\u0000"}')
+        ),
+        ["reason"],
+    ),
+    "a body that is not JSON": (
+        400,
+        lambda client, hook: _post(client, hook, b"not json", _signed(hook, b"not json")),
+        [],
+    ),
+    "no signature": (401, lambda client, hook: _post(client, hook, b"{}", {}), []),
+    "an unknown workflow": (
+        404,
+        lambda client, hook: client.post("/hooks/4242", data=b"{}", headers=_signed(hook, b"{}")),
+        [],
+    ),
+    "a path that is no workflow id": (
+        404,
+        lambda client, hook: client.post("/hooks/latest", data=b"{}"),
+        [],
+    ),
+    "a GET": (405, lambda client, hook: client.get(f"/hooks/{hook.id}"), []),
+    "a replay": (409, _replayed, []),
+    "a policy_id that names no policy": (
+        422,
+        lambda client, hook: _post(
+            client, hook, b'{"policy_id": 4242}', _signed(hook, b'{"policy_id": 4242}')
+        ),
+        ["policy_id"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_every_refusal_answers_in_the_apis_json_error_shape(client, hook, db, case):
+    status, send, fields = REFUSALS[case]
+
+    response = send(client, hook)
+
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == CODES[status]
+    assert error["message"]
+    assert [detail["field"] for detail in error["details"]] == fields
+    assert all(detail["message"] for detail in error["details"])
+    ErrorBody.model_validate(body)
+    if status == 405:
+        assert "POST" in response.headers["Allow"]
 
 
 # ------------------------------------------------------------------ housekeeping
