@@ -87,7 +87,14 @@ def test_a_workflow_with_every_step_type_round_trips_whatever_its_trigger(
                     ),
                     step("todo", "create_task", {"title": "Check", "assignee": "owner"}),
                     step("team", "create_task", {"title": "All", "assignee_group_id": legal.id}),
-                    step("tell", "notify", {"to_owner": True, "subject": "{{ policy.title }}"}),
+                    step(
+                        "tell",
+                        "notify",
+                        {
+                            "to_owner": True,
+                            "subject": "Run {{ execution.id }} of {{ execution.workflow }}",
+                        },
+                    ),
                 ]
             },
             {

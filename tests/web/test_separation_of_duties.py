@@ -376,18 +376,18 @@ def test_the_api_carries_the_setting_on_for_new_workflows_and_kept_on_new_versio
     client = api_as("admin")
     created = client.post("workflows", json=body)
     assert created.status_code == 201, created.json
-    latest = created.json["latest_version"]["definition"]
+    latest = created.json["definition"]
     assert latest["one_step_per_person"] is True
     assert latest["stages"][0]["steps"][1]["config"]["distinct_from"] == "legal"
     workflow_id = created.json["id"]
     off = body | {"version": 1}
     off["definition"] = body["definition"] | {"one_step_per_person": False}
     saved = client.request("PUT", f"workflows/{workflow_id}", json=off)
-    assert saved.json["latest_version"]["definition"]["one_step_per_person"] is False
+    assert saved.json["definition"]["one_step_per_person"] is False
     # Left out on a new version: as the latest version has it (off here).
     saved = client.request("PUT", f"workflows/{workflow_id}", json=body | {"version": 2})
     assert saved.status_code == 200, saved.json
-    assert saved.json["latest_version"]["definition"]["one_step_per_person"] is False
+    assert saved.json["definition"]["one_step_per_person"] is False
     wrong = body | {"version": 3}
     wrong["definition"] = body["definition"] | {
         "stages": [{"steps": [body["definition"]["stages"][0]["steps"][1]]}]
