@@ -165,6 +165,28 @@ def approval_requests(db) -> list:
     return list(db.session.scalars(sa.select(ApprovalRequest).order_by(ApprovalRequest.id)))
 
 
+def signing_secrets(db, workflow_id: int) -> tuple:
+    """A workflow's outbound signing secret, the previous one and when that one stops signing."""
+    from governance.workflows.models import Workflow
+
+    db.session.expire_all()
+    row = db.session.get(Workflow, workflow_id)
+    return row.signing_secret, row.previous_signing_secret, row.previous_signing_secret_expires_at
+
+
+def signing_secret_audit_actions(db) -> list[str]:
+    """The audit actions of reading and rotating signing secrets, oldest first."""
+    import sqlalchemy as sa
+
+    from governance.audit.models import AuditEvent
+
+    return db.session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.action.like("workflow.signing_secret%"))
+        .order_by(AuditEvent.id)
+    ).all()
+
+
 def step_run_that_saw_a_secret(app, users, secret: str):
     """A webhook step whose workflow signs with `secret` and whose output, error and execution
     error repeat it: what must never reach a page or the API."""

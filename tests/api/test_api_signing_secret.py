@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from governance.api.views import openapi_document
-from governance.audit.models import AuditEvent
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
 from tests import factories
+from tests.factories import signing_secret_audit_actions, signing_secrets
 
 
 @pytest.fixture
@@ -22,20 +20,6 @@ def workflow(users):
         trigger={"type": "manual"},
         stages=[[factories.step("note", "notify", {"to_owner": True, "subject": "Hi"})]],
     )
-
-
-def _secrets(db, workflow_id: int) -> tuple:
-    db.session.expire_all()
-    row = db.session.get(Workflow, workflow_id)
-    return row.signing_secret, row.previous_signing_secret, row.previous_signing_secret_expires_at
-
-
-def _audit_actions(db) -> list[str]:
-    return db.session.scalars(
-        sa.select(AuditEvent.action)
-        .where(AuditEvent.action.like("workflow.signing_secret%"))
-        .order_by(AuditEvent.id)
-    ).all()
 
 
 def test_an_admin_reads_the_secret_and_the_read_is_audited(api_as, db, workflow):
@@ -49,7 +33,7 @@ def test_an_admin_reads_the_secret_and_the_read_is_audited(api_as, db, workflow)
         "previous_expires_at": None,
     }
     assert response.json["secret"].startswith("whsec_")
-    assert _audit_actions(db) == ["workflow.signing_secret_read"]
+    assert signing_secret_audit_actions(db) == ["workflow.signing_secret_read"]
     for unknown in (4242, 2**31, 2**63, 10**20):
         assert api_as("admin").get(f"workflows/{unknown}/signing-secret").status_code == 404
         rotate = api_as("admin").post(f"workflows/{unknown}/signing-secret/rotate")
@@ -58,7 +42,7 @@ def test_an_admin_reads_the_secret_and_the_read_is_audited(api_as, db, workflow)
 
 @pytest.mark.parametrize("role", ["viewer", "owner", "approver", None])
 def test_nobody_but_an_admin_reads_or_rotates_it(api_as, db, workflow, role):
-    before = _secrets(db, workflow.id)
+    before = signing_secrets(db, workflow.id)
     client = api_as(role)
     read = client.get(f"workflows/{workflow.id}/signing-secret")
     rotate = client.post(f"workflows/{workflow.id}/signing-secret/rotate", json={})
@@ -66,8 +50,8 @@ def test_nobody_but_an_admin_reads_or_rotates_it(api_as, db, workflow, role):
     for response in (read, rotate):
         assert response.status_code == (401 if role is None else 403)
         assert workflow.signing_secret not in response.get_data(as_text=True)
-    assert _secrets(db, workflow.id) == before
-    assert _audit_actions(db) == []
+    assert signing_secrets(db, workflow.id) == before
+    assert signing_secret_audit_actions(db) == []
 
 
 def test_a_rotation_keeps_the_previous_secret_signing_for_the_grace_period(api_as, db, workflow):
@@ -78,12 +62,12 @@ def test_a_rotation_keeps_the_previous_secret_signing_for_the_grace_period(api_a
     )
 
     assert response.status_code == 200, response.json
-    new, previous, expires = _secrets(db, workflow.id)
+    new, previous, expires = signing_secrets(db, workflow.id)
     assert response.json["secret"] == new != old
     assert response.json["previous_secret"] == previous == old
     assert datetime.fromisoformat(response.json["previous_expires_at"]) == expires
     assert timedelta(hours=47) < expires - utcnow() <= timedelta(hours=48)
-    assert _audit_actions(db) == ["workflow.signing_secret_rotated"]
+    assert signing_secret_audit_actions(db) == ["workflow.signing_secret_rotated"]
 
 
 def test_without_a_body_the_configured_grace_period_applies(api_as, app, db, workflow):
@@ -95,7 +79,7 @@ def test_without_a_body_the_configured_grace_period_applies(api_as, app, db, wor
         app.config["WEBHOOK_SECRET_GRACE_HOURS"] = 24
 
     assert response.status_code == 200, response.json
-    _, previous, expires = _secrets(db, workflow.id)
+    _, previous, expires = signing_secrets(db, workflow.id)
     assert previous == old
     assert timedelta(hours=5) < expires - utcnow() <= timedelta(hours=6)
 
@@ -107,7 +91,7 @@ def test_a_whole_number_written_with_a_fraction_part_is_the_integer_it_names(api
     )
 
     assert response.status_code == 200, response.json
-    _, _, expires = _secrets(db, workflow.id)
+    _, _, expires = signing_secrets(db, workflow.id)
     assert timedelta(hours=5) < expires - utcnow() <= timedelta(hours=6)
 
 
@@ -125,14 +109,14 @@ def test_a_whole_number_written_with_a_fraction_part_is_the_integer_it_names(api
     ],
 )
 def test_a_rotation_with_a_bad_body_is_422_and_changes_nothing(api_as, db, workflow, body):
-    before = _secrets(db, workflow.id)
+    before = signing_secrets(db, workflow.id)
 
     response = api_as("admin").post(f"workflows/{workflow.id}/signing-secret/rotate", json=body)
 
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == "validation_failed"
-    assert _secrets(db, workflow.id) == before
-    assert _audit_actions(db) == []
+    assert signing_secrets(db, workflow.id) == before
+    assert signing_secret_audit_actions(db) == []
 
 
 def test_the_workflow_answer_says_whether_the_legacy_inbound_signature_is_accepted(

@@ -6,11 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from governance.audit.models import AuditEvent
-from governance.workflows.models import Workflow
 from tests import factories
+from tests.factories import signing_secret_audit_actions, signing_secrets
 
 HTMX = {"HX-Request": "true"}
 
@@ -28,20 +26,6 @@ def workflow(app, users):
         app.config["WEBHOOK_ALLOWLIST"] = []
 
 
-def _secrets(db, workflow_id: int) -> tuple:
-    db.session.expire_all()
-    row = db.session.get(Workflow, workflow_id)
-    return row.signing_secret, row.previous_signing_secret, row.previous_signing_secret_expires_at
-
-
-def _audit_actions(db) -> list[str]:
-    return db.session.scalars(
-        sa.select(AuditEvent.action)
-        .where(AuditEvent.action.like("workflow.signing_secret%"))
-        .order_by(AuditEvent.id)
-    ).all()
-
-
 def test_the_page_shows_the_secret_masked_with_reveal_rotate_and_the_snippet(as_role, db, workflow):
     html = as_role("admin").get(f"/workflows/{workflow.id}").get_data(as_text=True)
 
@@ -52,7 +36,7 @@ def test_the_page_shows_the_secret_masked_with_reveal_rotate_and_the_snippet(as_
     assert 'hx-confirm="Rotate the signing secret?' in html
     assert 'Webhook("whsec_…")' in html and "webhook.verify(raw_body" in html
     assert "{webhook-id}.{webhook-timestamp}.{raw body}" in html
-    assert _audit_actions(db) == []
+    assert signing_secret_audit_actions(db) == []
 
 
 def test_a_workflow_without_webhook_steps_shows_no_signing_secret_card(as_role, users, workflow):
@@ -85,7 +69,7 @@ def test_revealing_returns_the_fragment_with_the_secret_and_a_copy_button_and_is
     assert 'data-copy="#signing-secret-value"' in html
     assert response.headers["Cache-Control"] == "no-store"
     assert "HX-Request" in response.headers["Vary"]
-    assert _audit_actions(db) == ["workflow.signing_secret_read"]
+    assert signing_secret_audit_actions(db) == ["workflow.signing_secret_read"]
     # Without htmx, the whole page comes back with the secret shown.
     full = admin.submit(f"{page}/signing-secret", {}, token_from=page)
     assert "<html" in full.get_data(as_text=True)
@@ -102,11 +86,11 @@ def test_rotating_shows_the_new_and_the_previous_secret_until_the_grace_ends(as_
     )
 
     assert response.status_code == 200
-    new, previous, expires = _secrets(db, workflow.id)
+    new, previous, expires = signing_secrets(db, workflow.id)
     assert new != old and previous == old and expires is not None
     html = response.get_data(as_text=True)
     assert new in html and old in html and "still signing until" in html
-    assert _audit_actions(db) == ["workflow.signing_secret_rotated"]
+    assert signing_secret_audit_actions(db) == ["workflow.signing_secret_rotated"]
     masked = admin.get(page).get_data(as_text=True)
     assert new not in masked and old not in masked
     assert "the previous secret also signs, until" in masked
@@ -127,26 +111,26 @@ def test_a_rotation_with_a_grace_period_not_offered_is_400_and_changes_nothing(
     as_role, db, workflow, grace
 ):
     page = f"/workflows/{workflow.id}"
-    before = _secrets(db, workflow.id)
+    before = signing_secrets(db, workflow.id)
 
     response = as_role("admin").submit(
         f"{page}/signing-secret/rotate", {"grace_hours": grace}, token_from=page
     )
 
     assert response.status_code == 400
-    assert _secrets(db, workflow.id) == before
-    assert _audit_actions(db) == []
+    assert signing_secrets(db, workflow.id) == before
+    assert signing_secret_audit_actions(db) == []
 
 
 def test_reveal_and_rotate_need_the_csrf_token(as_role, db, workflow):
     admin = as_role("admin")
-    before = _secrets(db, workflow.id)
+    before = signing_secrets(db, workflow.id)
     for url in ("signing-secret", "signing-secret/rotate"):
         response = admin.post(f"/workflows/{workflow.id}/{url}", data={"grace_hours": "24"})
         assert response.status_code == 400
         assert workflow.signing_secret not in response.get_data(as_text=True)
-    assert _secrets(db, workflow.id) == before
-    assert _audit_actions(db) == []
+    assert signing_secrets(db, workflow.id) == before
+    assert signing_secret_audit_actions(db) == []
     for url in ("/workflows/4242/signing-secret", "/workflows/4242/signing-secret/rotate"):
         assert admin.submit(url, {"grace_hours": "24"}, token_from="/account").status_code == 404
 
@@ -154,7 +138,7 @@ def test_reveal_and_rotate_need_the_csrf_token(as_role, db, workflow):
 @pytest.mark.parametrize("role", ["viewer", "owner", "approver"])
 def test_nobody_but_an_admin_sees_reveals_or_rotates_the_secret(as_role, db, workflow, role):
     client = as_role(role)
-    before = _secrets(db, workflow.id)
+    before = signing_secrets(db, workflow.id)
     responses = [
         client.get(f"/workflows/{workflow.id}"),
         client.submit(f"/workflows/{workflow.id}/signing-secret", {}, token_from="/account"),
@@ -168,5 +152,5 @@ def test_nobody_but_an_admin_sees_reveals_or_rotates_the_secret(as_role, db, wor
     for response in responses:
         assert response.status_code == 403
         assert workflow.signing_secret not in response.get_data(as_text=True)
-    assert _secrets(db, workflow.id) == before
-    assert _audit_actions(db) == []
+    assert signing_secrets(db, workflow.id) == before
+    assert signing_secret_audit_actions(db) == []
