@@ -288,12 +288,24 @@ def _seed_workflows(admin, groups: dict[str, int], users: dict) -> Iterator[str]
                     step(
                         "legal",
                         "approval",
-                        {"groups": [groups["Legal"]], "rule": "any", "due_hours": 48},
+                        {
+                            "groups": [groups["Legal"]],
+                            "rule": "any",
+                            "due_hours": 48,
+                            # Overdue requests are escalated to the admin, who is told.
+                            "escalate_user_id": str(admin.id),
+                        },
                     ),
                     step(
                         "security",
                         "approval",
-                        {"groups": [groups["Security"]], "rule": "any", "due_hours": 48},
+                        {
+                            "groups": [groups["Security"]],
+                            "rule": "any",
+                            "due_hours": 48,
+                            # Overdue requests are escalated to the admin, who is told.
+                            "escalate_user_id": str(admin.id),
+                        },
                     ),
                 ],
                 [
