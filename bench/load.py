@@ -30,7 +30,7 @@ import psycopg
 
 from bench.layout import Layout
 
-PASSWORD = "steward-demo-pass"  # noqa: S105 - the demo's published password (governance/demo.py)
+PASSWORD = "steward-demo-pass"  # noqa: S105 - the demo's published password (devdata/demo.py)
 CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )

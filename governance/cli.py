@@ -54,7 +54,8 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Create the demo users, groups and policies (only once: safe to run again)."""
-        from governance.demo import seed
+        # Imported here, not at the top: development data stays out of the app's import graph.
+        from devdata.demo import seed
 
         if db.session.scalar(sa.select(User.id).limit(1)) is not None:
             click.echo("Demo data already present (the database has users); nothing to do.")
@@ -72,7 +73,7 @@ def register(app: Flask) -> None:
     )
     def seed_bulk_command(policies: int) -> None:
         """Fill an empty, migrated database with a large, realistic data set (benchmarks)."""
-        from governance.bulk import seed
+        from devdata.bulk import seed
 
         scale = seed.Scale(policies)
         click.echo(

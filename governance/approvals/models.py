@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,7 +11,17 @@ import sqlalchemy.orm as so
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled", "expired")
+
+class ApprovalRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+# The CHECK constraint's and the API's value list: the enum's plain strings.
+REQUEST_STATUSES = tuple(status.value for status in ApprovalRequestStatus)
 
 
 class ApprovalRequest(db.Model):
@@ -32,7 +43,7 @@ class ApprovalRequest(db.Model):
     )
     assignee_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     assignee_group_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("groups.id"))
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=ApprovalRequestStatus.PENDING)
     due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     escalated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Whom the overdue request was escalated to, named as at that moment ("Security");

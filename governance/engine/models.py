@@ -7,33 +7,18 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance.engine.lifecycle import (
+    FINISHED_EXECUTION_STATUSES,
+    FINISHED_STEP_STATUSES,
+    ExecutionStatus,
+    StepRunStatus,
+)
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-EXECUTION_STATUSES = (
-    "pending",
-    "running",
-    "waiting",
-    "succeeded",
-    "failed",
-    "rejected",
-    "cancelled",
-)
-FINISHED_EXECUTION_STATUSES = frozenset({"succeeded", "failed", "rejected", "cancelled"})
-
-# pending: its stage has not started; queued: ready, waiting for a consumer to claim it;
-# running: claimed under a lease; waiting: parked (approval, wait step, retry back-off).
-STEP_STATUSES = (
-    "pending",
-    "queued",
-    "running",
-    "waiting",
-    "succeeded",
-    "failed",
-    "skipped",
-    "cancelled",
-)
-FINISHED_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+# The CHECK constraints' and the API's value lists: the enums' plain strings.
+EXECUTION_STATUSES = tuple(status.value for status in ExecutionStatus)
+STEP_STATUSES = tuple(status.value for status in StepRunStatus)
 
 
 class Execution(db.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,7 +11,16 @@ import sqlalchemy.orm as so
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-PACK_STATUSES = ("queued", "running", "done", "failed")
+
+class EvidencePackStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# The CHECK constraint's value list: the enum's plain strings.
+PACK_STATUSES = tuple(status.value for status in EvidencePackStatus)
 
 
 class EvidencePack(db.Model):
@@ -23,7 +33,7 @@ class EvidencePack(db.Model):
     requested_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     period_start: so.Mapped[date]
     period_end: so.Mapped[date]
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=EvidencePackStatus.QUEUED)
     # Progress for the page's bar: items (policy versions) done out of total.
     items_total: so.Mapped[int] = so.mapped_column(default=0)
     items_done: so.Mapped[int] = so.mapped_column(default=0)
@@ -39,6 +49,6 @@ class EvidencePack(db.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == "done":
+        if self.status == EvidencePackStatus.DONE:
             return 100
         return int(100 * self.items_done / self.items_total) if self.items_total else 0

@@ -11,7 +11,7 @@ from huey import crontab
 
 from governance.extensions import db
 from governance.monitor import alerts, heartbeat
-from governance.monitor.models import Consumer, JobCounter, JobRecord
+from governance.monitor.models import Consumer, JobCounter, JobRecord, JobStatus
 from governance.notifications.models import OutboundEmail
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
@@ -30,11 +30,11 @@ def mark_lost_jobs(now: datetime) -> int:
     result = db.session.execute(
         sa.update(JobRecord)
         .where(
-            JobRecord.status == "running",
+            JobRecord.status == JobStatus.RUNNING,
             JobRecord.consumer_id.is_not(None),
             JobRecord.consumer_id.not_in(alive),
         )
-        .values(status="lost", finished_at=now, error=LOST_ERROR)
+        .values(status=JobStatus.LOST, finished_at=now, error=LOST_ERROR)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -9,6 +9,7 @@ job record must never block, or be blocked by, the rows it describes.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,22 +17,26 @@ import sqlalchemy.orm as so
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-JOB_STATUSES = (
-    "enqueued",  # waiting in the queue
-    "scheduled",  # waiting for its time (a delay or a retry's back-off)
-    "running",
-    "complete",
-    "retrying",  # failed an attempt; Huey sends it again
-    "error",  # failed for good: a failed job an operator retries or discards
-    "revoked",
-    "expired",
-    "canceled",
-    "interrupted",  # its consumer shut down while it ran
-    "lost",  # its consumer vanished while it ran (killed, host gone)
-    "retried",  # an operator retried it: the engine re-sent the work
-    "discarded",  # an operator gave it up, with a reason
-)
-FAILED_JOB_STATUS = "error"
+
+class JobStatus(StrEnum):
+    ENQUEUED = "enqueued"  # waiting in the queue
+    SCHEDULED = "scheduled"  # waiting for its time (a delay or a retry's back-off)
+    RUNNING = "running"
+    COMPLETE = "complete"
+    RETRYING = "retrying"  # failed an attempt; Huey sends it again
+    ERROR = "error"  # failed for good: a failed job an operator retries or discards
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    INTERRUPTED = "interrupted"  # its consumer shut down while it ran
+    LOST = "lost"  # its consumer vanished while it ran (killed, host gone)
+    RETRIED = "retried"  # an operator retried it: the engine re-sent the work
+    DISCARDED = "discarded"  # an operator gave it up, with a reason
+
+
+# The CHECK constraint's and the API's value list: the enum's plain strings.
+JOB_STATUSES = tuple(status.value for status in JobStatus)
+FAILED_JOB_STATUS = JobStatus.ERROR
 
 # Upper bounds (milliseconds) of the duration buckets kept per task and minute: enough to
 # estimate p50/p95 from sums over any window without reading a single job record.

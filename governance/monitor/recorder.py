@@ -29,6 +29,7 @@ from governance.monitor.models import (
     Consumer,
     JobCounter,
     JobRecord,
+    JobStatus,
 )
 from governance.queue import JobFailed, consumer_app
 from governance.timeutil import utcnow
@@ -180,7 +181,7 @@ def _grouped(rows) -> list[tuple[tuple[str, ...], list[dict]]]:
     return list(groups.items())
 
 
-def _finish(batch: Batch, task, now, *, status, counter, exc=None) -> None:
+def _finish(batch: Batch, task, now, *, status: JobStatus, counter, exc=None) -> None:
     """An attempt ended: its record, counter and duration bucket, and the consumer's tally."""
     with _started_lock:
         started = _started.pop(task.id, None)
@@ -188,7 +189,7 @@ def _finish(batch: Batch, task, now, *, status, counter, exc=None) -> None:
     values = {"status": status, "finished_at": now, "duration_ms": duration_ms}
     if exc is not None:
         values |= {"error": short_error(exc), "traceback": traceback_text(exc)}
-    elif status == "complete":
+    elif status == JobStatus.COMPLETE:
         values |= {"error": None, "traceback": None}
     batch.job(task, now, **values)
     increments = {counter: 1}
@@ -203,16 +204,22 @@ def _record(batch: Batch, signal: str, task, exc: BaseException | None) -> None:
     eta = task.eta.replace(tzinfo=now.tzinfo) if task.eta else None
     if signal == S.SIGNAL_ENQUEUED:
         waits = eta is not None and eta > now
-        batch.job(task, now, status="scheduled" if waits else "enqueued", enqueued_at=now, eta=eta)
+        batch.job(
+            task,
+            now,
+            status=JobStatus.SCHEDULED if waits else JobStatus.ENQUEUED,
+            enqueued_at=now,
+            eta=eta,
+        )
     elif signal == S.SIGNAL_SCHEDULED:
-        batch.job(task, now, status="scheduled", eta=eta)
+        batch.job(task, now, status=JobStatus.SCHEDULED, eta=eta)
     elif signal == S.SIGNAL_EXECUTING:
         with _started_lock:
             _started[task.id] = time.monotonic()
         batch.job(
             task,
             now,
-            status="running",
+            status=JobStatus.RUNNING,
             started_at=now,
             finished_at=None,
             consumer_id=heartbeat.current_consumer_id(),
@@ -220,21 +227,21 @@ def _record(batch: Batch, signal: str, task, exc: BaseException | None) -> None:
         )
         batch.count(task, now, started=1)
     elif signal == S.SIGNAL_COMPLETE:
-        _finish(batch, task, now, status="complete", counter="succeeded")
+        _finish(batch, task, now, status=JobStatus.COMPLETE, counter="succeeded")
     elif signal in (S.SIGNAL_ERROR, S.SIGNAL_TIMEOUT, S.SIGNAL_LOCKED):
         if task.retries:  # Huey sends it again: SIGNAL_RETRYING follows and counts it
             batch.job(task, now, error=short_error(exc), traceback=traceback_text(exc))
             return
         exc = exc or RuntimeError(f"Huey reported “{signal}”")
-        _finish(batch, task, now, status="error", counter="failed", exc=exc)
+        _finish(batch, task, now, status=JobStatus.ERROR, counter="failed", exc=exc)
     elif signal == S.SIGNAL_RETRYING:
-        _finish(batch, task, now, status="retrying", counter="retried")
+        _finish(batch, task, now, status=JobStatus.RETRYING, counter="retried")
     elif signal in (S.SIGNAL_REVOKED, S.SIGNAL_EXPIRED, S.SIGNAL_CANCELED, S.SIGNAL_INTERRUPTED):
         status = {
-            S.SIGNAL_REVOKED: "revoked",
-            S.SIGNAL_EXPIRED: "expired",
-            S.SIGNAL_CANCELED: "canceled",
-            S.SIGNAL_INTERRUPTED: "interrupted",
+            S.SIGNAL_REVOKED: JobStatus.REVOKED,
+            S.SIGNAL_EXPIRED: JobStatus.EXPIRED,
+            S.SIGNAL_CANCELED: JobStatus.CANCELED,
+            S.SIGNAL_INTERRUPTED: JobStatus.INTERRUPTED,
         }[signal]
         with _started_lock:
             _started.pop(task.id, None)

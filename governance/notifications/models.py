@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -31,7 +32,15 @@ class Notification(db.Model):
     read_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
 
-EMAIL_STATUSES = ("queued", "sent", "written", "failed")
+class EmailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    WRITTEN = "written"  # no SMTP server configured: the message went to a file
+    FAILED = "failed"
+
+
+# The CHECK constraint's value list: the enum's plain strings.
+EMAIL_STATUSES = tuple(status.value for status in EmailStatus)
 
 
 class OutboundEmail(db.Model):
@@ -52,7 +61,7 @@ class OutboundEmail(db.Model):
     recipients: so.Mapped[str] = so.mapped_column(sa.Text)
     subject: so.Mapped[str] = so.mapped_column(sa.String(300))
     body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="queued")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=EmailStatus.QUEUED)
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     file_path: so.Mapped[str | None] = so.mapped_column(sa.String(500))

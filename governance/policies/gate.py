@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from governance.engine.lifecycle import ExecutionStatus
 from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepRun
 from governance.extensions import db
 from governance.policies.models import Policy
 
-OPEN_EXECUTION_STATUSES = ("pending", "running", "waiting")
+OPEN_EXECUTION_STATUSES = (
+    ExecutionStatus.PENDING,
+    ExecutionStatus.RUNNING,
+    ExecutionStatus.WAITING,
+)
 DECIDING_STEP_TYPES = ("approval", "set_status")
 
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-DRAFT = "draft"
-IN_REVIEW = "in_review"
-APPROVED = "approved"
-PUBLISHED = "published"
-RETIRED = "retired"
 
-STATUSES = (DRAFT, IN_REVIEW, APPROVED, PUBLISHED, RETIRED)
+class PolicyStatus(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+# The short names the transition table and the services read: the enum's own members.
+DRAFT = PolicyStatus.DRAFT
+IN_REVIEW = PolicyStatus.IN_REVIEW
+APPROVED = PolicyStatus.APPROVED
+PUBLISHED = PolicyStatus.PUBLISHED
+RETIRED = PolicyStatus.RETIRED
+
+# The CHECK constraint's and the forms' value list: the enum's plain strings.
+STATUSES = tuple(status.value for status in PolicyStatus)
 STATUS_LABELS = {
     DRAFT: "Draft",
     IN_REVIEW: "In review",
@@ -23,8 +35,8 @@ EDITABLE_STATUSES = frozenset({DRAFT})
 
 @dataclass(frozen=True)
 class Transition:
-    source: str
-    target: str
+    source: PolicyStatus
+    target: PolicyStatus
     action: str  # the verb shown on the button
     roles: frozenset[str]  # any of these roles may take it...
     owner_may: bool  # ...and so may the policy's owner, if True

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from governance.extensions import db
-from governance.policies.lifecycle import PUBLISHED, RETIRED, STATUS_LABELS, STATUSES
+from governance.policies.lifecycle import STATUS_LABELS, STATUSES, PolicyStatus
 from governance.timeutil import UTCDateTime, utcnow
 
 MAJOR, MINOR = "major", "minor"
@@ -53,7 +53,7 @@ class Policy(db.Model):
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     # Set by workflows (assign step) or admins: who reviews the policy besides approvers.
     reviewer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="draft")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=PolicyStatus.DRAFT)
     review_interval_days: so.Mapped[int | None]
     next_review_on: so.Mapped[date | None] = so.mapped_column(index=True)
     # Who last submitted it for review: that person may never approve it (four-eyes).
@@ -108,12 +108,12 @@ class Policy(db.Model):
     @property
     def has_live_version(self) -> bool:
         """A published version is readable: published, or being revised after publication."""
-        return self.published_revision is not None and self.status != RETIRED
+        return self.published_revision is not None and self.status != PolicyStatus.RETIRED
 
     def is_review_due(self, today: date | None = None) -> bool:
         today = today or utcnow().date()
         return (
-            self.status == PUBLISHED
+            self.status == PolicyStatus.PUBLISHED
             and self.next_review_on is not None
             and self.next_review_on <= today
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,7 +11,17 @@ import sqlalchemy.orm as so
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-EXCEPTION_STATUSES = ("pending", "active", "rejected", "expired", "revoked")
+
+class PolicyExceptionStatus(StrEnum):
+    PENDING = "pending"  # its approval workflow decides
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+# The CHECK constraint's value list: the enum's plain strings.
+EXCEPTION_STATUSES = tuple(status.value for status in PolicyExceptionStatus)
 # The trigger of an exception's approval workflow: such an execution's subject is the exception.
 APPROVAL_TRIGGER = "exception.requested"
 
@@ -30,7 +41,7 @@ class PolicyException(db.Model):
     scope: so.Mapped[str] = so.mapped_column(sa.String(200))
     justification: so.Mapped[str] = so.mapped_column(sa.Text)
     expires_on: so.Mapped[date]
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=PolicyExceptionStatus.PENDING)
     requested_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     # The approval workflow's execution; its outcome decides the exception.
     execution_id: so.Mapped[int | None] = so.mapped_column(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,7 +11,15 @@ import sqlalchemy.orm as so
 from governance.extensions import db
 from governance.timeutil import UTCDateTime, utcnow
 
-WORKFLOW_STATUSES = ("draft", "active", "inactive")
+
+class WorkflowStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+# The CHECK constraint's and the API's value list: the enum's plain strings.
+WORKFLOW_STATUSES = tuple(status.value for status in WorkflowStatus)
 
 
 class Workflow(db.Model):
@@ -24,7 +33,7 @@ class Workflow(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="draft")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=WorkflowStatus.DRAFT)
     # The trigger of the active version, copied here so dispatch needs no JSON search.
     trigger_type: so.Mapped[str] = so.mapped_column(sa.String(40))
     active_version_id: so.Mapped[int | None] = so.mapped_column(

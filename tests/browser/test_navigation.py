@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from governance.demo import DEMO_PASSWORD
+from devdata.demo import DEMO_PASSWORD
 from tests.browser.test_policy_editing import log_in
 
 pytestmark = pytest.mark.browser

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.demo import DEMO_PASSWORD
+from devdata.demo import DEMO_PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from devdata.bulk import seed
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.verify import verify_chain
 from governance.auth.models import User
-from governance.bulk import seed
 from governance.engine.models import Execution, StepRun
 from governance.monitor import housekeeping
 from governance.monitor.models import JobCounter, JobRecord

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from devdata.demo import DEMO_PASSWORD
 from governance.acknowledgements import service as acks
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.models import AuditEvent
-from governance.demo import DEMO_PASSWORD
 from governance.notifications.models import Notification
 from governance.policies import service as policies
 from governance.timeutil import utcnow

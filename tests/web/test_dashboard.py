@@ -94,7 +94,7 @@ def test_the_dashboard_costs_the_same_queries_with_more_data(as_role, users, db,
 def test_seed_demo_shows_an_overdue_review_and_one_due_soon(app, db, client):
     import sqlalchemy as sa
 
-    from governance.demo import DEMO_PASSWORD
+    from devdata.demo import DEMO_PASSWORD
     from governance.policies.models import Policy
 
     result = app.test_cli_runner().invoke(args=["seed-demo"])

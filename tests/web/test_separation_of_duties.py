@@ -403,8 +403,8 @@ def test_the_api_carries_the_setting_on_for_new_workflows_and_kept_on_new_versio
 
 
 def test_in_the_demo_priya_decides_legal_or_security_not_both(app, db, client):
+    from devdata.demo import DEMO_PASSWORD
     from governance.auth.models import User
-    from governance.demo import DEMO_PASSWORD
     from governance.policies.models import Policy
 
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0

@@ -18,13 +18,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from devdata.bulk import text
+from devdata.bulk.writer import RowWriter
 from governance.approvals.models import ApprovalRequest
 from governance.audit import chain
 from governance.audit.models import AuditChainHead, AuditEvent
 from governance.auth import service as accounts
 from governance.auth.models import User, UserRole
-from governance.bulk import text
-from governance.bulk.writer import RowWriter
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
 from governance.monitor.models import DURATION_BUCKET_COLUMNS, JobCounter, JobRecord
