@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import LoginManager
@@ -36,6 +38,12 @@ def include_in_migrations(dialect_name: str):
 
 
 db = SQLAlchemy(model_class=Base)
+# Models subclass Model, which is db.Model. A type checker cannot take a class from an attribute
+# of an instance, so it is shown Base, the declarative base db.Model is built from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

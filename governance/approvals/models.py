@@ -7,13 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled", "expired")
 
 
-class ApprovalRequest(db.Model):
+class ApprovalRequest(Model):
     __tablename__ = "approval_requests"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(REQUEST_STATUSES), name="known_status"),
@@ -64,7 +64,7 @@ class ApprovalRequest(db.Model):
         return f"{self.assignee_group.name} (group)" if self.assignee_group else "—"
 
 
-class ApprovalDelegation(db.Model):
+class ApprovalDelegation(Model):
     """One hand-over of a request: from its assignee (or an admin) to another approver.
 
     The request itself is re-pointed at the delegate, so only the end of a chain can decide;

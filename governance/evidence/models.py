@@ -7,13 +7,13 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 PACK_STATUSES = ("queued", "running", "done", "failed")
 
 
-class EvidencePack(db.Model):
+class EvidencePack(Model):
     __tablename__ = "evidence_packs"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(PACK_STATUSES), name="known_status"),

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 EXCEPTION_STATUSES = ("pending", "active", "rejected", "expired", "revoked")
@@ -15,7 +15,7 @@ EXCEPTION_STATUSES = ("pending", "active", "rejected", "expired", "revoked")
 APPROVAL_TRIGGER = "exception.requested"
 
 
-class PolicyException(db.Model):
+class PolicyException(Model):
     __tablename__ = "policy_exceptions"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(EXCEPTION_STATUSES), name="known_status"),
