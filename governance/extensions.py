@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -25,6 +25,10 @@ NAMING_CONVENTION = {
 
 class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table, so Model.__table__ works with insert(), update() and
+        # Table's own methods (SQLAlchemy types it as any FromClause).
+        __table__: ClassVar[sa.Table]
 
 
 def include_in_migrations(dialect_name: str):

@@ -21,6 +21,7 @@ from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
+from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -264,12 +265,14 @@ def _announce(campaign: AckCampaign, user_ids: list[int]) -> None:
 
 
 def _close_campaign(campaign: AckCampaign, *, actor_id: int | None, why: str) -> None:
-    changed = db.session.execute(
-        sa.update(AckCampaign)
-        .where(AckCampaign.id == campaign.id, AckCampaign.closed_at.is_(None))
-        .values(closed_at=utcnow())
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            sa.update(AckCampaign)
+            .where(AckCampaign.id == campaign.id, AckCampaign.closed_at.is_(None))
+            .values(closed_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
+    )
     if changed:
         record_event(
             actor_id=actor_id,
@@ -314,7 +317,7 @@ def on_version_published(event_name: str, payload: dict[str, Any]) -> None:
         return
     if payload.get("change_kind") == MINOR and open_campaign(policy.id) is not None:
         return
-    version = db.session.get(PolicyRevision, payload["revision_id"])
+    version = db.session.get_one(PolicyRevision, payload["revision_id"])
     _open_campaign(policy, version, actor_id=payload.get("actor_id"))
 
 
@@ -417,18 +420,20 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
     if version is None:
         raise Conflict("This policy has no live version to acknowledge.")
     now = utcnow()
-    changed = db.session.execute(
-        sa.update(Acknowledgement)
-        .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
-        .values(
-            acknowledged_at=now,
-            version_label=version.version_label,
-            content_hash=version.content_hash,
-            ip_address=(ip_address or "")[:IP_MAX] or None,
-            user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+    changed = rowcount(
+        db.session.execute(
+            sa.update(Acknowledgement)
+            .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
+            .values(
+                acknowledged_at=now,
+                version_label=version.version_label,
+                content_hash=version.content_hash,
+                ip_address=(ip_address or "")[:IP_MAX] or None,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         db.session.rollback()
         return False
@@ -529,20 +534,22 @@ def send_ack_reminders(now: datetime | None = None) -> int:
             .order_by(Acknowledgement.id)
         ).all()
         for ack_id, user_id, campaign_id in candidates:
-            won = db.session.execute(
-                sa.update(Acknowledgement)
-                .where(
-                    Acknowledgement.id == ack_id,
-                    Acknowledgement.acknowledged_at.is_(None),
-                    Acknowledgement.reminder_level < threshold,
+            won = rowcount(
+                db.session.execute(
+                    sa.update(Acknowledgement)
+                    .where(
+                        Acknowledgement.id == ack_id,
+                        Acknowledgement.acknowledged_at.is_(None),
+                        Acknowledgement.reminder_level < threshold,
+                    )
+                    .values(reminder_level=threshold)
+                    .execution_options(synchronize_session=False)
                 )
-                .values(reminder_level=threshold)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if won != 1:
                 db.session.rollback()
                 continue
-            campaign = db.session.get(AckCampaign, campaign_id)
+            campaign = db.session.get_one(AckCampaign, campaign_id)
             notify(
                 [user_id],
                 subject=f"Reminder: please acknowledge “{campaign.policy.title}” "

@@ -138,9 +138,9 @@ def tab_counts(user_id: int) -> dict[str, int]:
 
 def waiting_count(user_id: int) -> int:
     """For the navigation badge."""
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(ApprovalRequest).where(waiting_condition(user_id))
-    )
+    ).scalar_one()
 
 
 def _with_item_loads(statement: sa.Select) -> sa.Select:

@@ -14,6 +14,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
@@ -77,7 +78,7 @@ def remind(request_id: int, *, actor: User) -> datetime:
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         db.session.rollback()
         db.session.refresh(request)
         again = request.reminded_at + REMIND_INTERVAL
@@ -112,22 +113,24 @@ def escalate(step_run_id: int, now: datetime) -> int:
     and sends nothing. Each escalation leaves an audit event, also one with no target to
     tell (the workflow page warns about those steps). Returns how many were marked (no commit).
     """
-    step_run = db.session.get(StepRun, step_run_id)
+    step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
     config = runtime.find_step(execution.version, step_run.step_key)["config"]
     target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
     target = escalation_target_label(target_user, target_group)
-    marked = db.session.execute(
-        sa.update(ApprovalRequest)
-        .where(
-            ApprovalRequest.step_run_id == step_run_id,
-            ApprovalRequest.status == "pending",
-            ApprovalRequest.due_at < now,
-            ApprovalRequest.escalated_at.is_(None),
+    marked = rowcount(
+        db.session.execute(
+            sa.update(ApprovalRequest)
+            .where(
+                ApprovalRequest.step_run_id == step_run_id,
+                ApprovalRequest.status == "pending",
+                ApprovalRequest.due_at < now,
+                ApprovalRequest.escalated_at.is_(None),
+            )
+            .values(escalated_at=now, escalated_to=target)
+            .execution_options(synchronize_session=False)
         )
-        .values(escalated_at=now, escalated_to=target)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not marked:
         return 0
     record_event(

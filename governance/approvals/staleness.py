@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.reminders import INBOX_LINK
 from governance.audit.service import record_event
+from governance.dbutil import rowcount
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
 from governance.notifications.service import notify, user_ids_of_groups
@@ -56,7 +57,7 @@ def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:
             )
             .execution_options(synchronize_session=False)
         )
-        if reopened.rowcount != 1:
+        if rowcount(reopened) != 1:
             continue
         who = decided_by.name if decided_by else "someone"
         record_event(

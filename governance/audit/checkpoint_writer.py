@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from governance.audit import chain, checkpoints, signing, verify
 from governance.audit.models import AuditCheckpoint
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db
 
 log = logging.getLogger(__name__)
@@ -50,16 +50,18 @@ def write_checkpoint(now: datetime) -> signing.Checkpoint | None:
         checkpoints.signing_key(), seq=head_seq, head_hash=head_hash, created_at=now
     )
     # The unique seq decides between two consumers signing the same head at once.
-    inserted = db.session.execute(
-        insert_on_conflict(_table, db.engine.dialect.name)
-        .values(
-            seq=checkpoint.seq,
-            head_hash=checkpoint.head_hash,
-            created_at=checkpoint.created_at,
-            signature=checkpoint.signature,
+    inserted = rowcount(
+        db.session.execute(
+            insert_on_conflict(_table, db.engine.dialect.name)
+            .values(
+                seq=checkpoint.seq,
+                head_hash=checkpoint.head_hash,
+                created_at=checkpoint.created_at,
+                signature=checkpoint.signature,
+            )
+            .on_conflict_do_nothing(index_elements=[_table.c.seq])
         )
-        .on_conflict_do_nothing(index_elements=[_table.c.seq])
-    ).rowcount
+    )
     db.session.commit()
     if not inserted:
         return None

@@ -14,6 +14,7 @@ from flask import current_app
 from governance import visibility
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotFound
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
@@ -101,7 +102,7 @@ def rebuild_pack(pack_id: int, user: User) -> None:
         .where(EvidencePack.id == pack.id, EvidencePack.status.in_(REBUILDABLE_STATUSES))
         .values(status="queued", items_done=0, error=None)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         db.session.rollback()
         raise Conflict("This pack is being built or is already done; it cannot be built again.")
     record_event(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app
 
 from governance.auth.service import users_with_role
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db, huey
 from governance.monitor import heartbeat
 from governance.monitor.models import Consumer, JobCounter, MonitorAlert
@@ -94,21 +94,25 @@ def _transition(condition: Condition, now: datetime) -> str | None:
     window_start = now - timedelta(seconds=current_app.config["ALERT_WINDOW_SECONDS"])
     row = ALERTS.c
     if condition.is_firing:
-        started = db.session.execute(
-            sa.update(ALERTS)
-            .where(row.key == condition.key, row.is_firing.is_(False))
-            .values(is_firing=True, fired_at=now, resolved_at=None, detail=condition.detail)
-        ).rowcount
-        # Notified once per window: a flapping alert or a long outage does not flood anyone.
-        notified = db.session.execute(
-            sa.update(ALERTS)
-            .where(
-                row.key == condition.key,
-                row.is_firing.is_(True),
-                sa.or_(row.notified_at.is_(None), row.notified_at <= window_start),
+        started = rowcount(
+            db.session.execute(
+                sa.update(ALERTS)
+                .where(row.key == condition.key, row.is_firing.is_(False))
+                .values(is_firing=True, fired_at=now, resolved_at=None, detail=condition.detail)
             )
-            .values(notified_at=now, detail=condition.detail)
-        ).rowcount
+        )
+        # Notified once per window: a flapping alert or a long outage does not flood anyone.
+        notified = rowcount(
+            db.session.execute(
+                sa.update(ALERTS)
+                .where(
+                    row.key == condition.key,
+                    row.is_firing.is_(True),
+                    sa.or_(row.notified_at.is_(None), row.notified_at <= window_start),
+                )
+                .values(notified_at=now, detail=condition.detail)
+            )
+        )
         if notified:
             return "firing" if started else "still firing"
         return None

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.models import StepRun
@@ -110,17 +111,19 @@ def can_retry(job: JobRecord) -> bool:
 
 def _resolve(job_id: int, *, status: str, actor: User, resolution: str) -> None:
     """Take the job off the failed list, once: of two operators clicking, one wins."""
-    changed = db.session.execute(
-        sa.update(JobRecord)
-        .where(JobRecord.id == job_id, JobRecord.status == FAILED_JOB_STATUS)
-        .values(
-            status=status,
-            resolved_at=utcnow(),
-            resolved_by_id=actor.id,
-            resolution=resolution[:REASON_MAX],
+    changed = rowcount(
+        db.session.execute(
+            sa.update(JobRecord)
+            .where(JobRecord.id == job_id, JobRecord.status == FAILED_JOB_STATUS)
+            .values(
+                status=status,
+                resolved_at=utcnow(),
+                resolved_by_id=actor.id,
+                resolution=resolution[:REASON_MAX],
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         db.session.rollback()
         raise Conflict("This job is no longer failed: someone retried or discarded it.")

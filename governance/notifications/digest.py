@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.links import absolute_link
 from governance.notifications import outbox
@@ -64,17 +65,19 @@ def claim_digest(user_id: int, last_sent_at: datetime | None, now: datetime) -> 
         if last_sent_at is None
         else User.digest_sent_at == last_sent_at
     )
-    changed = db.session.execute(
-        sa.update(User)
-        .where(
-            User.id == user_id,
-            User.notify_by == "digest",
-            User.is_enabled.is_(True),
-            unchanged,
+    changed = rowcount(
+        db.session.execute(
+            sa.update(User)
+            .where(
+                User.id == user_id,
+                User.notify_by == "digest",
+                User.is_enabled.is_(True),
+                unchanged,
+            )
+            .values(digest_sent_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(digest_sent_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return changed == 1
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import dispatch
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -276,22 +277,24 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
 
 
 def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
-    won = db.session.execute(
-        sa.update(Policy)
-        .where(
-            Policy.id == policy_id,
-            Policy.next_review_on == due_on,
-            sa.or_(
-                Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
-            ),
+    won = rowcount(
+        db.session.execute(
+            sa.update(Policy)
+            .where(
+                Policy.id == policy_id,
+                Policy.next_review_on == due_on,
+                sa.or_(
+                    Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
+                ),
+            )
+            .values(review_reminder_level=threshold)
+            .execution_options(synchronize_session=False)
         )
-        .values(review_reminder_level=threshold)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         db.session.rollback()
         return False
-    policy = db.session.get(Policy, policy_id)
+    policy = db.session.get_one(Policy, policy_id)
     when = "tomorrow" if threshold == 1 else f"in {threshold} days or less"
     notify(
         [policy.owner_id],
@@ -307,20 +310,22 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
 
 def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None:
     """Flag the policy overdue; the winner audits, notifies and fires policy.review_due."""
-    won = db.session.execute(
-        sa.update(Policy)
-        .where(
-            Policy.id == policy_id,
-            Policy.next_review_on == due_on,
-            Policy.review_overdue_since.is_(None),
+    won = rowcount(
+        db.session.execute(
+            sa.update(Policy)
+            .where(
+                Policy.id == policy_id,
+                Policy.next_review_on == due_on,
+                Policy.review_overdue_since.is_(None),
+            )
+            .values(review_overdue_since=today, review_reminder_level=0)
+            .execution_options(synchronize_session=False)
         )
-        .values(review_overdue_since=today, review_reminder_level=0)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         db.session.rollback()
         return None
-    policy = db.session.get(Policy, policy_id)
+    policy = db.session.get_one(Policy, policy_id)
     record_event(
         actor_id=None,
         action="policy.review_overdue",
