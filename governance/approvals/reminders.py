@@ -81,6 +81,7 @@ def remind(request_id: int, *, actor: User) -> datetime:
     if rowcount(changed) != 1:
         db.session.rollback()
         db.session.refresh(request)
+        assert request.reminded_at is not None  # set by the reminder that came first
         again = request.reminded_at + REMIND_INTERVAL
         raise DomainError(
             f"A reminder was already sent at {request.reminded_at:%H:%M} UTC; "

@@ -7,6 +7,8 @@ the old content stop counting: those requests are asked again, and the approvers
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
@@ -71,7 +73,7 @@ def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:
         recipients = (
             [request.assignee_user_id]
             if request.assignee_user_id is not None
-            else user_ids_of_groups([request.assignee_group_id])
+            else user_ids_of_groups([cast(int, request.assignee_group_id)])  # a user or a group
         )
         notify(
             recipients,

@@ -58,12 +58,13 @@ def check_period(start: date | None, end: date | None, *, today: date) -> None:
         )
 
 
-def request_pack(user: User, start: date, end: date, *, today: date) -> int:
+def request_pack(user: User, start: date | None, end: date | None, *, today: date) -> int:
     """A new queued pack for this period, committed with its audit event, then sent to the
     consumers. If the queue is unreachable the pack stays queued ("Build again" sends it)."""
     if not can_request(user):
         raise DomainError("Only admins and policy owners can build evidence packs.")
     check_period(start, end, today=today)
+    assert start is not None and end is not None  # check_period refused a missing day
     pack = EvidencePack(
         requested_by_id=user.id, period_start=start, period_end=end, status="queued"
     )

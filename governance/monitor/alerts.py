@@ -46,11 +46,11 @@ def _jobs(count: int) -> str:
 def failures_in_last_5_minutes(now: datetime) -> int:
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=4)
     return int(
-        db.session.scalar(
+        db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(JobCounter.failed), 0)).where(
                 JobCounter.minute >= since, JobCounter.minute <= now
             )
-        )
+        ).scalar_one()
     )
 
 

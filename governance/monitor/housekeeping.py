@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from huey import crontab
 
@@ -41,7 +42,7 @@ def mark_lost_jobs(now: datetime) -> int:
     return rowcount(result) or 0
 
 
-def _delete_in_batches(table: sa.Table, key: sa.Column, condition) -> int:
+def _delete_in_batches(table: sa.Table, key: so.InstrumentedAttribute[int], condition) -> int:
     """Delete in bounded batches, each its own transaction, so no lock is held for long."""
     removed = 0
     while True:

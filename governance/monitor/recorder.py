@@ -191,7 +191,7 @@ def _finish(batch: Batch, task, now, *, status, counter, exc=None) -> None:
     elif status == "complete":
         values |= {"error": None, "traceback": None}
     batch.job(task, now, **values)
-    increments = {counter: 1}
+    increments: dict[str, float] = {counter: 1}
     if duration_ms is not None:
         increments |= {"total_duration_ms": duration_ms, duration_bucket(duration_ms): 1}
     batch.count(task, now, **increments)

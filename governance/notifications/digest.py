@@ -105,8 +105,8 @@ def _queue_digest(user_id: int, address: str, *, since: datetime, now: datetime)
         lines.append(f"* {notification.created_at:%a %d %b %H:%M} – {notification.subject}")
         if notification.body:
             lines.append(f"  {_one_line(notification.body)}")
-        if safe_link(notification.link):
-            lines.append(f"  Open in Steward: {absolute_link(notification.link)}")
+        if safe := safe_link(notification.link):
+            lines.append(f"  Open in Steward: {absolute_link(safe)}")
     if count > len(listed):
         lines.append(f"… and {count - len(listed)} more on your notifications page.")
     outbox.queue_emails(

@@ -206,6 +206,7 @@ def request_exception(
     policy = get_or_raise(Policy, policy_id, "No such policy.")
     check_can_request(actor, policy)
     clean = _validated(data, today=today or utcnow().date(), max_days=max_days)
+    assert clean.expires_on is not None  # _validated refuses an exception without one
     exception = PolicyException(
         policy_id=policy.id,
         scope=clean.scope,
