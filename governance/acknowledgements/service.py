@@ -265,15 +265,13 @@ def _announce(campaign: AckCampaign, user_ids: list[int]) -> None:
 
 
 def _close_campaign(campaign: AckCampaign, *, actor_id: int | None, why: str) -> None:
-    changed = rowcount(
-        db.session.execute(
-            sa.update(AckCampaign)
-            .where(AckCampaign.id == campaign.id, AckCampaign.closed_at.is_(None))
-            .values(closed_at=utcnow())
-            .execution_options(synchronize_session="fetch")
-        )
+    changed = db.session.execute(
+        sa.update(AckCampaign)
+        .where(AckCampaign.id == campaign.id, AckCampaign.closed_at.is_(None))
+        .values(closed_at=utcnow())
+        .execution_options(synchronize_session="fetch")
     )
-    if changed:
+    if rowcount(changed):
         record_event(
             actor_id=actor_id,
             action="acknowledgement.campaign_closed",
@@ -420,21 +418,19 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
     if version is None:
         raise Conflict("This policy has no live version to acknowledge.")
     now = utcnow()
-    changed = rowcount(
-        db.session.execute(
-            sa.update(Acknowledgement)
-            .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
-            .values(
-                acknowledged_at=now,
-                version_label=version.version_label,
-                content_hash=version.content_hash,
-                ip_address=(ip_address or "")[:IP_MAX] or None,
-                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
-            )
-            .execution_options(synchronize_session=False)
+    changed = db.session.execute(
+        sa.update(Acknowledgement)
+        .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=now,
+            version_label=version.version_label,
+            content_hash=version.content_hash,
+            ip_address=(ip_address or "")[:IP_MAX] or None,
+            user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
         )
+        .execution_options(synchronize_session=False)
     )
-    if changed != 1:
+    if rowcount(changed) != 1:
         db.session.rollback()
         return False
     record_event(
@@ -534,19 +530,17 @@ def send_ack_reminders(now: datetime | None = None) -> int:
             .order_by(Acknowledgement.id)
         ).all()
         for ack_id, user_id, campaign_id in candidates:
-            won = rowcount(
-                db.session.execute(
-                    sa.update(Acknowledgement)
-                    .where(
-                        Acknowledgement.id == ack_id,
-                        Acknowledgement.acknowledged_at.is_(None),
-                        Acknowledgement.reminder_level < threshold,
-                    )
-                    .values(reminder_level=threshold)
-                    .execution_options(synchronize_session=False)
+            won = db.session.execute(
+                sa.update(Acknowledgement)
+                .where(
+                    Acknowledgement.id == ack_id,
+                    Acknowledgement.acknowledged_at.is_(None),
+                    Acknowledgement.reminder_level < threshold,
                 )
+                .values(reminder_level=threshold)
+                .execution_options(synchronize_session=False)
             )
-            if won != 1:
+            if rowcount(won) != 1:
                 db.session.rollback()
                 continue
             campaign = db.session.get_one(AckCampaign, campaign_id)

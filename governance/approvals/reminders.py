@@ -119,20 +119,18 @@ def escalate(step_run_id: int, now: datetime) -> int:
     config = runtime.find_step(execution.version, step_run.step_key)["config"]
     target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
     target = escalation_target_label(target_user, target_group)
-    marked = rowcount(
-        db.session.execute(
-            sa.update(ApprovalRequest)
-            .where(
-                ApprovalRequest.step_run_id == step_run_id,
-                ApprovalRequest.status == "pending",
-                ApprovalRequest.due_at < now,
-                ApprovalRequest.escalated_at.is_(None),
-            )
-            .values(escalated_at=now, escalated_to=target)
-            .execution_options(synchronize_session=False)
+    marked = db.session.execute(
+        sa.update(ApprovalRequest)
+        .where(
+            ApprovalRequest.step_run_id == step_run_id,
+            ApprovalRequest.status == "pending",
+            ApprovalRequest.due_at < now,
+            ApprovalRequest.escalated_at.is_(None),
         )
+        .values(escalated_at=now, escalated_to=target)
+        .execution_options(synchronize_session=False)
     )
-    if not marked:
+    if not rowcount(marked):
         return 0
     record_event(
         actor_id=None,
@@ -144,7 +142,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
         changes={"escalated_to": {"before": None, "after": target}},
     )
     if target is None:
-        return marked
+        return rowcount(marked)
     added = config.get("escalate_adds_approvers") and _add_escalation_approver(
         step_run, target_user, target_group, now, target
     )
@@ -161,7 +159,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
         + (" You have been added as an approver." if added else ""),
         link=INBOX_LINK if added else f"/executions/{execution.id}",
     )
-    return marked
+    return rowcount(marked)
 
 
 def escalation_target_label(user_id: int | None, group_id: int | None) -> str | None:

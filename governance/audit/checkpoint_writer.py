@@ -50,20 +50,18 @@ def write_checkpoint(now: datetime) -> signing.Checkpoint | None:
         checkpoints.signing_key(), seq=head_seq, head_hash=head_hash, created_at=now
     )
     # The unique seq decides between two consumers signing the same head at once.
-    inserted = rowcount(
-        db.session.execute(
-            insert_on_conflict(_table, db.engine.dialect.name)
-            .values(
-                seq=checkpoint.seq,
-                head_hash=checkpoint.head_hash,
-                created_at=checkpoint.created_at,
-                signature=checkpoint.signature,
-            )
-            .on_conflict_do_nothing(index_elements=[_table.c.seq])
+    inserted = db.session.execute(
+        insert_on_conflict(_table, db.engine.dialect.name)
+        .values(
+            seq=checkpoint.seq,
+            head_hash=checkpoint.head_hash,
+            created_at=checkpoint.created_at,
+            signature=checkpoint.signature,
         )
+        .on_conflict_do_nothing(index_elements=[_table.c.seq])
     )
     db.session.commit()
-    if not inserted:
+    if not rowcount(inserted):
         return None
     log.info("%s", signing.to_line(checkpoint))
     return checkpoint

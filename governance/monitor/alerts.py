@@ -94,27 +94,23 @@ def _transition(condition: Condition, now: datetime) -> str | None:
     window_start = now - timedelta(seconds=current_app.config["ALERT_WINDOW_SECONDS"])
     row = ALERTS.c
     if condition.is_firing:
-        started = rowcount(
-            db.session.execute(
-                sa.update(ALERTS)
-                .where(row.key == condition.key, row.is_firing.is_(False))
-                .values(is_firing=True, fired_at=now, resolved_at=None, detail=condition.detail)
-            )
+        started = db.session.execute(
+            sa.update(ALERTS)
+            .where(row.key == condition.key, row.is_firing.is_(False))
+            .values(is_firing=True, fired_at=now, resolved_at=None, detail=condition.detail)
         )
         # Notified once per window: a flapping alert or a long outage does not flood anyone.
-        notified = rowcount(
-            db.session.execute(
-                sa.update(ALERTS)
-                .where(
-                    row.key == condition.key,
-                    row.is_firing.is_(True),
-                    sa.or_(row.notified_at.is_(None), row.notified_at <= window_start),
-                )
-                .values(notified_at=now, detail=condition.detail)
+        notified = db.session.execute(
+            sa.update(ALERTS)
+            .where(
+                row.key == condition.key,
+                row.is_firing.is_(True),
+                sa.or_(row.notified_at.is_(None), row.notified_at <= window_start),
             )
+            .values(notified_at=now, detail=condition.detail)
         )
-        if notified:
-            return "firing" if started else "still firing"
+        if rowcount(notified):
+            return "firing" if rowcount(started) else "still firing"
         return None
     resolved = db.session.execute(
         sa.update(ALERTS)

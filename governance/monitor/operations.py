@@ -111,20 +111,18 @@ def can_retry(job: JobRecord) -> bool:
 
 def _resolve(job_id: int, *, status: str, actor: User, resolution: str) -> None:
     """Take the job off the failed list, once: of two operators clicking, one wins."""
-    changed = rowcount(
-        db.session.execute(
-            sa.update(JobRecord)
-            .where(JobRecord.id == job_id, JobRecord.status == FAILED_JOB_STATUS)
-            .values(
-                status=status,
-                resolved_at=utcnow(),
-                resolved_by_id=actor.id,
-                resolution=resolution[:REASON_MAX],
-            )
-            .execution_options(synchronize_session=False)
+    changed = db.session.execute(
+        sa.update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.status == FAILED_JOB_STATUS)
+        .values(
+            status=status,
+            resolved_at=utcnow(),
+            resolved_by_id=actor.id,
+            resolution=resolution[:REASON_MAX],
         )
+        .execution_options(synchronize_session=False)
     )
-    if changed != 1:
+    if rowcount(changed) != 1:
         db.session.rollback()
         raise Conflict("This job is no longer failed: someone retried or discarded it.")
 

@@ -65,20 +65,18 @@ def claim_digest(user_id: int, last_sent_at: datetime | None, now: datetime) -> 
         if last_sent_at is None
         else User.digest_sent_at == last_sent_at
     )
-    changed = rowcount(
-        db.session.execute(
-            sa.update(User)
-            .where(
-                User.id == user_id,
-                User.notify_by == "digest",
-                User.is_enabled.is_(True),
-                unchanged,
-            )
-            .values(digest_sent_at=now)
-            .execution_options(synchronize_session=False)
+    changed = db.session.execute(
+        sa.update(User)
+        .where(
+            User.id == user_id,
+            User.notify_by == "digest",
+            User.is_enabled.is_(True),
+            unchanged,
         )
+        .values(digest_sent_at=now)
+        .execution_options(synchronize_session=False)
     )
-    return changed == 1
+    return rowcount(changed) == 1
 
 
 def digest_subject(count: int, since: datetime) -> str:

@@ -184,20 +184,18 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
             last_error="The last attempt did not finish (its consumer stopped).",
         )
         return None
-    claimed = rowcount(
-        db.session.execute(
-            sa.update(OutboundEmail)
-            .where(
-                OutboundEmail.id == email_id,
-                OutboundEmail.status == "queued",
-                OutboundEmail.attempts == row.attempts,
-            )
-            .values(attempts=row.attempts + 1, sent_at=now)
-            .execution_options(synchronize_session=False)
+    claimed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == "queued",
+            OutboundEmail.attempts == row.attempts,
         )
+        .values(attempts=row.attempts + 1, sent_at=now)
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if claimed != 1:
+    if rowcount(claimed) != 1:
         return None
     return db.session.get(OutboundEmail, email_id)
 
@@ -234,20 +232,18 @@ def deliver(email_id: int, now: datetime | None = None) -> str:
 
 def _finish(email_id: int, attempt: int, **values) -> bool:
     """Record an attempt's result, only if the claim is still this attempt's."""
-    changed = rowcount(
-        db.session.execute(
-            sa.update(OutboundEmail)
-            .where(
-                OutboundEmail.id == email_id,
-                OutboundEmail.status == "queued",
-                OutboundEmail.attempts == attempt,
-            )
-            .values(last_error=values.pop("last_error", None), **values)
-            .execution_options(synchronize_session=False)
+    changed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == "queued",
+            OutboundEmail.attempts == attempt,
         )
+        .values(last_error=values.pop("last_error", None), **values)
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return changed == 1
+    return rowcount(changed) == 1
 
 
 def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception) -> str:
@@ -293,15 +289,13 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
     """An admin re-queues a failed email: five fresh attempts. Commits."""
     email = get_or_raise(OutboundEmail, email_id, "No such email.")
     # Conditional: two admins clicking at once queue it once.
-    changed = rowcount(
-        db.session.execute(
-            sa.update(OutboundEmail)
-            .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
-            .values(status="queued", attempts=0, sent_at=None)
-            .execution_options(synchronize_session=False)
-        )
+    changed = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
+        .values(status="queued", attempts=0, sent_at=None)
+        .execution_options(synchronize_session=False)
     )
-    if changed != 1:
+    if rowcount(changed) != 1:
         db.session.rollback()
         db.session.refresh(email)
         raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")

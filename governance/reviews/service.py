@@ -282,21 +282,19 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
 
 
 def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
-    won = rowcount(
-        db.session.execute(
-            sa.update(Policy)
-            .where(
-                Policy.id == policy_id,
-                Policy.next_review_on == due_on,
-                sa.or_(
-                    Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
-                ),
-            )
-            .values(review_reminder_level=threshold)
-            .execution_options(synchronize_session=False)
+    won = db.session.execute(
+        sa.update(Policy)
+        .where(
+            Policy.id == policy_id,
+            Policy.next_review_on == due_on,
+            sa.or_(
+                Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
+            ),
         )
+        .values(review_reminder_level=threshold)
+        .execution_options(synchronize_session=False)
     )
-    if won != 1:
+    if rowcount(won) != 1:
         db.session.rollback()
         return False
     policy = db.session.get_one(Policy, policy_id)
@@ -315,19 +313,17 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
 
 def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None:
     """Flag the policy overdue; the winner audits, notifies and fires policy.review_due."""
-    won = rowcount(
-        db.session.execute(
-            sa.update(Policy)
-            .where(
-                Policy.id == policy_id,
-                Policy.next_review_on == due_on,
-                Policy.review_overdue_since.is_(None),
-            )
-            .values(review_overdue_since=today, review_reminder_level=0)
-            .execution_options(synchronize_session=False)
+    won = db.session.execute(
+        sa.update(Policy)
+        .where(
+            Policy.id == policy_id,
+            Policy.next_review_on == due_on,
+            Policy.review_overdue_since.is_(None),
         )
+        .values(review_overdue_since=today, review_reminder_level=0)
+        .execution_options(synchronize_session=False)
     )
-    if won != 1:
+    if rowcount(won) != 1:
         db.session.rollback()
         return None
     policy = db.session.get_one(Policy, policy_id)
