@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run serve test lint format migrate seed worker bench load fault clean
+.PHONY: run serve test lint typecheck imports format migrate seed worker bench load fault clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ worker: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Types over governance/ (configured in pyproject.toml).
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+# The layers and the engine's independence from features (contracts in pyproject.toml).
+imports: $(VENV)/.dev
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -129,7 +129,8 @@ def register(app: Flask) -> None:
         config.setup_logger()
         if worker_type == "process":
             huey.on_startup("steward-own-connections")(_forget_inherited_connections)
-        app = current_app._get_current_object()
+        # Flask types the current_app proxy as the app itself, which has no _get_current_object.
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         # Registered before the workers start, so forked process workers share its id.
         consumer_id = heartbeat.register_consumer(worker_count=workers, worker_type=worker_type)
         click.echo(f"Consumer {consumer_id}: {workers} {worker_type} worker(s)")

@@ -4,6 +4,7 @@ outage from a query's own error."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -17,6 +18,13 @@ def insert_on_conflict(table: sa.Table, dialect_name: str):
     if dialect_name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"Steward runs on PostgreSQL or SQLite, not {dialect_name}")
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """The rows an UPDATE or DELETE without RETURNING matched. Session.execute() is typed to
+    return a Result, but for these statements it returns a CursorResult, which counts them."""
+    assert isinstance(result, sa.CursorResult)
+    return result.rowcount
 
 
 # SQLSTATEs that mean the server went away or is not accepting connections yet: class 08

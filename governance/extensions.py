@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import LoginManager
@@ -23,6 +25,10 @@ NAMING_CONVENTION = {
 
 class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table, so Model.__table__ works with insert(), update() and
+        # Table's own methods (SQLAlchemy types it as any FromClause).
+        __table__: ClassVar[sa.Table]
 
 
 def include_in_migrations(dialect_name: str):
@@ -36,6 +42,12 @@ def include_in_migrations(dialect_name: str):
 
 
 db = SQLAlchemy(model_class=Base)
+# Models subclass Model, which is db.Model. A type checker cannot take a class from an attribute
+# of an instance, so it is shown Base, the declarative base db.Model is built from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -11,6 +11,7 @@ from limits import parse
 
 from governance.auth.models import UserSession
 from governance.auth.throttle import prune_login_failures
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
@@ -28,7 +29,7 @@ def prune_ended_sessions() -> int:
         )
     )
     db.session.commit()
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 @periodic_task(crontab(minute="17", hour="3"))

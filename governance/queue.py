@@ -31,7 +31,8 @@ def _in_app_context(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        app = current_app._get_current_object() if has_app_context() else consumer_app()
+        # Flask types the current_app proxy as the app itself, which has no _get_current_object.
+        app = current_app._get_current_object() if has_app_context() else consumer_app()  # type: ignore[attr-defined]
         with app.app_context():
             return fn(*args, **kwargs)
 

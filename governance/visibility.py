@@ -8,6 +8,7 @@ it exists). 403 is only for an object they may read but not change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -189,7 +190,7 @@ _PATH_OBJECTS = {
 }
 
 
-def can_open(user: User, view_args: dict[str, Any]) -> bool:
+def can_open(user: User, view_args: Mapping[str, Any]) -> bool:
     """Whether every object a matched URL's path names (policy_id=3, execution_id=7...) is
     readable by this user: a notification or an email then links only to what they may open."""
     for name, value in view_args.items():

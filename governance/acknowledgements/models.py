@@ -7,11 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
-class AckCampaign(db.Model):
+class AckCampaign(Model):
     """One round of "please read this": opened when a major version is published."""
 
     __tablename__ = "ack_campaigns"
@@ -33,7 +33,7 @@ class AckCampaign(db.Model):
     revision = so.relationship("PolicyRevision")
 
 
-class Acknowledgement(db.Model):
+class Acknowledgement(Model):
     """One person of a campaign's audience; acknowledged_at stays empty until they confirm."""
 
     __tablename__ = "acknowledgements"

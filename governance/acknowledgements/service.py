@@ -21,6 +21,7 @@ from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
+from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -269,8 +270,8 @@ def _close_campaign(campaign: AckCampaign, *, actor_id: int | None, why: str) ->
         .where(AckCampaign.id == campaign.id, AckCampaign.closed_at.is_(None))
         .values(closed_at=utcnow())
         .execution_options(synchronize_session="fetch")
-    ).rowcount
-    if changed:
+    )
+    if rowcount(changed):
         record_event(
             actor_id=actor_id,
             action="acknowledgement.campaign_closed",
@@ -314,7 +315,7 @@ def on_version_published(event_name: str, payload: dict[str, Any]) -> None:
         return
     if payload.get("change_kind") == MINOR and open_campaign(policy.id) is not None:
         return
-    version = db.session.get(PolicyRevision, payload["revision_id"])
+    version = db.session.get_one(PolicyRevision, payload["revision_id"])
     _open_campaign(policy, version, actor_id=payload.get("actor_id"))
 
 
@@ -428,8 +429,8 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
             user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    )
+    if rowcount(changed) != 1:
         db.session.rollback()
         return False
     record_event(
@@ -538,11 +539,11 @@ def send_ack_reminders(now: datetime | None = None) -> int:
                 )
                 .values(reminder_level=threshold)
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            if won != 1:
+            )
+            if rowcount(won) != 1:
                 db.session.rollback()
                 continue
-            campaign = db.session.get(AckCampaign, campaign_id)
+            campaign = db.session.get_one(AckCampaign, campaign_id)
             notify(
                 [user_id],
                 subject=f"Reminder: please acknowledge “{campaign.policy.title}” "

@@ -6,6 +6,8 @@ Never HTML, never a stack trace: anything unexpected is logged and answered with
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -57,7 +59,9 @@ def error_response(
     details: list[dict] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    body: dict[str, dict[str, Any]] = {
+        "error": {"code": code or CODES.get(status, "error"), "message": message}
+    }
     body["error"]["details"] = details or []
     response = jsonify(body)
     response.status_code = status
@@ -109,8 +113,9 @@ def http_error_response(error: HTTPException) -> Response:
         405: f"{request.method} is not allowed here.",
     }.get(status, (error.description or "The request failed.").strip())
     headers = {}
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     return error_response(status, message, headers=headers)
 
 

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from governance.auth.models import User
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

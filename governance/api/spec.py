@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from governance.api.auth import require_roles
 from governance.api.errors import ApiError, validation_details
@@ -64,7 +64,7 @@ class Operation:
 
     @property
     def path(self) -> str:
-        return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", bp.url_prefix + self.rule)
+        return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", (bp.url_prefix or "") + self.rule)
 
     @property
     def path_parameters(self) -> list[str]:
@@ -218,7 +218,7 @@ def _links(op: Operation) -> dict[str, dict]:
     path, and (body_links) the answer as their body: what the stateful phase of a contract test
     follows (create, then read and change; read, then save back what was read)."""
     targets = {target.endpoint: target for target in OPERATIONS}
-    links = {}
+    links: dict[str, dict] = {}
     for endpoint, parameter in op.links.items():
         target = targets[endpoint]
         links[endpoint] = {
@@ -254,7 +254,7 @@ def _headers(described: dict[str, str]) -> dict[str, dict]:
 
 
 def openapi_document(title: str, version: str) -> dict:
-    models: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))

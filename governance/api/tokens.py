@@ -98,9 +98,9 @@ def _is_active(user_id: int, now: datetime) -> sa.ColumnElement[bool]:
 
 
 def count_active_tokens(user: User) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(ApiToken).where(_is_active(user.id, utcnow()))
-    )
+    ).scalar_one()
 
 
 def list_tokens(user: User) -> list[ApiToken]:

@@ -159,7 +159,7 @@ def _config_field(field: ConfigField) -> tuple[Any, Any]:
 
 def _config_model(action: Action) -> type[Strict]:
     name = "".join(part.title() for part in action.name.split("_")) + "StepConfig"
-    fields = {field.name: _config_field(field) for field in action.fields}
+    fields: dict[str, Any] = {field.name: _config_field(field) for field in action.fields}
     model = create_model(name, __base__=Strict, **fields)
     model.__doc__ = f"The config of a `{action.name}` step ({action.label})."
     return model
@@ -377,7 +377,7 @@ def accepts_read_only_fields_of(answer: type[BaseModel]) -> Callable[[type], typ
     answer is a valid body as it stands. Derived: a field added to the answer is accepted too."""
 
     def decorate(model: type[BaseModel]) -> type[BaseModel]:
-        fields = {
+        fields: dict[str, Any] = {
             name: (Any, _read_only(field.description or ""))
             for name, field in answer.model_fields.items()
             if name not in model.model_fields

@@ -19,6 +19,7 @@ from governance.approvals.models import ApprovalDelegation, ApprovalRequest
 from governance.approvals.service import get_request
 from governance.audit.service import record_event
 from governance.auth.models import User, UserRole, group_members
+from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.notifications.service import notify_users
@@ -90,7 +91,7 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
         .values(assignee_user_id=delegate_user.id, assignee_group_id=None)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         db.session.rollback()
         raise Conflict("This request was decided or handed over a moment ago.")
     previous = request.assignee_label

@@ -13,6 +13,8 @@ of the steps kept apart decides no request of the other (definition.steps_kept_a
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
@@ -194,7 +196,7 @@ def covered_request_ids(rows: list[ApprovalRequest], barred: set[int]) -> set[in
         people = (
             {row.assignee_user_id}
             if row.assignee_user_id is not None
-            else members[row.assignee_group_id]
+            else members[cast(int, row.assignee_group_id)]  # a user or a group (CHECK)
         ) - barred
         if people and people <= deciders:
             covered.add(row.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -138,9 +139,9 @@ def tab_counts(user_id: int) -> dict[str, int]:
 
 def waiting_count(user_id: int) -> int:
     """For the navigation badge."""
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(ApprovalRequest).where(waiting_condition(user_id))
-    )
+    ).scalar_one()
 
 
 def _with_item_loads(statement: sa.Select) -> sa.Select:
@@ -310,8 +311,9 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
     about_content = {
         item.request.id for item in items if eligibility.is_about_content(item.execution)
     }
+    # An execution about content has a policy (is_about_content), so its policy_id is set.
     authors = versions.change_authors_of(
-        {item.execution.policy_id for item in items if item.request.id in about_content}
+        {cast(int, item.execution.policy_id) for item in items if item.request.id in about_content}
     )
     decided = eligibility.decided_steps(viewer.id, {item.request.execution_id for item in items})
     for item in items:
@@ -324,7 +326,7 @@ def build_items(requests: list[ApprovalRequest], viewer: User) -> list[InboxItem
             peers=[
                 p for p in peers.get(item.request.step_run_id, []) if p.status in eligibility.LIVE
             ],
-            authors=authors[item.execution.policy_id]
+            authors=authors[cast(int, item.execution.policy_id)]
             if item.request.id in about_content
             else set(),
             decided=decided[item.request.execution_id],

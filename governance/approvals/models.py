@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
@@ -24,7 +24,7 @@ class ApprovalRequestStatus(StrEnum):
 REQUEST_STATUSES = tuple(status.value for status in ApprovalRequestStatus)
 
 
-class ApprovalRequest(db.Model):
+class ApprovalRequest(Model):
     __tablename__ = "approval_requests"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(REQUEST_STATUSES), name="known_status"),
@@ -75,7 +75,7 @@ class ApprovalRequest(db.Model):
         return f"{self.assignee_group.name} (group)" if self.assignee_group else "—"
 
 
-class ApprovalDelegation(db.Model):
+class ApprovalDelegation(Model):
     """One hand-over of a request: from its assignee (or an admin) to another approver.
 
     The request itself is re-pointed at the delegate, so only the end of a chain can decide;

@@ -14,6 +14,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
@@ -77,9 +78,10 @@ def remind(request_id: int, *, actor: User) -> datetime:
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         db.session.rollback()
         db.session.refresh(request)
+        assert request.reminded_at is not None  # set by the reminder that came first
         again = request.reminded_at + REMIND_INTERVAL
         raise DomainError(
             f"A reminder was already sent at {request.reminded_at:%H:%M} UTC; "
@@ -112,7 +114,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
     and sends nothing. Each escalation leaves an audit event, also one with no target to
     tell (the workflow page warns about those steps). Returns how many were marked (no commit).
     """
-    step_run = db.session.get(StepRun, step_run_id)
+    step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
     config = runtime.find_step(execution.version, step_run.step_key)["config"]
     target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
@@ -127,8 +129,8 @@ def escalate(step_run_id: int, now: datetime) -> int:
         )
         .values(escalated_at=now, escalated_to=target)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not marked:
+    )
+    if not rowcount(marked):
         return 0
     record_event(
         actor_id=None,
@@ -140,7 +142,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
         changes={"escalated_to": {"before": None, "after": target}},
     )
     if target is None:
-        return marked
+        return rowcount(marked)
     added = config.get("escalate_adds_approvers") and _add_escalation_approver(
         step_run, target_user, target_group, now, target
     )
@@ -157,7 +159,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
         + (" You have been added as an approver." if added else ""),
         link=INBOX_LINK if added else f"/executions/{execution.id}",
     )
-    return marked
+    return rowcount(marked)
 
 
 def escalation_target_label(user_id: int | None, group_id: int | None) -> str | None:

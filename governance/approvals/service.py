@@ -20,6 +20,7 @@ from governance.approvals import eligibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotFound
@@ -131,7 +132,7 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         )
         .execution_options(synchronize_session=False)
     )
-    if decided.rowcount != 1:
+    if rowcount(decided) != 1:
         db.session.rollback()
         raise Conflict(_why_not_recorded(request_id, user))
     record_event(
@@ -232,7 +233,7 @@ def _settle_step(step_run_id: int) -> str:
     A pending request nobody can still decide (its possible deciders all counted already) is
     not waited for: it lowers what "all" asks and cannot bring an approval to a quorum.
     """
-    step_run = db.session.get(StepRun, step_run_id)
+    step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
     config = runtime.find_step(execution.version, step_run.step_key)["config"]
     rows = eligibility.step_requests(step_run_id)

@@ -7,11 +7,14 @@ the old content stop counting: those requests are asked again, and the approvers
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.reminders import INBOX_LINK
 from governance.audit.service import record_event
+from governance.dbutil import rowcount
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
 from governance.notifications.service import notify, user_ids_of_groups
@@ -56,7 +59,7 @@ def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:
             )
             .execution_options(synchronize_session=False)
         )
-        if reopened.rowcount != 1:
+        if rowcount(reopened) != 1:
             continue
         who = decided_by.name if decided_by else "someone"
         record_event(
@@ -70,7 +73,7 @@ def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:
         recipients = (
             [request.assignee_user_id]
             if request.assignee_user_id is not None
-            else user_ids_of_groups([request.assignee_group_id])
+            else user_ids_of_groups([cast(int, request.assignee_group_id)])  # a user or a group
         )
         notify(
             recipients,

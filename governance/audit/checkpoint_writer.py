@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from governance.audit import chain, checkpoints, signing, verify
 from governance.audit.models import AuditCheckpoint
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ def write_checkpoint(now: datetime) -> signing.Checkpoint | None:
             signature=checkpoint.signature,
         )
         .on_conflict_do_nothing(index_elements=[_table.c.seq])
-    ).rowcount
+    )
     db.session.commit()
-    if not inserted:
+    if not rowcount(inserted):
         return None
     log.info("%s", signing.to_line(checkpoint))
     return checkpoint

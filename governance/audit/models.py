@@ -13,11 +13,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
 
@@ -39,7 +39,7 @@ class AuditEvent(db.Model):
     actor = so.relationship("User", lazy="joined")
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The chain's last position and hash, in one row.
 
     Appending locks this row first, so concurrent transactions take positions one after the
@@ -56,7 +56,7 @@ class AuditChainHead(db.Model):
     last_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
 
 
-class AuditCheckpoint(db.Model):
+class AuditCheckpoint(Model):
     """The chain's length and head hash at a moment, signed with a key kept outside the database.
 
     A copy lives in the log and in downloads, so a chain cut shorter than a checkpoint, even

@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from governance.audit import chain
 from governance.audit.models import AuditChainHead, AuditEvent
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 
 PENDING_KEY = "audit.pending"
 
@@ -56,7 +56,7 @@ def _lock_head(session: so.Session) -> tuple[int, str]:
     """Lock the head row until commit (a row lock on PostgreSQL, the write lock on SQLite)
     and return the chain's last position and hash."""
     take_lock = sa.update(_head).where(_head.c.id == AuditChainHead.ROW_ID).values(seq=_head.c.seq)
-    if session.execute(take_lock).rowcount == 0:
+    if rowcount(session.execute(take_lock)) == 0:
         # No head yet (an empty database): create it. Two first writers may both get here;
         # the second one's insert waits for the first to commit and then does nothing.
         session.execute(

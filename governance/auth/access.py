@@ -9,6 +9,7 @@ from functools import wraps
 from flask import Response, abort, current_app, flash, g, redirect, request, session
 from flask_login import current_user, login_required
 from flask_login.utils import login_url
+from werkzeug.wrappers import Response as BaseResponse
 
 from governance.auth import service
 from governance.auth.models import User
@@ -41,7 +42,7 @@ def load_user(user_id: str) -> User | None:
 
 
 @login_manager.unauthorized_handler
-def ask_to_log_in() -> Response:
+def ask_to_log_in() -> BaseResponse:
     """To the login page, back here after it; an htmx request is sent there as a whole page."""
     if g.get("session_expired"):
         session.clear()  # nothing of the ended session is kept, only the flash below

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
-from governance.extensions import db
+from governance.extensions import Model, db
 from governance.timeutil import UTCDateTime, utcnow
 
 ROLES = ("admin", "owner", "approver", "viewer")
@@ -34,7 +34,7 @@ group_members = sa.Table(
 )
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLES), name="known_role"),)
 
@@ -44,7 +44,7 @@ class UserRole(db.Model):
     role: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(sa.column("notify_by").in_(NOTIFY_CHOICES), name="known_notify_by"),
@@ -86,7 +86,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -98,7 +98,7 @@ class Group(db.Model):
     )
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One row per login. Revoking it ends that session, even for a copied cookie."""
 
     __tablename__ = "user_sessions"
@@ -117,7 +117,7 @@ class UserSession(db.Model):
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(255))
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """Failed logins for one key ("account:<email>" or "address:<ip>") in the current window.
 
     In the database, not in each process's memory, so every web worker counts the same tries.

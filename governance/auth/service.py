@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from governance.audit.service import diff_fields, record_event
 from governance.auth import passwords
 from governance.auth.models import ROLES, Group, User, UserRole, UserSession, group_members
+from governance.dbutil import rowcount
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
@@ -168,7 +169,7 @@ def _end_if_expired(live: sa.ColumnElement[bool], now) -> None:
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    if ended.rowcount != 1:  # another request of the same session ended it first
+    if rowcount(ended) != 1:  # another request of the same session ended it first
         db.session.rollback()
         return
     record_event(

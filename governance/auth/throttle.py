@@ -20,13 +20,17 @@ from limits.storage import Storage, storage_from_string
 from sqlalchemy.dialects import postgresql, sqlite
 
 from governance.auth.models import LoginFailure
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.timeutil import utcnow
 
 
 class RedisCounts:
     def __init__(self, storage_uri: str, limit: RateLimitItem) -> None:
-        self.storage: Storage = storage_from_string(storage_uri)
+        storage = storage_from_string(storage_uri)
+        if not isinstance(storage, Storage):  # an async+ URI: this app calls it synchronously
+            raise ValueError(f"RATELIMIT_STORAGE_URI must name a synchronous store: {storage_uri}")
+        self.storage = storage
         self.limit = limit
         self.expiry = limit.get_expiry()
 
@@ -121,7 +125,7 @@ def prune_login_failures(now: datetime, window: timedelta) -> int:
         sa.delete(LoginFailure).where(LoginFailure.window_started_at <= now - window)
     )
     db.session.commit()
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 class LoginThrottle:
@@ -129,6 +133,7 @@ class LoginThrottle:
 
     def init_app(self, app: Flask) -> None:
         limit = parse(app.config["LOGIN_FAILURE_LIMIT"])
+        counts: RedisCounts | DatabaseCounts
         if app.config["LOGIN_THROTTLE_STORE"] == "redis":
             counts = RedisCounts(app.config["RATELIMIT_STORAGE_URI"], limit)
         else:

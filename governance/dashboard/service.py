@@ -98,7 +98,7 @@ def _review_figure(kind: str, order_by) -> ReviewFigure:
         .order_by(order_by, Policy.id)
         .limit(LIST_LIMIT)
     ).all()
-    return ReviewFigure(count=count or 0, policies=[tuple(row) for row in rows])
+    return ReviewFigure(count=count or 0, policies=[row.tuple() for row in rows])
 
 
 def acknowledgement_completion() -> list[AckFigure]:
@@ -167,7 +167,7 @@ def active_exceptions(today: date | None = None) -> ExceptionFigure:
         .order_by(PolicyException.expires_on, PolicyException.id)
         .limit(LIST_LIMIT)
     ).all()
-    return ExceptionFigure(count=count or 0, soonest=[tuple(row) for row in rows])
+    return ExceptionFigure(count=count or 0, soonest=[row.tuple() for row in rows])
 
 
 def build_dashboard() -> Dashboard:

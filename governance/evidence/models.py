@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
@@ -23,7 +23,7 @@ class EvidencePackStatus(StrEnum):
 PACK_STATUSES = tuple(status.value for status in EvidencePackStatus)
 
 
-class EvidencePack(db.Model):
+class EvidencePack(Model):
     __tablename__ = "evidence_packs"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(PACK_STATUSES), name="known_status"),

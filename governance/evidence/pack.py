@@ -30,6 +30,7 @@ from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.csvfile import csv_text
+from governance.dbutil import rowcount
 from governance.engine.models import Execution
 from governance.evidence.models import EvidencePack
 from governance.evidence.pdf import render_version_pdf, slugify
@@ -278,14 +279,14 @@ def claim_pack(pack_id: int) -> bool:
         )
     )
     db.session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def build_pack(pack_id: int) -> str:
     """Claim and build one pack from scratch: "done", "failed" or "skipped" (not queued)."""
     if not claim_pack(pack_id):
         return "skipped"
-    pack = db.session.get(EvidencePack, pack_id)
+    pack = db.session.get_one(EvidencePack, pack_id)
     try:
         relative_path, digest, size, versions = _write_zip(pack)
     except Exception as error:
@@ -378,7 +379,7 @@ class _Archive:
 def _add_version(
     archive: _Archive, version: PolicyRevision, since: datetime, until: datetime
 ) -> None:
-    policy = db.session.get(Policy, version.policy_id)
+    policy = db.session.get_one(Policy, version.policy_id)
     folder = f"policies/{policy.id}-{slugify(policy.title)}/v{version.version_label}"
     archive.add(f"{folder}/policy.pdf", render_version_pdf(policy, version))
     archive.add(f"{folder}/approvals.csv", _csv(APPROVAL_COLUMNS, approval_rows(version)))

@@ -14,6 +14,7 @@ from flask import current_app
 from governance import visibility
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotFound
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
@@ -57,12 +58,13 @@ def check_period(start: date | None, end: date | None, *, today: date) -> None:
         )
 
 
-def request_pack(user: User, start: date, end: date, *, today: date) -> int:
+def request_pack(user: User, start: date | None, end: date | None, *, today: date) -> int:
     """A new queued pack for this period, committed with its audit event, then sent to the
     consumers. If the queue is unreachable the pack stays queued ("Build again" sends it)."""
     if not can_request(user):
         raise DomainError("Only admins and policy owners can build evidence packs.")
     check_period(start, end, today=today)
+    assert start is not None and end is not None  # check_period refused a missing day
     pack = EvidencePack(
         requested_by_id=user.id, period_start=start, period_end=end, status="queued"
     )
@@ -101,7 +103,7 @@ def rebuild_pack(pack_id: int, user: User) -> None:
         .where(EvidencePack.id == pack.id, EvidencePack.status.in_(REBUILDABLE_STATUSES))
         .values(status="queued", items_done=0, error=None)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         db.session.rollback()
         raise Conflict("This pack is being built or is already done; it cannot be built again.")
     record_event(

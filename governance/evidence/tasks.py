@@ -14,6 +14,6 @@ from governance.queue import JobFailed, task
 def build_evidence_pack(pack_id: int) -> str:
     outcome = builder.build_pack(pack_id)
     if outcome == "failed":
-        pack = db.session.get(EvidencePack, pack_id)
+        pack = db.session.get_one(EvidencePack, pack_id)
         raise JobFailed(pack.error or "The evidence pack could not be built.")
     return outcome

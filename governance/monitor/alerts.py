@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app
 
 from governance.auth.service import users_with_role
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db, huey
 from governance.monitor import heartbeat
 from governance.monitor.models import Consumer, JobCounter, MonitorAlert
@@ -46,11 +46,11 @@ def _jobs(count: int) -> str:
 def failures_in_last_5_minutes(now: datetime) -> int:
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=4)
     return int(
-        db.session.scalar(
+        db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(JobCounter.failed), 0)).where(
                 JobCounter.minute >= since, JobCounter.minute <= now
             )
-        )
+        ).scalar_one()
     )
 
 
@@ -98,7 +98,7 @@ def _transition(condition: Condition, now: datetime) -> str | None:
             sa.update(ALERTS)
             .where(row.key == condition.key, row.is_firing.is_(False))
             .values(is_firing=True, fired_at=now, resolved_at=None, detail=condition.detail)
-        ).rowcount
+        )
         # Notified once per window: a flapping alert or a long outage does not flood anyone.
         notified = db.session.execute(
             sa.update(ALERTS)
@@ -108,9 +108,9 @@ def _transition(condition: Condition, now: datetime) -> str | None:
                 sa.or_(row.notified_at.is_(None), row.notified_at <= window_start),
             )
             .values(notified_at=now, detail=condition.detail)
-        ).rowcount
-        if notified:
-            return "firing" if started else "still firing"
+        )
+        if rowcount(notified):
+            return "firing" if rowcount(started) else "still firing"
         return None
     resolved = db.session.execute(
         sa.update(ALERTS)

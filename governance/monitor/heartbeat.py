@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from governance import __version__
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.monitor.models import Consumer
 from governance.timeutil import utcnow
@@ -74,7 +75,7 @@ def beat(now: datetime) -> None:
             .where(CONSUMERS.c.id == _registration.id)
             .values(last_seen_at=now, stopped_at=None)
         )
-        if changed.rowcount == 0:
+        if rowcount(changed) == 0:
             connection.execute(
                 sa.insert(CONSUMERS).values(
                     id=_registration.id,
@@ -160,4 +161,4 @@ def forget_gone_consumers(now: datetime) -> int:
     result = db.session.execute(
         sa.delete(Consumer).where(Consumer.last_seen_at < forget_before(now))
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from huey import crontab
 
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.monitor import alerts, heartbeat
 from governance.monitor.models import Consumer, JobCounter, JobRecord, JobStatus
@@ -37,15 +39,15 @@ def mark_lost_jobs(now: datetime) -> int:
         .values(status=JobStatus.LOST, finished_at=now, error=LOST_ERROR)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
-def _delete_in_batches(table: sa.Table, key: sa.Column, condition) -> int:
+def _delete_in_batches(table: sa.Table, key: so.InstrumentedAttribute[int], condition) -> int:
     """Delete in bounded batches, each its own transaction, so no lock is held for long."""
     removed = 0
     while True:
         batch = sa.select(key).where(condition).limit(PRUNE_BATCH).scalar_subquery()
-        count = db.session.execute(sa.delete(table).where(key.in_(batch))).rowcount or 0
+        count = rowcount(db.session.execute(sa.delete(table).where(key.in_(batch)))) or 0
         db.session.commit()
         removed += count
         if count < PRUNE_BATCH:
@@ -72,7 +74,9 @@ def prune(now: datetime) -> dict[str, int]:
         ),
     }
     removed["job_counters"] = (
-        db.session.execute(sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff)).rowcount
+        rowcount(
+            db.session.execute(sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff))
+        )
         or 0
     )
     removed["consumers"] = heartbeat.forget_gone_consumers(now)

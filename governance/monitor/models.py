@@ -14,7 +14,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
@@ -43,7 +43,7 @@ FAILED_JOB_STATUS = JobStatus.ERROR
 DURATION_BUCKETS_MS = (10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000)
 
 
-class JobRecord(db.Model):
+class JobRecord(Model):
     __tablename__ = "job_records"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(JOB_STATUSES), name="known_status"),
@@ -76,7 +76,7 @@ class JobRecord(db.Model):
         return self.status == FAILED_JOB_STATUS
 
 
-class JobCounter(db.Model):
+class JobCounter(Model):
     """Per task name and minute: what started, ended and how long it took."""
 
     __tablename__ = "job_counters"
@@ -123,7 +123,7 @@ DURATION_BUCKET_COLUMNS = (
 )
 
 
-class Consumer(db.Model):
+class Consumer(Model):
     """A running consumer process, as its last heartbeat described it."""
 
     __tablename__ = "consumers"
@@ -140,7 +140,7 @@ class Consumer(db.Model):
     tasks_done: so.Mapped[int] = so.mapped_column(default=0)
 
 
-class MonitorAlert(db.Model):
+class MonitorAlert(Model):
     """One operational alert's state, so every process agrees whether it is firing."""
 
     __tablename__ = "monitor_alerts"

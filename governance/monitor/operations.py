@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.models import StepRun
@@ -120,8 +121,8 @@ def _resolve(job_id: int, *, status: str, actor: User, resolution: str) -> None:
             resolution=resolution[:REASON_MAX],
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    )
+    if rowcount(changed) != 1:
         db.session.rollback()
         raise Conflict("This job is no longer failed: someone retried or discarded it.")
 

@@ -192,7 +192,7 @@ def _finish(batch: Batch, task, now, *, status: JobStatus, counter, exc=None) ->
     elif status == JobStatus.COMPLETE:
         values |= {"error": None, "traceback": None}
     batch.job(task, now, **values)
-    increments = {counter: 1}
+    increments: dict[str, float] = {counter: 1}
     if duration_ms is not None:
         increments |= {"total_duration_ms": duration_ms, duration_bucket(duration_ms): 1}
     batch.count(task, now, **increments)

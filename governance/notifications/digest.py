@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.links import absolute_link
 from governance.notifications import outbox
@@ -74,8 +75,8 @@ def claim_digest(user_id: int, last_sent_at: datetime | None, now: datetime) -> 
         )
         .values(digest_sent_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return changed == 1
+    )
+    return rowcount(changed) == 1
 
 
 def digest_subject(count: int, since: datetime) -> str:
@@ -102,8 +103,8 @@ def _queue_digest(user_id: int, address: str, *, since: datetime, now: datetime)
         lines.append(f"* {notification.created_at:%a %d %b %H:%M} – {notification.subject}")
         if notification.body:
             lines.append(f"  {_one_line(notification.body)}")
-        if safe_link(notification.link):
-            lines.append(f"  Open in Steward: {absolute_link(notification.link)}")
+        if safe := safe_link(notification.link):
+            lines.append(f"  Open in Steward: {absolute_link(safe)}")
     if count > len(listed):
         lines.append(f"… and {count - len(listed)} more on your notifications page.")
     outbox.queue_emails(

@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound as NotFoundError
 
 from governance import visibility
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.notifications.models import Notification
@@ -27,11 +28,11 @@ def notification_list_statement(user_id: int) -> sa.Select:
 
 def unread_count(user_id: int) -> int:
     """One COUNT on the (user_id, read_at) index."""
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
+    ).scalar_one()
 
 
 def mark_all_read(user_id: int) -> int:
@@ -43,7 +44,7 @@ def mark_all_read(user_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return changed.rowcount
+    return rowcount(changed)
 
 
 def mark_read(notification_id: int, *, user: User) -> Notification:

@@ -8,11 +8,11 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (
         sa.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
@@ -43,7 +43,7 @@ class EmailStatus(StrEnum):
 EMAIL_STATUSES = tuple(status.value for status in EmailStatus)
 
 
-class OutboundEmail(db.Model):
+class OutboundEmail(Model):
     """An email to send: the outbox row is the truth, the Huey task only carries its id.
 
     `message_key` is unique, so the same event cannot queue the same email twice; "written"

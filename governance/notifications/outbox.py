@@ -26,6 +26,7 @@ from flask import current_app
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.errors import Conflict
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -192,9 +193,9 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
         )
         .values(attempts=row.attempts + 1, sent_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
-    if claimed != 1:
+    if rowcount(claimed) != 1:
         return None
     return db.session.get(OutboundEmail, email_id)
 
@@ -240,9 +241,9 @@ def _finish(email_id: int, attempt: int, **values) -> bool:
         )
         .values(last_error=values.pop("last_error", None), **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
-    return changed == 1
+    return rowcount(changed) == 1
 
 
 def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception) -> str:
@@ -293,8 +294,8 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
         .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
         .values(status="queued", attempts=0, sent_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    )
+    if rowcount(changed) != 1:
         db.session.rollback()
         db.session.refresh(email)
         raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")

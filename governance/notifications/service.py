@@ -114,8 +114,8 @@ def email_body(body: str, link: str | None, notify_by: str | None) -> str:
     """The email's text; `notify_by` None marks an urgent email, sent whatever the setting.
     Links are absolute: a mail reader has no Steward page to be relative to."""
     parts = [body.strip()] if body and body.strip() else []
-    if safe_link(link):
-        parts.append(f"Open in Steward: {absolute_link(link)}")
+    if safe := safe_link(link):
+        parts.append(f"Open in Steward: {absolute_link(safe)}")
     footer = (
         URGENT_FOOTER
         if notify_by is None

@@ -15,7 +15,7 @@ from governance.queue import JobFailed, retry_later, task
 def send_email(email_id: int) -> str:
     outcome = outbox.deliver(email_id)
     if outcome in ("retry", "failed"):
-        email = db.session.get(OutboundEmail, email_id)
+        email = db.session.get_one(OutboundEmail, email_id)
         if outcome == "retry":
             due_at = outbox.next_attempt_at(email.attempts, email.sent_at)
             raise retry_later(email.last_error or "The email will be tried again.", due_at)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model, db
 from governance.policies.lifecycle import STATUS_LABELS, STATUSES, PolicyStatus
 from governance.timeutil import UTCDateTime, utcnow
 
@@ -21,7 +21,7 @@ def split_tags(tags: str) -> list[str]:
     return [tag for tag in tags.split(",") if tag]
 
 
-class Policy(db.Model):
+class Policy(Model):
     __tablename__ = "policies"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(STATUSES), name="known_status"),
@@ -127,7 +127,7 @@ policy_ack_groups = sa.Table(
 )
 
 
-class PolicyRevision(db.Model):
+class PolicyRevision(Model):
     """A full copy of the policy's content at one save. Never updated after insert, except
     once: publication freezes it as a version (label, content hash, approvers), after which
     the database refuses any change to it."""
@@ -186,7 +186,7 @@ class PolicyRevision(db.Model):
         return split_tags(self.tags)
 
 
-class PolicyReview(db.Model):
+class PolicyReview(Model):
     """One completed review: "reviewed, no changes" (or a revision that was published)."""
 
     __tablename__ = "policy_reviews"

@@ -36,7 +36,8 @@ class PolicyInput:
     body: str
     category: str
     owner_id: int
-    tags: list[str] = field(default_factory=list)
+    # As typed (comma-separated) or a list; the validated input always holds the list.
+    tags: str | list[str] = field(default_factory=list)
     # Review cadence: monthly, quarterly, yearly or custom (every review_interval_days days);
     # next_review_on is the first (or next) intended review date, the cadence's anchor.
     # An interval without a frequency (older API clients) means a custom cadence.
@@ -521,7 +522,7 @@ class PolicyQuery:
 REVIEW_FILTERS = {"due30": "Review due in 30 days", "overdue": "Review overdue"}
 
 
-SORTS = {
+SORTS: dict[str, tuple[sa.UnaryExpression, ...]] = {
     "updated": (Policy.updated_at.desc(), Policy.id.desc()),
     "title": (Policy.title.asc(), Policy.id.asc()),
     "review": (Policy.next_review_on.asc().nulls_last(), Policy.id.asc()),

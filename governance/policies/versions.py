@@ -187,12 +187,12 @@ def freeze_current_revision(policy: Policy, *, actor_id: int | None) -> PolicyRe
     Publishes `policy.version_published` in the same transaction so acknowledgements and
     anything else keyed on versions follow the publication or roll back with it.
     """
-    revision = db.session.scalar(
+    revision = db.session.scalars(
         sa.select(PolicyRevision).where(
             PolicyRevision.policy_id == policy.id,
             PolicyRevision.number == policy.current_revision,
         )
-    )
+    ).one()
     if revision.is_frozen:
         # Published again without an edit in between (a revision started and abandoned):
         # the same content, so the same version.

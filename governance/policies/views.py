@@ -175,7 +175,7 @@ def show(policy_id: int):
         shown=shown,
         live=live,
         previous=previous,
-        live_changes=_changes_between(previous, live) if previous is not None else None,
+        live_changes=_changes_between(previous, live) if previous and live else None,
         # A draft can only be submitted beside a live version or before the first one.
         next_labels={kind: versions.next_label(live.version_label, kind) for kind in CHANGE_KINDS}
         if live is not None

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
@@ -26,7 +26,7 @@ EXCEPTION_STATUSES = tuple(status.value for status in PolicyExceptionStatus)
 APPROVAL_TRIGGER = "exception.requested"
 
 
-class PolicyException(db.Model):
+class PolicyException(Model):
     __tablename__ = "policy_exceptions"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(EXCEPTION_STATUSES), name="known_status"),

@@ -14,6 +14,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import dispatch, runtime
 from governance.errors import DomainError, NotAllowed, NotFound
 from governance.extensions import db
@@ -205,6 +206,7 @@ def request_exception(
     policy = get_or_raise(Policy, policy_id, "No such policy.")
     check_can_request(actor, policy)
     clean = _validated(data, today=today or utcnow().date(), max_days=max_days)
+    assert clean.expires_on is not None  # _validated refuses an exception without one
     exception = PolicyException(
         policy_id=policy.id,
         scope=clean.scope,
@@ -279,7 +281,7 @@ def settle_exception(execution_id: int, execution_status: str) -> int | None:
     )
     if exception_id is None:
         return None
-    exception = db.session.get(PolicyException, exception_id, populate_existing=True)
+    exception = db.session.get_one(PolicyException, exception_id, populate_existing=True)
     outcome = "approved" if new_status == "active" else f"{new_status} ({execution_status})"
     deciders = _deciders(execution_id)
     record_event(
@@ -373,7 +375,7 @@ def _revoke(exception: PolicyException, *, reason: str, actor: User | None) -> b
         .values(status="revoked", ended_at=utcnow(), end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if revoked.rowcount != 1:
+    if rowcount(revoked) != 1:
         return False
     if previous == "pending" and exception.execution_id is not None:
         # Approvers are no longer asked about an exception that was withdrawn.
@@ -422,10 +424,10 @@ def expire_exceptions(today: date | None = None) -> list[int]:
             .values(status="expired", ended_at=utcnow(), end_reason="Reached its expiry date.")
             .execution_options(synchronize_session=False)
         )
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             db.session.rollback()
             continue
-        exception = db.session.get(PolicyException, exception_id, populate_existing=True)
+        exception = db.session.get_one(PolicyException, exception_id, populate_existing=True)
         policy = exception.policy
         record_event(
             actor_id=None,

@@ -41,6 +41,7 @@ def nth_review_date(anchor: date, frequency: str, n: int, interval_days: int | N
     """The n-th scheduled review date (n = 0 is the anchor itself)."""
     _check(frequency, interval_days)
     if frequency == "custom":
+        assert interval_days is not None  # _check refused a custom cadence without days
         return anchor + timedelta(days=n * interval_days)
     return add_months(anchor, n * MONTHS[frequency])
 
@@ -53,6 +54,7 @@ def first_date_after(
     if anchor > after:
         return anchor
     if frequency == "custom":
+        assert interval_days is not None  # _check refused a custom cadence without days
         n = (after - anchor).days // interval_days + 1
         return nth_review_date(anchor, frequency, n, interval_days)
     step = MONTHS[frequency]

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import dispatch
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -104,6 +105,7 @@ def has_cadence(policy: Policy) -> bool:
 
 
 def _next_date(policy: Policy, today: date) -> date:
+    assert policy.review_frequency and policy.next_review_on  # callers check has_cadence
     return schedule.next_review_on(
         policy.review_anchor_on or policy.next_review_on,
         policy.review_frequency,
@@ -179,6 +181,7 @@ def mark_reviewed(
         raise DomainError(
             "Only a published policy with a review cadence can be marked as reviewed."
         )
+    assert policy.next_review_on is not None  # can_mark_reviewed asks for a cadence
     if expected_due_on is not None and expected_due_on != policy.next_review_on:
         raise Conflict(
             "This review was already recorded: the review date has moved to "
@@ -196,6 +199,7 @@ def mark_reviewed(
         today=_today(today),
     )
     next_on = policy.next_review_on
+    assert next_on is not None  # _record_review moved it along the schedule
     db.session.commit()
     return next_on
 
@@ -259,6 +263,7 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
         )
     ).all()
     for policy_id, due_on in upcoming:
+        assert due_on is not None  # the query's BETWEEN left out policies without a date
         threshold = reminder_threshold((due_on - today).days)
         if threshold is not None and _remind(policy_id, due_on, threshold):
             run.reminded.append((policy_id, threshold))
@@ -268,6 +273,7 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
         )
     ).all()
     for policy_id, due_on in overdue:
+        assert due_on is not None  # the query's < left out policies without a date
         started = _flag_overdue(policy_id, due_on, today)
         if started is not None:
             run.overdue.append(policy_id)
@@ -287,11 +293,11 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
         )
         .values(review_reminder_level=threshold)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
+    )
+    if rowcount(won) != 1:
         db.session.rollback()
         return False
-    policy = db.session.get(Policy, policy_id)
+    policy = db.session.get_one(Policy, policy_id)
     when = "tomorrow" if threshold == 1 else f"in {threshold} days or less"
     notify(
         [policy.owner_id],
@@ -316,11 +322,11 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         )
         .values(review_overdue_since=today, review_reminder_level=0)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
+    )
+    if rowcount(won) != 1:
         db.session.rollback()
         return None
-    policy = db.session.get(Policy, policy_id)
+    policy = db.session.get_one(Policy, policy_id)
     record_event(
         actor_id=None,
         action="policy.review_overdue",

@@ -5,6 +5,7 @@ never WTForms' own."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import wtforms
@@ -29,6 +30,8 @@ class IntegerField(wtforms.IntegerField):
 
 class DateField(wtforms.DateField):
     """A YYYY-MM-DD date within the range the app computes with, with messages that say so."""
+
+    data: date | None
 
     def process_formdata(self, valuelist: list[str]) -> None:
         try:

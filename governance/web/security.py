@@ -37,4 +37,7 @@ def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXY_COUNT", 0)
     if proxies:
         # Behind a reverse proxy, trust its X-Forwarded-* so remote_addr and https are right.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to wrap its WSGI app; mypy refuses assigning to a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )

@@ -40,7 +40,7 @@ POLICY_TRIGGERS = frozenset(
 )
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 BACKOFF_KINDS = ("exponential", "fixed")
-DEFAULT_RETRY = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
+DEFAULT_RETRY: dict[str, Any] = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
 MAX_STAGES = 20
 MAX_STEPS_PER_STAGE = 20
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 MULTI_VALUE_KINDS = frozenset({"users", "groups"})
 _STEP_FIELD = re.compile(r"^stage-(\d+)-step-(\d+)-(.+)$")
@@ -19,7 +19,10 @@ _STAGE_MARKER = re.compile(r"^stage-(\d+)-present$")
 
 
 class FormData(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
     def getlist(self, key: str) -> list[str]: ...
     def __iter__(self): ...
 

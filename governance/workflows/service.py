@@ -357,12 +357,12 @@ def list_versions(workflow_id: int) -> list[WorkflowVersion]:
 
 
 def latest_version(workflow: Workflow) -> WorkflowVersion:
-    return db.session.scalar(
+    return db.session.scalars(
         sa.select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id,
             WorkflowVersion.number == workflow.latest_version,
         )
-    )
+    ).one()
 
 
 def has_webhook_steps(workflow: Workflow) -> bool:

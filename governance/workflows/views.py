@@ -387,7 +387,7 @@ def dry_run_view(workflow_id: int):
         except NotFound:
             error = f"There is no policy {policy_text}; choose an existing policy."
     trigger = version.definition["trigger"]
-    trigger_data = {
+    trigger_data: dict[str, Any] = {
         "old_status": trigger.get("from_status") or (policy.status if policy else None),
         "new_status": trigger.get("to_status") or (policy.status if policy else None),
         "changed": [],
