@@ -23,6 +23,7 @@ from governance.policies.models import Policy, PolicyReview
 from governance.policies.service import can_manage
 from governance.reviews import schedule
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ def _record_review(
     return review
 
 
+@unit_of_work()
 def mark_reviewed(
     policy_id: int,
     *,
@@ -196,7 +198,6 @@ def mark_reviewed(
         today=_today(today),
     )
     next_on = policy.next_review_on
-    db.session.commit()
     return next_on
 
 
@@ -275,6 +276,7 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
     return run
 
 
+@unit_of_work()
 def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
     won = db.session.execute(
         sa.update(Policy)
@@ -289,7 +291,6 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        db.session.rollback()
         return False
     policy = db.session.get(Policy, policy_id)
     when = "tomorrow" if threshold == 1 else f"in {threshold} days or less"
@@ -301,10 +302,10 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
         link=f"/policies/{policy.id}",
         dedupe_key=f"policy-review-{policy.id}-{due_on.isoformat()}-{threshold}d",
     )
-    db.session.commit()
     return True
 
 
+@unit_of_work()
 def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None:
     """Flag the policy overdue; the winner audits, notifies and fires policy.review_due."""
     won = db.session.execute(
@@ -318,7 +319,6 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        db.session.rollback()
         return None
     policy = db.session.get(Policy, policy_id)
     record_event(
@@ -341,5 +341,4 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         REVIEW_DUE_TRIGGER,
         {"policy_id": policy.id, "due_on": due_on.isoformat(), "actor_id": None},
     )
-    db.session.commit()
     return started
