@@ -35,6 +35,7 @@ from governance.notifications import mail, tasks
 from governance.notifications.models import OutboundEmail
 from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def _install_session_hooks() -> None:
 # ------------------------------------------------------------------ sending (the task's body)
 
 
+@unit_of_work()
 def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
     """Start an attempt at this email, or None when it is not queued, not yet due, or another
     consumer claimed it first. Commits the claim before anything is sent."""
@@ -172,7 +174,6 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
         )
     ).one_or_none()
     if row is None or row.status != "queued" or not is_due(row.attempts, row.sent_at, now):
-        db.session.rollback()
         return None
     if row.attempts >= MAX_ATTEMPTS:
         # The last attempt never reported back (its consumer died): that was the last chance.
@@ -193,7 +194,6 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
         .values(attempts=row.attempts + 1, sent_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if claimed != 1:
         return None
     return db.session.get(OutboundEmail, email_id)
@@ -229,6 +229,7 @@ def deliver(email_id: int, now: datetime | None = None) -> str:
     return status
 
 
+@unit_of_work()
 def _finish(email_id: int, attempt: int, **values) -> bool:
     """Record an attempt's result, only if the claim is still this attempt's."""
     changed = db.session.execute(
@@ -241,7 +242,6 @@ def _finish(email_id: int, attempt: int, **values) -> bool:
         .values(last_error=values.pop("last_error", None), **values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return changed == 1
 
 
@@ -284,8 +284,9 @@ def resend_stale_emails(now: datetime) -> int:
     return hand_to_queue([email_id for email_id in due if email_id not in waiting])
 
 
+@unit_of_work()
 def send_again(email_id: int, *, actor: User) -> OutboundEmail:
-    """An admin re-queues a failed email: five fresh attempts. Commits."""
+    """An admin re-queues a failed email: five fresh attempts."""
     email = get_or_raise(OutboundEmail, email_id, "No such email.")
     # Conditional: two admins clicking at once queue it once.
     changed = db.session.execute(
@@ -295,8 +296,7 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        db.session.rollback()
-        db.session.refresh(email)
+        db.session.refresh(email)  # what the other admin's click left
         raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")
     record_event(
         actor_id=actor.id,
@@ -307,7 +307,6 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
         f"{email.recipients} again",
     )
     send_after_commit([email_id])
-    db.session.commit()
     return email
 
 
