@@ -15,6 +15,7 @@ from governance.monitor.models import Consumer, JobCounter, JobRecord
 from governance.notifications.models import OutboundEmail
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 PRUNE_BATCH = 5_000
 LOST_ERROR = "Its consumer stopped sending heartbeats while the job ran (killed or host lost)."
@@ -45,8 +46,8 @@ def _delete_in_batches(table: sa.Table, key: sa.Column, condition) -> int:
     removed = 0
     while True:
         batch = sa.select(key).where(condition).limit(PRUNE_BATCH).scalar_subquery()
-        count = db.session.execute(sa.delete(table).where(key.in_(batch))).rowcount or 0
-        db.session.commit()
+        with unit_of_work():
+            count = db.session.execute(sa.delete(table).where(key.in_(batch))).rowcount or 0
         removed += count
         if count < PRUNE_BATCH:
             return removed
@@ -71,19 +72,21 @@ def prune(now: datetime) -> dict[str, int]:
             ),
         ),
     }
-    removed["job_counters"] = (
-        db.session.execute(sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff)).rowcount
-        or 0
-    )
-    removed["consumers"] = heartbeat.forget_gone_consumers(now)
-    db.session.commit()
+    with unit_of_work():
+        removed["job_counters"] = (
+            db.session.execute(
+                sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff)
+            ).rowcount
+            or 0
+        )
+        removed["consumers"] = heartbeat.forget_gone_consumers(now)
     return removed
 
 
 def tick(now: datetime) -> None:
     """What every consumer does with each heartbeat: mark lost jobs, evaluate the alerts."""
-    mark_lost_jobs(now)
-    db.session.commit()
+    with unit_of_work():
+        mark_lost_jobs(now)
     alerts.evaluate(now)
 
 
