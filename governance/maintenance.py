@@ -15,6 +15,7 @@ from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.workflows.inbound import forget_old_messages
 
 SESSION_RETENTION = timedelta(days=30)
@@ -23,12 +24,12 @@ SESSION_RETENTION = timedelta(days=30)
 def prune_ended_sessions() -> int:
     """Delete session rows that ended or expired long ago; returns how many went."""
     cutoff = utcnow() - SESSION_RETENTION
-    result = db.session.execute(
-        sa.delete(UserSession).where(
-            sa.or_(UserSession.revoked_at < cutoff, UserSession.created_at < cutoff)
+    with unit_of_work():
+        result = db.session.execute(
+            sa.delete(UserSession).where(
+                sa.or_(UserSession.revoked_at < cutoff, UserSession.created_at < cutoff)
+            )
         )
-    )
-    db.session.commit()
     return rowcount(result) or 0
 
 

@@ -1,8 +1,15 @@
 """One unit of work: a command runs in `with unit_of_work():` and commits once, or not at all.
 
-Views never commit or roll back; services that change state run inside a unit of work. Units
-nest: only the outermost commits (or rolls back), so a command may call another command and
-the two land together.
+The rule: a service function that changes state is a command and owns its transaction, as
+`@unit_of_work()` on the whole function or `with unit_of_work():` around the part that writes
+(when something must follow the commit, such as handing an id to the queue). It raises a
+DomainError to refuse, and the unit rolls back. Views, API handlers and CLI commands call
+commands and never commit or roll back (tests/unit/test_transaction_boundaries.py checks the
+views and the API); a view turns the DomainError into a flash, a form error or a 4xx.
+
+Units nest: only the outermost commits (or rolls back), so a command may call another command
+and the two land together. A helper that writes only as part of its caller's unit says so in
+its name (`..._in_transaction`).
 """
 
 from __future__ import annotations

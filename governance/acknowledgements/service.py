@@ -30,6 +30,7 @@ from governance.policies import lifecycle, versions
 from governance.policies.models import MINOR, Policy, PolicyRevision
 from governance.policies.service import READ_ALL_ROLES, can_manage, get_policy
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 EVERYONE = "Everyone"
 USER_AGENT_MAX = 300
@@ -93,6 +94,7 @@ def audience_user_ids(policy: Policy) -> list[int]:
     return enabled_user_ids((), [group.id for group in policy.ack_groups])
 
 
+@unit_of_work()
 def update_settings(
     policy_id: int, settings: AckSettings, *, actor: User, opened_at: datetime | None = None
 ) -> int | None:
@@ -120,7 +122,6 @@ def update_settings(
     policy.ack_groups = [] if everyone else sorted(groups, key=lambda group: group.name)
     changes = diff_fields(before, _settings_record(policy))
     if not changes:
-        db.session.rollback()
         return None
     record_event(
         actor_id=actor.id,
@@ -142,7 +143,6 @@ def update_settings(
         live = versions.latest_version(policy.id)
         if live is not None:
             opened = _open_campaign(policy, live, actor_id=actor.id, opened_at=opened_at).id
-    db.session.commit()
     return opened
 
 
@@ -401,6 +401,7 @@ def is_overdue(campaign: AckCampaign, today: date | None = None) -> bool:
     return campaign.closed_at is None and (today or utcnow().date()) > campaign.due_on
 
 
+@unit_of_work()
 def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: str | None) -> bool:
     """Record "I have read and understood" for the live version; commits.
 
@@ -429,9 +430,8 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
             user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
         )
         .execution_options(synchronize_session=False)
-    )
-    if rowcount(changed) != 1:
-        db.session.rollback()
+    ).rowcount
+    if changed != 1:
         return False
     record_event(
         actor_id=user.id,
@@ -445,7 +445,6 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
             "content_hash": {"before": None, "after": version.content_hash},
         },
     )
-    db.session.commit()
     return True
 
 
@@ -530,29 +529,28 @@ def send_ack_reminders(now: datetime | None = None) -> int:
             .order_by(Acknowledgement.id)
         ).all()
         for ack_id, user_id, campaign_id in candidates:
-            won = db.session.execute(
-                sa.update(Acknowledgement)
-                .where(
-                    Acknowledgement.id == ack_id,
-                    Acknowledgement.acknowledged_at.is_(None),
-                    Acknowledgement.reminder_level < threshold,
+            with unit_of_work():
+                won = db.session.execute(
+                    sa.update(Acknowledgement)
+                    .where(
+                        Acknowledgement.id == ack_id,
+                        Acknowledgement.acknowledged_at.is_(None),
+                        Acknowledgement.reminder_level < threshold,
+                    )
+                    .values(reminder_level=threshold)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won != 1:
+                    continue  # another run reminded them first
+                campaign = db.session.get(AckCampaign, campaign_id)
+                notify(
+                    [user_id],
+                    subject=f"Reminder: please acknowledge “{campaign.policy.title}” "
+                    f"(v{campaign.version_label})",
+                    body=f"You were asked {threshold} days ago to read this policy and confirm "
+                    f"you have understood it; it is due by {campaign.due_on:%d %b %Y}.",
+                    link=f"/acknowledgements/{ack_id}",
+                    dedupe_key=f"ack-reminder-{ack_id}-{threshold}",
                 )
-                .values(reminder_level=threshold)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(won) != 1:
-                db.session.rollback()
-                continue
-            campaign = db.session.get_one(AckCampaign, campaign_id)
-            notify(
-                [user_id],
-                subject=f"Reminder: please acknowledge “{campaign.policy.title}” "
-                f"(v{campaign.version_label})",
-                body=f"You were asked {threshold} days ago to read this policy and confirm "
-                f"you have understood it; it is due by {campaign.due_on:%d %b %Y}.",
-                link=f"/acknowledgements/{ack_id}",
-                dedupe_key=f"ack-reminder-{ack_id}-{threshold}",
-            )
-            db.session.commit()
             sent += 1
     return sent

@@ -23,7 +23,6 @@ from governance.acknowledgements.models import AckCampaign
 from governance.auth.forms import group_choices
 from governance.csvfile import csv_text
 from governance.errors import Conflict, DomainError
-from governance.extensions import db
 from governance.policies import service as policies
 from governance.policies import versions
 from governance.policies.rendering import render_markdown
@@ -127,7 +126,6 @@ def acknowledge(ack_id: int):
             user_agent=request.headers.get("User-Agent", ""),
         )
     except Conflict as error:
-        db.session.rollback()
         form.form_errors.append(error.message)
         return _read_page(service.get_my_row(ack_id, current_user), form, 409)
     if recorded:
@@ -166,7 +164,6 @@ def settings(policy_id: int):
                 actor=current_user,
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(

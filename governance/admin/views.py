@@ -16,7 +16,6 @@ from governance.auth.forms import (
     user_choices,
 )
 from governance.errors import DomainError
-from governance.extensions import db
 from governance.web.forms import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -44,7 +43,6 @@ def new_user():
                 actor=current_user,
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(f"User {form.email.data} created.", "success")
@@ -71,7 +69,6 @@ def edit_user(user_id: int):
                 actor=current_user,
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(f"{user.email} updated.", "success")
@@ -89,7 +86,6 @@ def _set_enabled(user_id: int, enabled: bool):
     try:
         service.set_user_enabled(user_id, enabled, actor=current_user)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         flash(error.message, "error")
@@ -121,7 +117,6 @@ def groups():
         try:
             group_id = service.create_group(form.name.data, actor=current_user)
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(f"Group {form.name.data} created.", "success")
@@ -143,7 +138,6 @@ def edit_group(group_id: int):
                 group.id, name=form.name.data, member_ids=form.members.data, actor=current_user
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(f"Group {form.name.data} saved.", "success")

@@ -100,6 +100,8 @@ def is_api_request() -> bool:
 def domain_error_response(error: DomainError, status: int | None = None) -> Response:
     """The refusal as an API error: by default with the API's status for its kind; `status`
     for callers whose refusals carry their own (the inbound webhook's 400, 401, 413...)."""
+    # A command's unit has rolled back already; this is for a refusal raised outside one
+    # (a check before any command, an engine operation), so nothing half-done is left behind.
     db.session.rollback()
     details = [{"field": error.field, "message": error.message}] if error.field else []
     return error_response(status or _domain_status(error), error.message, details=details)
@@ -121,6 +123,8 @@ def http_error_response(error: HTTPException) -> Response:
 
 def unexpected_error_response() -> Response:
     current_app.logger.exception("Unhandled API error")
+    # The one cleanup after an error no handler expected: the session may hold a failed or
+    # half-written transaction, and the error response must not depend on it.
     db.session.rollback()
     return error_response(500, "Steward hit an unexpected error; it has been logged.")
 
@@ -134,6 +138,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
+        # Refused before or outside any command: drop whatever the request had read or written.
         db.session.rollback()
         return error_response(
             error.status,

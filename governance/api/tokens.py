@@ -15,6 +15,7 @@ from governance.auth.models import User
 from governance.errors import DomainError, NotFound
 from governance.extensions import db
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 TOKEN_PREFIX = "stw_"  # noqa: S105 - a marker that makes a leaked token easy to recognise
 NAME_MAX = 80
@@ -36,6 +37,7 @@ class NewToken:
     token: str  # the only time the whole token exists outside the caller's hands
 
 
+@unit_of_work()
 def create_token(user: User, *, name: str, expires_on: date | None, today: date) -> NewToken:
     name = name.strip()
     if not name:
@@ -71,7 +73,6 @@ def create_token(user: User, *, name: str, expires_on: date | None, today: date)
         summary=f"API token “{name}” created ({row.prefix}…)",
         changes={"expires_on": expires_on.isoformat() if expires_on else None},
     )
-    db.session.commit()
     return NewToken(row.id, token)
 
 
@@ -122,6 +123,7 @@ def find_token(user: User, token_id: int) -> ApiToken:
     return row
 
 
+@unit_of_work()
 def revoke_token(user: User, token_id: int) -> None:
     """Revoke one of the user's own tokens at once; revoking it again changes nothing."""
     row = find_token(user, token_id)
@@ -134,7 +136,6 @@ def revoke_token(user: User, token_id: int) -> None:
             object_id=user.id,
             summary=f"API token “{row.name}” revoked ({row.prefix}…)",
         )
-    db.session.commit()
 
 
 def authenticate(token: str) -> tuple[User, ApiToken] | None:
@@ -146,8 +147,8 @@ def authenticate(token: str) -> tuple[User, ApiToken] | None:
     if row is None or row.state(now) != "active" or not row.user.is_enabled:
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        db.session.execute(
-            sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                sa.update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+            )
     return row.user, row

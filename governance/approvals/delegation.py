@@ -23,6 +23,7 @@ from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.notifications.service import notify_users
+from governance.unit_of_work import unit_of_work
 
 DECIDING_ROLES = ("approver", "admin")
 
@@ -42,6 +43,7 @@ def delegate_candidates(exclude_ids: set[int]) -> list[User]:
     )
 
 
+@unit_of_work()
 def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: str) -> User:
     """Hand a pending request to another approver; returns the delegate (commits)."""
     reason = (reason or "").strip()
@@ -92,7 +94,6 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
         .execution_options(synchronize_session=False)
     )
     if rowcount(moved) != 1:
-        db.session.rollback()
         raise Conflict("This request was decided or handed over a moment ago.")
     previous = request.assignee_label
     db.session.add(
@@ -119,7 +120,6 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
         body=f"Step “{step_key}” of “{execution.workflow.name}”. Reason: {reason}",
         link="/inbox",
     )
-    db.session.commit()
     return delegate_user
 
 

@@ -22,6 +22,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify_users
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 INBOX_LINK = "/inbox"
 REMIND_INTERVAL = timedelta(hours=1)
@@ -55,6 +56,7 @@ def announce(step_run: StepRun, requests: list[ApprovalRequest]) -> None:
     )
 
 
+@unit_of_work()
 def remind(request_id: int, *, actor: User) -> datetime:
     """The requester nudges the approvers of a pending request, at most once an hour."""
     request = get_or_raise(ApprovalRequest, request_id, "No such approval request.")
@@ -79,9 +81,7 @@ def remind(request_id: int, *, actor: User) -> datetime:
         .execution_options(synchronize_session=False)
     )
     if rowcount(changed) != 1:
-        db.session.rollback()
-        db.session.refresh(request)
-        assert request.reminded_at is not None  # set by the reminder that came first
+        db.session.refresh(request)  # the reminder that was first
         again = request.reminded_at + REMIND_INTERVAL
         raise DomainError(
             f"A reminder was already sent at {request.reminded_at:%H:%M} UTC; "
@@ -102,7 +102,6 @@ def remind(request_id: int, *, actor: User) -> datetime:
         summary=f"{actor.name} reminded {request.assignee_label} about step "
         f"“{step_run.step_key}” of execution {execution.id}",
     )
-    db.session.commit()
     return now
 
 

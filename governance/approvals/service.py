@@ -28,6 +28,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies import versions
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 DECISIONS = ("approved", "rejected")
 
@@ -84,6 +85,7 @@ def _decided_in_steps_apart(request: ApprovalRequest, user: User) -> sa.ColumnEl
     )
 
 
+@unit_of_work()
 def record_decision(request_id: int, *, user: User, decision: str, comment: str = "") -> str:
     """Decide one request; returns the step's resulting state ("waiting", "approved", ...)."""
     if decision not in DECISIONS:
@@ -107,7 +109,6 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
     )
     refused = eligibility.why_not(user, request)
     if refused is not None:
-        db.session.rollback()
         raise refused
     policy = execution.policy
     digest = versions.policy_content_hash(policy) if policy is not None else None
@@ -133,7 +134,8 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         .execution_options(synchronize_session=False)
     )
     if rowcount(decided) != 1:
-        db.session.rollback()
+        # Say why from what landed first (the UPDATE did not refresh the loaded rows).
+        db.session.expire_all()
         raise Conflict(_why_not_recorded(request_id, user))
     record_event(
         actor_id=user.id,
@@ -144,7 +146,6 @@ def record_decision(request_id: int, *, user: User, decision: str, comment: str 
         f"{execution.id}" + (f": {comment}" if comment else ""),
     )
     state = _settle_step(request.step_run_id)
-    db.session.commit()
     return state
 
 
@@ -211,8 +212,7 @@ def decide_many(request_ids: list[int], *, user: User, decision: str, comment: s
         try:
             get_readable_request(request_id, user)  # one the user may not read: "no such"
             state = record_decision(request_id, user=user, decision=decision, comment=comment)
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # that request's unit of work rolled back, alone
             results.append(BulkResult(request_id, False, error.message))
         else:
             results.append(BulkResult(request_id, True, STATE_MESSAGES[state]))

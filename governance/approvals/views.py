@@ -111,11 +111,9 @@ def decide(request_id: int):
         )
     except NotAllowed:
         # Four-eyes and "not yours" are refusals, not mistakes: a 403 with the reason.
-        db.session.rollback()
         raise
     except DomainError as error:
         # "Already decided", a rejection without a reason, an unknown decision.
-        db.session.rollback()
         # A mistake in the form is 422; "already decided" and the like keep their 409.
         status = 422 if error.status_code == 400 else error.status_code
         return _decision_answer(approval_request, from_inbox, error=error.message, status=status)
@@ -198,10 +196,8 @@ def delegate(request_id: int):
                 reason=form.reason.data or "",
             )
         except NotAllowed:
-            db.session.rollback()
             raise
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
             status = 422
         else:
@@ -224,10 +220,8 @@ def remind(request_id: int):
     try:
         reminders.remind(approval_request.id, actor=current_user)
     except NotAllowed:
-        db.session.rollback()
         raise
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"Reminded {approval_request.assignee_label}.", "success")

@@ -21,6 +21,7 @@ from governance.errors import DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 WITH_ROLES_AND_GROUPS = (so.selectinload(User.role_rows), so.selectinload(User.groups))
 # Checked when the email is unknown, so a miss costs the same time as a wrong password.
@@ -77,6 +78,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@unit_of_work()
 def start_session(user: User, ip_address: str | None, user_agent: str | None) -> str:
     """Record a new login session and return its secret token (kept in the signed cookie)."""
     token = secrets.token_urlsafe(32)
@@ -95,7 +97,6 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
         object_id=user.id,
         summary=f"{user.email} logged in",
     )
-    db.session.commit()
     return token
 
 
@@ -147,10 +148,10 @@ def load_session_user(
         return None
     user, session_id, last_seen_at = row
     if is_activity and now - last_seen_at >= LAST_SEEN_RESOLUTION:
-        db.session.execute(
-            sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+            )
     return user
 
 
@@ -164,25 +165,26 @@ def _end_if_expired(live: sa.ColumnElement[bool], now) -> None:
     if found is None:
         return
     session_id, user_id, email = found
-    ended = db.session.execute(
-        sa.update(UserSession)
-        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    if rowcount(ended) != 1:  # another request of the same session ended it first
-        db.session.rollback()
-        return
-    record_event(
-        actor_id=user_id,
-        action="user.session_expired",
-        object_type="user",
-        object_id=user_id,
-        summary=f"{email}'s session expired",
-    )
-    db.session.commit()
+    with unit_of_work():
+        ended = db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        if rowcount(ended) != 1:  # another request of the same session ended it first
+            return
+        record_event(
+            actor_id=user_id,
+            action="user.session_expired",
+            object_type="user",
+            object_id=user_id,
+            summary=f"{email}'s session expired",
+        )
+    # Raised after the commit: the session stays ended although the request is refused.
     raise SessionExpired
 
 
+@unit_of_work()
 def end_session(token: str | None, actor: User | None = None) -> None:
     if not token:
         return
@@ -199,11 +201,10 @@ def end_session(token: str | None, actor: User | None = None) -> None:
             object_id=actor.id,
             summary=f"{actor.email} logged out",
         )
-    db.session.commit()
 
 
-def _end_all_sessions(user_id: int) -> None:
-    """Revoke every session of a user (no commit: part of the caller's change)."""
+def _end_all_sessions_in_transaction(user_id: int) -> None:
+    """Revoke every session of a user, as part of the caller's change."""
     db.session.execute(
         sa.update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
@@ -211,6 +212,7 @@ def _end_all_sessions(user_id: int) -> None:
     )
 
 
+@unit_of_work()
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change a user's own password; every existing session of theirs ends."""
     if not _password_matches(user.password_hash, current_password):
@@ -220,7 +222,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     except DomainError as error:
         raise DomainError(error.message, field="new_password") from None
     user.password_hash = hash_password(new_password)
-    _end_all_sessions(user.id)
+    _end_all_sessions_in_transaction(user.id)
     record_event(
         actor_id=user.id,
         action="user.password_changed",
@@ -228,7 +230,6 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         object_id=user.id,
         summary=f"{user.email} changed their password; all sessions ended",
     )
-    db.session.commit()
 
 
 def _checked_roles(roles: Iterable[str]) -> list[str]:
@@ -258,6 +259,7 @@ def _user_snapshot(user: User) -> dict:
     }
 
 
+@unit_of_work()
 def create_user(
     *,
     email: str,
@@ -284,7 +286,6 @@ def create_user(
         summary=f"User {email} created",
         changes=diff_fields({}, _user_snapshot(user)),
     )
-    db.session.commit()
     return user.id
 
 
@@ -292,6 +293,7 @@ def get_user(user_id: int) -> User:
     return get_or_raise(User, user_id, "No such user.")
 
 
+@unit_of_work()
 def update_user(
     user_id: int, *, name: str, roles: Iterable[str], group_ids: Iterable[int], actor: User
 ) -> None:
@@ -312,9 +314,9 @@ def update_user(
         summary=f"User {user.email} updated",
         changes=diff_fields(before, _user_snapshot(user)),
     )
-    db.session.commit()
 
 
+@unit_of_work()
 def set_user_enabled(user_id: int, enabled: bool, *, actor: User) -> None:
     """Deactivate (ending every session) or reactivate a user; nothing they did is deleted."""
     user = get_user(user_id)
@@ -325,7 +327,7 @@ def set_user_enabled(user_id: int, enabled: bool, *, actor: User) -> None:
     user.is_enabled = enabled
     user.deactivated_at = None if enabled else utcnow()
     if not enabled:
-        _end_all_sessions(user.id)
+        _end_all_sessions_in_transaction(user.id)
     record_event(
         actor_id=actor.id,
         action="user.reactivated" if enabled else "user.deactivated",
@@ -333,7 +335,6 @@ def set_user_enabled(user_id: int, enabled: bool, *, actor: User) -> None:
         object_id=user.id,
         summary=f"User {user.email} {'reactivated' if enabled else 'deactivated'}",
     )
-    db.session.commit()
 
 
 def _check_group_name(name: str, exclude_id: int | None = None) -> str:
@@ -345,6 +346,7 @@ def _check_group_name(name: str, exclude_id: int | None = None) -> str:
     return name
 
 
+@unit_of_work()
 def create_group(name: str, *, actor: User) -> int:
     group = Group(name=_check_group_name(name))
     db.session.add(group)
@@ -356,7 +358,6 @@ def create_group(name: str, *, actor: User) -> int:
         object_id=group.id,
         summary=f"Group {group.name} created",
     )
-    db.session.commit()
     return group.id
 
 
@@ -364,6 +365,7 @@ def get_group(group_id: int) -> Group:
     return get_or_raise(Group, group_id, "No such group.")
 
 
+@unit_of_work()
 def update_group(group_id: int, *, name: str, member_ids: Iterable[int], actor: User) -> None:
     group = get_group(group_id)
     before = {"name": group.name, "members": sorted(member.email for member in group.members)}
@@ -382,7 +384,6 @@ def update_group(group_id: int, *, name: str, member_ids: Iterable[int], actor: 
         summary=f"Group {group.name} updated",
         changes=diff_fields(before, after),
     )
-    db.session.commit()
 
 
 def users_with_role(role: str) -> list[User]:

@@ -23,6 +23,7 @@ from governance.auth.models import LoginFailure
 from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.timeutil import utcnow
+from governance.unit_of_work import in_unit_of_work, unit_of_work
 
 
 class RedisCounts:
@@ -53,6 +54,13 @@ class RedisCounts:
 
     def reset(self) -> None:
         self.storage.reset()
+
+
+def _own_unit_of_work():
+    """A count is its own transaction, committed before the password is checked: joined to a
+    caller's unit it would vanish with a refused login, and other workers would not see it."""
+    assert not in_unit_of_work(), "the login throttle commits on its own"
+    return unit_of_work()
 
 
 class DatabaseCounts:
@@ -96,8 +104,8 @@ class DatabaseCounts:
         )
         # A row comes back only if the insert or the update happened (rowcount is not
         # reliable for an upsert through every driver).
-        wrote = db.session.execute(statement.returning(LoginFailure.failures)).first()
-        db.session.commit()
+        with _own_unit_of_work():
+            wrote = db.session.execute(statement.returning(LoginFailure.failures)).first()
         return wrote is not None
 
     def take(self, key: str) -> bool:
@@ -107,24 +115,24 @@ class DatabaseCounts:
         self._count(key, unless_full=False)
 
     def give_back(self, key: str) -> None:
-        db.session.execute(
-            sa.update(LoginFailure)
-            .where(LoginFailure.key == key, LoginFailure.failures > 0)
-            .values(failures=LoginFailure.failures - 1)
-        )
-        db.session.commit()
+        with _own_unit_of_work():
+            db.session.execute(
+                sa.update(LoginFailure)
+                .where(LoginFailure.key == key, LoginFailure.failures > 0)
+                .values(failures=LoginFailure.failures - 1)
+            )
 
     def reset(self) -> None:
-        db.session.execute(sa.delete(LoginFailure))
-        db.session.commit()
+        with _own_unit_of_work():
+            db.session.execute(sa.delete(LoginFailure))
 
 
 def prune_login_failures(now: datetime, window: timedelta) -> int:
     """Delete counts whose window has passed (housekeeping); returns how many went."""
-    result = db.session.execute(
-        sa.delete(LoginFailure).where(LoginFailure.window_started_at <= now - window)
-    )
-    db.session.commit()
+    with unit_of_work():
+        result = db.session.execute(
+            sa.delete(LoginFailure).where(LoginFailure.window_started_at <= now - window)
+        )
     return rowcount(result) or 0
 
 

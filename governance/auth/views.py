@@ -28,7 +28,6 @@ from governance.auth.forms import (
 )
 from governance.auth.throttle import login_throttle
 from governance.errors import DomainError
-from governance.extensions import db
 from governance.notifications.service import set_notification_preference
 from governance.timeutil import utcnow
 
@@ -126,7 +125,6 @@ def notification_preference():
         try:
             set_notification_preference(current_user, preference.notify_by.data)
         except DomainError as error:
-            db.session.rollback()
             preference.notify_by.errors.append(error.message)
         else:
             flash(NOTIFY_SAVED[current_user.notify_by], "success")
@@ -155,7 +153,6 @@ def api_tokens():
                 today=utcnow().date(),
             )
         except DomainError as error:
-            db.session.rollback()
             getattr(token_form, error.field or "name").errors.append(error.message)
         else:
             token_form = ApiTokenForm(formdata=None)  # the fields start empty for the next one

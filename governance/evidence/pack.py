@@ -37,6 +37,7 @@ from governance.evidence.pdf import render_version_pdf, slugify
 from governance.extensions import db
 from governance.policies.models import Policy, PolicyRevision
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -264,21 +265,21 @@ def audit_rows(policy_id: int, since: datetime, until: datetime) -> list[list[An
 def claim_pack(pack_id: int) -> bool:
     """queued -> running in one conditional UPDATE: of two consumers given the same pack, one
     builds it and the other finds nothing to claim. Committed before any work starts."""
-    result = db.session.execute(
-        sa.update(EvidencePack)
-        .where(EvidencePack.id == pack_id, EvidencePack.status == "queued")
-        .values(
-            status="running",
-            items_total=0,
-            items_done=0,
-            error=None,
-            file_path=None,
-            sha256=None,
-            size_bytes=None,
-            finished_at=None,
+    with unit_of_work():
+        result = db.session.execute(
+            sa.update(EvidencePack)
+            .where(EvidencePack.id == pack_id, EvidencePack.status == "queued")
+            .values(
+                status="running",
+                items_total=0,
+                items_done=0,
+                error=None,
+                file_path=None,
+                sha256=None,
+                size_bytes=None,
+                finished_at=None,
+            )
         )
-    )
-    db.session.commit()
     return rowcount(result) == 1
 
 
@@ -290,34 +291,36 @@ def build_pack(pack_id: int) -> str:
     try:
         relative_path, digest, size, versions = _write_zip(pack)
     except Exception as error:
+        # The job's own error handler: whatever the failed build left unfinished in the
+        # session (a failed statement, a progress count) goes before the failure is written.
         db.session.rollback()
         log.exception("Evidence pack %s failed", pack_id)
         _mark_failed(pack_id, f"The pack could not be built: {type(error).__name__}: {error}")
         return "failed"
-    pack.status = "done"
-    pack.file_path = relative_path
-    pack.sha256 = digest
-    pack.size_bytes = size
-    pack.finished_at = utcnow()
-    record_event(
-        actor_id=None,
-        action="evidence_pack.built",
-        object_type="evidence_pack",
-        object_id=pack.id,
-        summary=f"Evidence pack built: {versions} version(s), SHA-256 {digest}",
-        changes={"sha256": digest, "size_bytes": size, "versions": versions},
-    )
-    db.session.commit()
+    with unit_of_work():
+        pack.status = "done"
+        pack.file_path = relative_path
+        pack.sha256 = digest
+        pack.size_bytes = size
+        pack.finished_at = utcnow()
+        record_event(
+            actor_id=None,
+            action="evidence_pack.built",
+            object_type="evidence_pack",
+            object_id=pack.id,
+            summary=f"Evidence pack built: {versions} version(s), SHA-256 {digest}",
+            changes={"sha256": digest, "size_bytes": size, "versions": versions},
+        )
     return "done"
 
 
 def _mark_failed(pack_id: int, message: str) -> None:
-    db.session.execute(
-        sa.update(EvidencePack)
-        .where(EvidencePack.id == pack_id)
-        .values(status="failed", error=message[:2000], finished_at=utcnow())
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            sa.update(EvidencePack)
+            .where(EvidencePack.id == pack_id)
+            .values(status="failed", error=message[:2000], finished_at=utcnow())
+        )
 
 
 def _sha256_of_file(path: Path) -> str:
@@ -332,9 +335,9 @@ def _write_zip(pack: EvidencePack) -> tuple[str, str, int, int]:
     """Write the ZIP beside its final name and rename it into place (atomic: a reader sees
     the old file or the whole new one). Returns (path under instance/, sha256, size, versions)."""
     since, until = _period(pack)
-    versions = published_in_period(since, until)
-    pack.items_total = len(versions)
-    db.session.commit()
+    with unit_of_work():
+        versions = published_in_period(since, until)
+        pack.items_total = len(versions)
 
     directory = evidence_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -347,8 +350,8 @@ def _write_zip(pack: EvidencePack) -> tuple[str, str, int, int]:
             archive = _Archive(zf)
             for version in versions:
                 _add_version(archive, version, since, until)
-                pack.items_done += 1
-                db.session.commit()  # the page's progress bar reads this
+                with unit_of_work():  # the page's progress bar reads this
+                    pack.items_done += 1
             archive.add("manifest.json", _manifest(pack, archive.entries))
             # `sha256sum -c manifest.sha256` checks every file, manifest.json included.
             zf.writestr(

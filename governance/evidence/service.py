@@ -18,6 +18,7 @@ from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotFound
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +62,23 @@ def check_period(start: date | None, end: date | None, *, today: date) -> None:
 def request_pack(user: User, start: date | None, end: date | None, *, today: date) -> int:
     """A new queued pack for this period, committed with its audit event, then sent to the
     consumers. If the queue is unreachable the pack stays queued ("Build again" sends it)."""
-    if not can_request(user):
-        raise DomainError("Only admins and policy owners can build evidence packs.")
-    check_period(start, end, today=today)
-    assert start is not None and end is not None  # check_period refused a missing day
-    pack = EvidencePack(
-        requested_by_id=user.id, period_start=start, period_end=end, status="queued"
-    )
-    db.session.add(pack)
-    db.session.flush()
-    record_event(
-        actor_id=user.id,
-        action="evidence_pack.requested",
-        object_type="evidence_pack",
-        object_id=pack.id,
-        summary=f"Evidence pack requested for {start:%Y-%m-%d} to {end:%Y-%m-%d}",
-        changes={"period_start": start.isoformat(), "period_end": end.isoformat()},
-    )
-    db.session.commit()
+    with unit_of_work():
+        if not can_request(user):
+            raise DomainError("Only admins and policy owners can build evidence packs.")
+        check_period(start, end, today=today)
+        pack = EvidencePack(
+            requested_by_id=user.id, period_start=start, period_end=end, status="queued"
+        )
+        db.session.add(pack)
+        db.session.flush()
+        record_event(
+            actor_id=user.id,
+            action="evidence_pack.requested",
+            object_type="evidence_pack",
+            object_id=pack.id,
+            summary=f"Evidence pack requested for {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+            changes={"period_start": start.isoformat(), "period_end": end.isoformat()},
+        )
     send_to_queue(pack.id)
     return pack.id
 
@@ -97,23 +97,22 @@ def send_to_queue(pack_id: int) -> bool:
 
 def rebuild_pack(pack_id: int, user: User) -> None:
     """ "Build again": a queued or failed pack goes (back) to queued and is sent again."""
-    pack = get_pack_for(pack_id, user)
-    result = db.session.execute(
-        sa.update(EvidencePack)
-        .where(EvidencePack.id == pack.id, EvidencePack.status.in_(REBUILDABLE_STATUSES))
-        .values(status="queued", items_done=0, error=None)
-    )
-    if rowcount(result) != 1:
-        db.session.rollback()
-        raise Conflict("This pack is being built or is already done; it cannot be built again.")
-    record_event(
-        actor_id=user.id,
-        action="evidence_pack.rebuild_requested",
-        object_type="evidence_pack",
-        object_id=pack.id,
-        summary="Evidence pack sent to be built again",
-    )
-    db.session.commit()
+    with unit_of_work():
+        pack = get_pack_for(pack_id, user)
+        result = db.session.execute(
+            sa.update(EvidencePack)
+            .where(EvidencePack.id == pack.id, EvidencePack.status.in_(REBUILDABLE_STATUSES))
+            .values(status="queued", items_done=0, error=None)
+        )
+        if rowcount(result) != 1:
+            raise Conflict("This pack is being built or is already done; it cannot be built again.")
+        record_event(
+            actor_id=user.id,
+            action="evidence_pack.rebuild_requested",
+            object_type="evidence_pack",
+            object_id=pack.id,
+            summary="Evidence pack sent to be built again",
+        )
     send_to_queue(pack.id)
 
 
@@ -140,6 +139,7 @@ class Download:
     filename: str
 
 
+@unit_of_work()
 def download_pack(pack_id: int, user: User) -> Download:
     """The finished ZIP to send, its download recorded in the audit trail."""
     pack = get_pack_for(pack_id, user)
@@ -154,6 +154,5 @@ def download_pack(pack_id: int, user: User) -> Download:
         summary=f"Evidence pack downloaded (SHA-256 {pack.sha256})",
         changes={"sha256": pack.sha256, "size_bytes": pack.size_bytes},
     )
-    db.session.commit()
     filename = f"steward-evidence-{pack.period_start:%Y%m%d}-{pack.period_end:%Y%m%d}-{pack.id}.zip"
     return Download(path=path, filename=filename)

@@ -22,7 +22,6 @@ from governance.csvfile import csv_chunks
 from governance.errors import DomainError
 from governance.evidence import csv_export, pdf, service
 from governance.evidence.forms import EvidencePackForm, RebuildForm
-from governance.extensions import db
 from governance.policies import service as policies
 from governance.policies import versions
 
@@ -83,7 +82,6 @@ def index():
                 today=utcnow().date(),
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash("The evidence pack is queued; this page shows its progress.", "success")
@@ -117,7 +115,6 @@ def rebuild(pack_id: int):
     try:
         service.rebuild_pack(pack_id, current_user)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         flash(error.message, "error")

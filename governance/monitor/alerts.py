@@ -25,6 +25,7 @@ from governance.notifications import outbox
 from governance.notifications.models import OutboundEmail
 from governance.notifications.service import notify
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 ALERTS = MonitorAlert.__table__
@@ -159,22 +160,24 @@ def _send_now(dedupe_key: str) -> None:
             outbox.deliver(email_id)
         except Exception:  # the outbox keeps the row queued; its send message tries again
             log.warning("Could not send alert email %s now", email_id, exc_info=True)
+            # The outbox's units rolled back their own writes; a failed read may still hold
+            # the session's transaction, and the next email needs a clean one.
             db.session.rollback()
 
 
 def evaluate(now: datetime) -> dict[str, bool]:
     """Bring every alert up to date and notify admins of changes; commits. Returns the states."""
-    current = conditions(now)
-    _ensure_rows([condition.key for condition in current])
-    send_now = []
-    for condition in current:
-        change = _transition(condition, now)
-        if change:
-            dedupe_key = _tell_admins(condition, change, now)
-            if condition.key == "no_consumer":  # the consumers are what is down
-                send_now.append(dedupe_key)
-            log.warning("Alert %s: %s (%s)", condition.key, change, condition.detail)
-    db.session.commit()
+    with unit_of_work():
+        current = conditions(now)
+        _ensure_rows([condition.key for condition in current])
+        send_now = []
+        for condition in current:
+            change = _transition(condition, now)
+            if change:
+                dedupe_key = _tell_admins(condition, change, now)
+                if condition.key == "no_consumer":  # the consumers are what is down
+                    send_now.append(dedupe_key)
+                log.warning("Alert %s: %s (%s)", condition.key, change, condition.detail)
     for dedupe_key in send_now:
         _send_now(dedupe_key)
     return {condition.key: condition.is_firing for condition in current}
@@ -202,9 +205,8 @@ def init_app(app: Flask) -> None:
             with app.app_context():
                 try:
                     evaluate(utcnow())
-                except Exception:
+                except Exception:  # the app context's end discards what the session held
                     log.warning("Could not evaluate the alerts", exc_info=True)
-                    db.session.rollback()
 
         response.call_on_close(check)
         return response

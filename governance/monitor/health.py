@@ -11,6 +11,7 @@ from governance.dbutil import is_database_unreachable
 from governance.extensions import db, huey
 from governance.monitor import stats
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -28,10 +29,10 @@ def health():
     """200 when the database and the queue storage answer, 503 naming what does not."""
     failed = []
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        with unit_of_work():  # rolled back if the database does not answer
+            db.session.execute(sa.text("SELECT 1"))
     except Exception:
         log.warning("Health check: the database does not answer", exc_info=True)
-        db.session.rollback()
         failed.append("database")
     try:
         huey.pending_count()

@@ -119,8 +119,9 @@ def run_in_background(
                     if on_beat:
                         on_beat(now)
                 except Exception:  # the database blinked: the next beat tries again
+                    # Each write is its own unit of work, rolled back by it; the app context's
+                    # end discards whatever else the session held.
                     log.warning("Heartbeat failed; trying again shortly", exc_info=True)
-                    db.session.rollback()
 
     thread = threading.Thread(target=loop, name="steward-heartbeat", daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ from governance.monitor.models import Consumer, JobCounter, JobRecord, JobStatus
 from governance.notifications.models import OutboundEmail
 from governance.queue import periodic_task
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 PRUNE_BATCH = 5_000
 LOST_ERROR = "Its consumer stopped sending heartbeats while the job ran (killed or host lost)."
@@ -47,8 +48,8 @@ def _delete_in_batches(table: sa.Table, key: so.InstrumentedAttribute[int], cond
     removed = 0
     while True:
         batch = sa.select(key).where(condition).limit(PRUNE_BATCH).scalar_subquery()
-        count = rowcount(db.session.execute(sa.delete(table).where(key.in_(batch)))) or 0
-        db.session.commit()
+        with unit_of_work():
+            count = db.session.execute(sa.delete(table).where(key.in_(batch))).rowcount or 0
         removed += count
         if count < PRUNE_BATCH:
             return removed
@@ -73,21 +74,21 @@ def prune(now: datetime) -> dict[str, int]:
             ),
         ),
     }
-    removed["job_counters"] = (
-        rowcount(
-            db.session.execute(sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff))
+    with unit_of_work():
+        removed["job_counters"] = (
+            db.session.execute(
+                sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff)
+            ).rowcount
+            or 0
         )
-        or 0
-    )
-    removed["consumers"] = heartbeat.forget_gone_consumers(now)
-    db.session.commit()
+        removed["consumers"] = heartbeat.forget_gone_consumers(now)
     return removed
 
 
 def tick(now: datetime) -> None:
     """What every consumer does with each heartbeat: mark lost jobs, evaluate the alerts."""
-    mark_lost_jobs(now)
-    db.session.commit()
+    with unit_of_work():
+        mark_lost_jobs(now)
     alerts.evaluate(now)
 
 

@@ -16,6 +16,7 @@ from governance.errors import NotFound
 from governance.extensions import db
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 
 def notification_list_statement(user_id: int) -> sa.Select:
@@ -35,6 +36,7 @@ def unread_count(user_id: int) -> int:
     ).scalar_one()
 
 
+@unit_of_work()
 def mark_all_read(user_id: int) -> int:
     """Mark every unread notification of this user read; returns how many changed."""
     changed = db.session.execute(
@@ -43,10 +45,10 @@ def mark_all_read(user_id: int) -> int:
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return rowcount(changed)
 
 
+@unit_of_work()
 def mark_read(notification_id: int, *, user: User) -> Notification:
     """Mark one of the user's own notifications read (reading it twice changes nothing)."""
     notification = db.session.get(Notification, notification_id)
@@ -55,7 +57,6 @@ def mark_read(notification_id: int, *, user: User) -> Notification:
         raise NotFound("No such notification.")
     if notification.read_at is None:
         notification.read_at = utcnow()
-        db.session.commit()
     return notification
 
 

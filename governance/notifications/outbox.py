@@ -26,7 +26,6 @@ from flask import current_app
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.dbutil import rowcount
 from governance.errors import Conflict
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -36,6 +35,7 @@ from governance.notifications import mail, tasks
 from governance.notifications.models import OutboundEmail
 from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,7 @@ def _install_session_hooks() -> None:
 # ------------------------------------------------------------------ sending (the task's body)
 
 
+@unit_of_work()
 def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
     """Start an attempt at this email, or None when it is not queued, not yet due, or another
     consumer claimed it first. Commits the claim before anything is sent."""
@@ -173,7 +174,6 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
         )
     ).one_or_none()
     if row is None or row.status != "queued" or not is_due(row.attempts, row.sent_at, now):
-        db.session.rollback()
         return None
     if row.attempts >= MAX_ATTEMPTS:
         # The last attempt never reported back (its consumer died): that was the last chance.
@@ -193,9 +193,8 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
         )
         .values(attempts=row.attempts + 1, sent_at=now)
         .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if rowcount(claimed) != 1:
+    ).rowcount
+    if claimed != 1:
         return None
     return db.session.get(OutboundEmail, email_id)
 
@@ -230,6 +229,7 @@ def deliver(email_id: int, now: datetime | None = None) -> str:
     return status
 
 
+@unit_of_work()
 def _finish(email_id: int, attempt: int, **values) -> bool:
     """Record an attempt's result, only if the claim is still this attempt's."""
     changed = db.session.execute(
@@ -241,9 +241,8 @@ def _finish(email_id: int, attempt: int, **values) -> bool:
         )
         .values(last_error=values.pop("last_error", None), **values)
         .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return rowcount(changed) == 1
+    ).rowcount
+    return changed == 1
 
 
 def _record_failure(email_id: int, attempt: int, now: datetime, error: Exception) -> str:
@@ -285,8 +284,9 @@ def resend_stale_emails(now: datetime) -> int:
     return hand_to_queue([email_id for email_id in due if email_id not in waiting])
 
 
+@unit_of_work()
 def send_again(email_id: int, *, actor: User) -> OutboundEmail:
-    """An admin re-queues a failed email: five fresh attempts. Commits."""
+    """An admin re-queues a failed email: five fresh attempts."""
     email = get_or_raise(OutboundEmail, email_id, "No such email.")
     # Conditional: two admins clicking at once queue it once.
     changed = db.session.execute(
@@ -294,10 +294,9 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
         .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
         .values(status="queued", attempts=0, sent_at=None)
         .execution_options(synchronize_session=False)
-    )
-    if rowcount(changed) != 1:
-        db.session.rollback()
-        db.session.refresh(email)
+    ).rowcount
+    if changed != 1:
+        db.session.refresh(email)  # what the other admin's click left
         raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")
     record_event(
         actor_id=actor.id,
@@ -308,7 +307,6 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
         f"{email.recipients} again",
     )
     send_after_commit([email_id])
-    db.session.commit()
     return email
 
 

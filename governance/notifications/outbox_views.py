@@ -8,7 +8,6 @@ from flask_login import current_user
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm
 from governance.errors import DomainError
-from governance.extensions import db
 from governance.notifications import outbox
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
@@ -61,7 +60,6 @@ def send_again(email_id: int):
         try:
             email = outbox.send_again(email_id, actor=current_user)
         except DomainError as error:
-            db.session.rollback()
             if error.status_code == 404:
                 raise
             flash(error.message, "error")

@@ -20,6 +20,7 @@ from governance.notifications import outbox
 from governance.notifications.feed import safe_link
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 EMAIL_FOOTER = (
     "You get this email because your Steward notification setting is “{choice}”.\n"
@@ -96,8 +97,9 @@ def user_ids_of_groups(group_ids: Iterable[int]) -> list[int]:
     return list(db.session.scalars(statement))
 
 
+@unit_of_work()
 def set_notification_preference(user: User, notify_by: str) -> None:
-    """How this user hears about things; commits.
+    """How this user hears about things.
 
     Choosing the digest starts its 24-hour window now, so the first digest does not repeat
     notifications that were already emailed one by one.
@@ -107,7 +109,6 @@ def set_notification_preference(user: User, notify_by: str) -> None:
     if notify_by == "digest" and user.notify_by != "digest":
         user.digest_sent_at = utcnow()
     user.notify_by = notify_by
-    db.session.commit()
 
 
 def email_body(body: str, link: str | None, notify_by: str | None) -> str:

@@ -6,8 +6,6 @@ from flask import Blueprint, flash, make_response, redirect, render_template, ur
 from flask_login import current_user, login_required
 
 from governance.auth.forms import ConfirmForm
-from governance.errors import DomainError
-from governance.extensions import db
 from governance.notifications import feed
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
@@ -70,11 +68,7 @@ def read(notification_id: int):
     """htmx swaps in the row (now read) and the nav badge; a plain form goes back to the list."""
     if not _form_is_valid():
         return redirect(url_for("notifications.index"), 303)
-    try:
-        notification = feed.mark_read(notification_id, user=current_user)
-    except DomainError:
-        db.session.rollback()
-        raise  # 404, unknown and someone else's alike
+    notification = feed.mark_read(notification_id, user=current_user)  # 404: not theirs
     if is_htmx():
         response = make_response(
             render_template(

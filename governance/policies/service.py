@@ -22,6 +22,7 @@ from governance.policies import gate, lifecycle, versions
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
 from governance.reviews import schedule
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 READ_ALL_ROLES = visibility.READ_ALL_ROLES
 WRITE_ROLES = frozenset({"admin", "owner"})
@@ -267,6 +268,7 @@ def _event_payload(policy: Policy, actor: User, **extra) -> dict:
     }
 
 
+@unit_of_work()
 def create_policy(data: PolicyInput, *, actor: User, max_body: int, summary: str = "") -> int:
     if not can_create(actor):
         raise NotAllowed("Only policy owners and admins create policies.")
@@ -287,10 +289,10 @@ def create_policy(data: PolicyInput, *, actor: User, max_body: int, summary: str
         changes=diff_fields({}, _content(policy)),
     )
     events.publish(events.POLICY_CREATED, _event_payload(policy, actor))
-    db.session.commit()
     return policy.id
 
 
+@unit_of_work()
 def update_policy(
     policy_id: int,
     data: PolicyInput,
@@ -317,7 +319,6 @@ def update_policy(
     _apply(policy, data)
     changes = diff_fields(before, _content(policy))
     if not changes:
-        db.session.rollback()
         raise DomainError("Nothing changed, so no new revision was saved.")
     policy.current_revision += 1
     policy.updated_at = utcnow()
@@ -332,7 +333,7 @@ def update_policy(
     )
     events.publish(events.POLICY_UPDATED, _event_payload(policy, actor, changed=sorted(changes)))
     reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
-    _commit_or_conflict(policy)
+    _flush_or_conflict()
     return policy.current_revision
 
 
@@ -352,6 +353,7 @@ def _find_transition(policy: Policy, target: str) -> lifecycle.Transition:
     return transition
 
 
+@unit_of_work()
 def transition_policy(
     policy_id: int,
     target: str,
@@ -397,7 +399,7 @@ def transition_policy(
             raise DomainError("Choose a major or a minor change.", field="change_kind")
         policy.change_kind = change_kind or MAJOR
     _change_status(policy, target, actor_id=actor.id, reason=reason)
-    _commit_or_conflict(policy)
+    _flush_or_conflict()
 
 
 def apply_workflow_transition(policy_id: int, target: str, *, execution_id: int) -> None:
@@ -433,7 +435,7 @@ def _change_status(
     if target == lifecycle.DRAFT:
         policy.approved_by_id = None
     if target == lifecycle.PUBLISHED:
-        versions.freeze_current_revision(policy, actor_id=actor_id)
+        versions.freeze_current_revision_in_transaction(policy, actor_id=actor_id)
         policy.published_revision = policy.current_revision
     via = f" (workflow execution {execution_id})" if execution_id else ""
     record_event(
@@ -491,12 +493,11 @@ def _stale_message(policy: Policy) -> str:
     )
 
 
-def _commit_or_conflict(policy: Policy) -> None:
+def _flush_or_conflict() -> None:
     try:
-        db.session.commit()
+        db.session.flush()
     except StaleDataError as error:
         # Two saves raced past the version check; the database's version column decided.
-        db.session.rollback()
         raise Conflict(
             "Someone else saved this policy at the same moment. Your changes were not saved; "
             "reload the policy and apply them again."

@@ -181,7 +181,9 @@ def approvers_of(policy: Policy, digest: str) -> list[dict[str, Any]]:
     return approvers
 
 
-def freeze_current_revision(policy: Policy, *, actor_id: int | None) -> PolicyRevision:
+def freeze_current_revision_in_transaction(
+    policy: Policy, *, actor_id: int | None
+) -> PolicyRevision:
     """Publication: the current revision becomes a frozen, labelled version (no commit).
 
     Publishes `policy.version_published` in the same transaction so acknowledgements and

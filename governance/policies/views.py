@@ -19,7 +19,6 @@ from governance.auth.access import require_role
 from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
 from governance.executions.service import policy_executions
-from governance.extensions import db
 from governance.policies import lifecycle, service, versions
 from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, PreviewForm, TransitionForm
@@ -134,7 +133,6 @@ def new():
                 summary=form.summary.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash("Policy created as a draft.", "success")
@@ -227,11 +225,9 @@ def edit(policy_id: int):
                 summary=form.summary.data or "",
             )
         except Conflict as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
             status = 409
         except DomainError as error:
-            db.session.rollback()
             show_domain_error(form, error)
         else:
             flash(f"Saved as revision {number}.", "success")
@@ -258,7 +254,6 @@ def transition(policy_id: int):
             change_kind=form.change_kind.data or None,
         )
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             raise
         flash(error.message, "error")

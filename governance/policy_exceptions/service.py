@@ -29,6 +29,7 @@ from governance.policy_exceptions.models import (
     PolicyException,
 )
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 TRIGGER = APPROVAL_TRIGGER
 OPEN_STATUSES = ("pending", "active")
@@ -190,6 +191,7 @@ def _validated(data: ExceptionInput, *, today: date, max_days: int) -> Exception
     return ExceptionInput(scope=scope, justification=justification, expires_on=data.expires_on)
 
 
+@unit_of_work()
 def request_exception(
     policy_id: int,
     data: ExceptionInput,
@@ -228,7 +230,6 @@ def request_exception(
         },
     )
     if not started:
-        db.session.rollback()
         raise DomainError(NO_WORKFLOW)
     # Several matching workflows all run; the first one's outcome decides the exception.
     exception.execution_id = started[0]
@@ -247,7 +248,6 @@ def request_exception(
             "execution_id": started[0],
         },
     )
-    db.session.commit()
     return exception.id
 
 
@@ -259,10 +259,10 @@ def _on_execution_finished(_event: str, payload: dict[str, Any]) -> None:
     # Every execution of every workflow ends through here: return at once for the others.
     if payload.get("trigger_type") != TRIGGER:
         return
-    settle_exception(payload["execution_id"], payload["status"])
+    settle_exception_in_transaction(payload["execution_id"], payload["status"])
 
 
-def settle_exception(execution_id: int, execution_status: str) -> int | None:
+def settle_exception_in_transaction(execution_id: int, execution_status: str) -> int | None:
     """Activate or reject the pending exception this execution decides (no commit).
 
     Conditional on the exception still pending, so a revoked one stays revoked and a second
@@ -330,6 +330,7 @@ def _deciders(execution_id: int) -> list[str]:
 # ---------------------------------------------------------------- ending
 
 
+@unit_of_work()
 def revoke_exception(exception_id: int, *, actor: User, reason: str) -> None:
     """End an active or pending exception early; a pending one's approval is cancelled."""
     exception = get_exception(exception_id)
@@ -342,30 +343,32 @@ def revoke_exception(exception_id: int, *, actor: User, reason: str) -> None:
         raise DomainError(f"The reason must be at most {REASON_MAX} characters.", field="reason")
     if exception.status not in OPEN_STATUSES:
         raise DomainError(f"This exception has already ended ({exception.status}).")
-    if not _revoke(exception, reason=reason, actor=actor):
-        db.session.rollback()
+    if not _revoke_in_transaction(exception, reason=reason, actor=actor):
         raise DomainError("This exception changed meanwhile; reload the page and try again.")
-    db.session.commit()
 
 
 @events.subscribe(events.POLICY_STATUS_CHANGED)
 def _on_policy_status_changed(_event: str, payload: dict[str, Any]) -> None:
     if payload.get("new_status") == RETIRED:
-        revoke_exceptions_of_retired_policy(payload["policy_id"], actor_id=payload.get("actor_id"))
+        revoke_exceptions_of_retired_policy_in_transaction(
+            payload["policy_id"], actor_id=payload.get("actor_id")
+        )
 
 
-def revoke_exceptions_of_retired_policy(policy_id: int, *, actor_id: int | None) -> list[int]:
+def revoke_exceptions_of_retired_policy_in_transaction(
+    policy_id: int, *, actor_id: int | None
+) -> list[int]:
     """A retired policy has nothing left to depart from: its open exceptions end with it, in
     the transaction that retires it (no commit). Returns the ids revoked."""
     actor = db.session.get(User, actor_id) if actor_id else None
     return [
         exception.id
         for exception in open_exceptions(policy_id)
-        if _revoke(exception, reason="The policy was retired.", actor=actor)
+        if _revoke_in_transaction(exception, reason="The policy was retired.", actor=actor)
     ]
 
 
-def _revoke(exception: PolicyException, *, reason: str, actor: User | None) -> bool:
+def _revoke_in_transaction(exception: PolicyException, *, reason: str, actor: User | None) -> bool:
     """Revoke an open exception with its audit event and notification (no commit). False
     when it changed meanwhile (the conditional UPDATE matched nothing)."""
     previous = exception.status
@@ -418,34 +421,33 @@ def expire_exceptions(today: date | None = None) -> list[int]:
     ).all()
     expired = []
     for exception_id in due:
-        changed = db.session.execute(
-            sa.update(PolicyException)
-            .where(PolicyException.id == exception_id, PolicyException.status == "active")
-            .values(status="expired", ended_at=utcnow(), end_reason="Reached its expiry date.")
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(changed) != 1:
-            db.session.rollback()
-            continue
-        exception = db.session.get_one(PolicyException, exception_id, populate_existing=True)
-        policy = exception.policy
-        record_event(
-            actor_id=None,
-            action="exception.expired",
-            object_type="policy_exception",
-            object_id=exception.id,
-            summary=f"Exception {exception.id} to “{policy.title}” for “{exception.scope}” "
-            f"expired (valid until {exception.expires_on.isoformat()})",
-            changes={"status": {"before": "active", "after": "expired"}},
-        )
-        notify(
-            [exception.requested_by_id, policy.owner_id],
-            subject=f"Exception expired: “{exception.scope}”",
-            body=f"The exception to “{policy.title}” for “{exception.scope}” expired after "
-            f"{exception.expires_on:%d %b %Y}; the policy applies in full again.",
-            link=f"/exceptions/{exception.id}",
-            dedupe_key=f"exception-{exception.id}-expired",
-        )
-        db.session.commit()
-        expired.append(exception.id)
+        with unit_of_work():
+            changed = db.session.execute(
+                sa.update(PolicyException)
+                .where(PolicyException.id == exception_id, PolicyException.status == "active")
+                .values(status="expired", ended_at=utcnow(), end_reason="Reached its expiry date.")
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(changed) != 1:
+                continue  # another run expired it first
+            exception = db.session.get(PolicyException, exception_id, populate_existing=True)
+            policy = exception.policy
+            record_event(
+                actor_id=None,
+                action="exception.expired",
+                object_type="policy_exception",
+                object_id=exception.id,
+                summary=f"Exception {exception.id} to “{policy.title}” for “{exception.scope}” "
+                f"expired (valid until {exception.expires_on.isoformat()})",
+                changes={"status": {"before": "active", "after": "expired"}},
+            )
+            notify(
+                [exception.requested_by_id, policy.owner_id],
+                subject=f"Exception expired: “{exception.scope}”",
+                body=f"The exception to “{policy.title}” for “{exception.scope}” expired after "
+                f"{exception.expires_on:%d %b %Y}; the policy applies in full again.",
+                link=f"/exceptions/{exception.id}",
+                dedupe_key=f"exception-{exception.id}-expired",
+            )
+        expired.append(exception_id)
     return expired

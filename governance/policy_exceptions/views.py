@@ -68,7 +68,6 @@ def new(policy_id: int):
                 max_days=max_days,
             )
         except DomainError as error:
-            db.session.rollback()
             if error.status_code == 403:
                 raise
             show_domain_error(form, error)
@@ -136,7 +135,6 @@ def revoke(exception_id: int):
         try:
             service.revoke_exception(exception.id, actor=current_user, reason=form.reason.data)
         except DomainError as error:
-            db.session.rollback()
             if error.status_code == 403:
                 raise
             show_domain_error(form, error)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.dbutil import rowcount
 from governance.engine import dispatch
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -24,6 +23,7 @@ from governance.policies.models import Policy, PolicyReview
 from governance.policies.service import can_manage
 from governance.reviews import schedule
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,7 @@ def _record_review(
     return review
 
 
+@unit_of_work()
 def mark_reviewed(
     policy_id: int,
     *,
@@ -199,8 +200,6 @@ def mark_reviewed(
         today=_today(today),
     )
     next_on = policy.next_review_on
-    assert next_on is not None  # _record_review moved it along the schedule
-    db.session.commit()
     return next_on
 
 
@@ -281,6 +280,7 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
     return run
 
 
+@unit_of_work()
 def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
     won = db.session.execute(
         sa.update(Policy)
@@ -293,9 +293,8 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
         )
         .values(review_reminder_level=threshold)
         .execution_options(synchronize_session=False)
-    )
-    if rowcount(won) != 1:
-        db.session.rollback()
+    ).rowcount
+    if won != 1:
         return False
     policy = db.session.get_one(Policy, policy_id)
     when = "tomorrow" if threshold == 1 else f"in {threshold} days or less"
@@ -307,10 +306,10 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
         link=f"/policies/{policy.id}",
         dedupe_key=f"policy-review-{policy.id}-{due_on.isoformat()}-{threshold}d",
     )
-    db.session.commit()
     return True
 
 
+@unit_of_work()
 def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None:
     """Flag the policy overdue; the winner audits, notifies and fires policy.review_due."""
     won = db.session.execute(
@@ -322,9 +321,8 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         )
         .values(review_overdue_since=today, review_reminder_level=0)
         .execution_options(synchronize_session=False)
-    )
-    if rowcount(won) != 1:
-        db.session.rollback()
+    ).rowcount
+    if won != 1:
         return None
     policy = db.session.get_one(Policy, policy_id)
     record_event(
@@ -347,5 +345,4 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         REVIEW_DUE_TRIGGER,
         {"policy_id": policy.id, "due_on": due_on.isoformat(), "actor_id": None},
     )
-    db.session.commit()
     return started

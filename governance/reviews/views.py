@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from governance.errors import DomainError
-from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies
 from governance.policies.forms import TransitionForm
@@ -57,7 +56,6 @@ def mark_reviewed(policy_id: int):
             expected_due_on=form.due_on.data,
         )
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             raise
         flash(error.message, "error")

@@ -13,7 +13,6 @@ import sqlalchemy.orm as so
 from governance import visibility
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
-from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotFound
@@ -22,6 +21,7 @@ from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.web.pagination import LAST_PAGE, Page
 from governance.workflows.models import Workflow
 
@@ -143,32 +143,31 @@ def complete_task(task_id: int, *, actor: User, note: str = "") -> Task:
     on (its next stage is enqueued after the commit). A step whose execution has ended is
     left alone: the task is still done, the execution is not touched.
     """
-    task = get_task_for(task_id, actor)
-    note = check_note(note)
-    # Conditional: of two clicks (or two people) at once, exactly one marks it done.
-    changed = db.session.execute(
-        sa.update(Task)
-        .where(Task.id == task.id, Task.done_at.is_(None))
-        .values(done_at=utcnow(), done_by_id=actor.id, done_note=note or None)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(changed) != 1:
-        db.session.rollback()
-        raise Conflict("This task is already done.")
-    record_event(
-        actor_id=actor.id,
-        action="task.done",
-        object_type="task",
-        object_id=task.id,
-        summary=f"{actor.name} marked task “{task.title}” done",
-        changes=diff_fields({}, {"done_note": note}) if note else None,
-    )
-    if task.blocks_step and task.step_run_id is not None:
-        # Only a step still parked moves (a conditional UPDATE on status='waiting'); a step
-        # of a cancelled or finished execution was closed with it, so nothing happens there.
-        runtime.complete_waiting_step(
-            task.step_run_id, {"task_id": task.id, "done_by": actor.id, "note": note}
+    with unit_of_work():
+        task = get_task_for(task_id, actor)
+        note = check_note(note)
+        # Conditional: of two clicks (or two people) at once, exactly one marks it done.
+        changed = db.session.execute(
+            sa.update(Task)
+            .where(Task.id == task.id, Task.done_at.is_(None))
+            .values(done_at=utcnow(), done_by_id=actor.id, done_note=note or None)
+            .execution_options(synchronize_session=False)
         )
-    db.session.commit()
+        if changed.rowcount != 1:
+            raise Conflict("This task is already done.")
+        record_event(
+            actor_id=actor.id,
+            action="task.done",
+            object_type="task",
+            object_id=task.id,
+            summary=f"{actor.name} marked task “{task.title}” done",
+            changes=diff_fields({}, {"done_note": note}) if note else None,
+        )
+        if task.blocks_step and task.step_run_id is not None:
+            # Only a step still parked moves (a conditional UPDATE on status='waiting'); a step
+            # of a cancelled or finished execution was closed with it, so nothing happens there.
+            runtime.complete_waiting_step(
+                task.step_run_id, {"task_id": task.id, "done_by": actor.id, "note": note}
+            )
     db.session.refresh(task)
     return task

@@ -7,7 +7,6 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_login import current_user, login_required
 
 from governance.errors import Conflict, DomainError, NotFound
-from governance.extensions import db
 from governance.tasks import service
 from governance.tasks.forms import TaskDoneForm
 from governance.timeutil import utcnow
@@ -56,20 +55,17 @@ def done(task_id: int):
     try:
         task = service.complete_task(task_id, actor=current_user, note=form.note.data or "")
     except NotFound as error:
-        db.session.rollback()
         if is_htmx():
             # The form targets its table row: answer with a row saying why, keeping the status.
             return _row_notice(task_id, error.message, error.status_code)
         raise
     except Conflict as error:
-        db.session.rollback()
         if is_htmx():
             # Someone else was first: the row leaves the open list all the same.
             return _answer_done(task_id, error.message, is_error=True)
         flash(error.message, "error")
         return redirect(url_for("tasks.index"), 303)
     except DomainError as error:  # the note is too long
-        db.session.rollback()
         return _note_error(task_id, error.message, form.note.data or "")
     message = f"“{task.title}” is done."
     if is_htmx():

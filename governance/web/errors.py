@@ -98,6 +98,8 @@ def register(app: Flask) -> None:
         if api_errors.is_api_request():
             return api_errors.unexpected_error_response()
         app.logger.exception("Unhandled error")
+        # The one cleanup after an error no view expected: the error page must not render
+        # from a failed or half-written transaction (a command's unit rolled its own back).
         db.session.rollback()
         return render_error(500)
 

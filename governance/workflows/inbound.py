@@ -25,6 +25,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.workflows.hook_body import BodyRefused, parse_hook_body
 from governance.workflows.models import InboundWebhookMessage, Workflow
 
@@ -112,6 +113,7 @@ def _check_policy(policy_id: int | None) -> None:
         raise UnknownPolicy("policy_id does not name an existing policy.", field="policy_id")
 
 
+@unit_of_work()
 def trigger_from_webhook(workflow_id: int, body: bytes, headers: Mapping[str, str]) -> int:
     """Start the workflow for a signed JSON body; returns the execution id.
 
@@ -141,15 +143,14 @@ def trigger_from_webhook(workflow_id: int, body: bytes, headers: Mapping[str, st
         try:
             db.session.flush()
         except IntegrityError as error:
-            db.session.rollback()
             raise Conflict(
                 f"webhook-id “{message_id}” was already received: this request is a replay, "
                 "and started nothing."
             ) from error
-    db.session.commit()
     return execution.id
 
 
+@unit_of_work()
 def set_legacy_signature(workflow_id: int, *, enabled: bool, actor: User) -> None:
     """Turn the older X-Steward-Signature on or off for a webhook workflow."""
     workflow = get_or_raise(Workflow, workflow_id, "No such workflow.")
@@ -166,9 +167,9 @@ def set_legacy_signature(workflow_id: int, *, enabled: bool, actor: User) -> Non
         object_id=workflow.id,
         summary=f"{'Allowed' if enabled else 'Refused'} X-Steward-Signature for “{workflow.name}”",
     )
-    db.session.commit()
 
 
+@unit_of_work()
 def forget_old_messages(now=None) -> int:
     """Delete message ids whose timestamp can no longer pass the window (housekeeping).
 
@@ -179,5 +180,4 @@ def forget_old_messages(now=None) -> int:
     result = db.session.execute(
         sa.delete(InboundWebhookMessage).where(InboundWebhookMessage.received_at < cutoff)
     )
-    db.session.commit()
     return result.rowcount or 0

@@ -23,6 +23,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.workflows import schedule
 from governance.workflows.definition import DefinitionError, validate_definition
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
@@ -62,6 +63,7 @@ def _validated(
     return name, clean
 
 
+@unit_of_work()
 def save_workflow(
     workflow_id: int | None,
     *,
@@ -121,10 +123,8 @@ def save_workflow(
             object_id=workflow.id,
             summary=f"Saved “{workflow.name}” version {version.number}",
         )
-        db.session.commit()
     except IntegrityError as error:
         # Two saves raced past the checks: the unique name or version number decided.
-        db.session.rollback()
         raise Conflict(
             "Someone else saved a workflow with this name or version at the same moment. "
             "Nothing was saved; reload and try again."
@@ -132,6 +132,7 @@ def save_workflow(
     return workflow.id
 
 
+@unit_of_work()
 def activate(workflow_id: int, *, actor: User, version_number: int | None = None) -> None:
     """Make a version (default: the latest) the one that new executions use."""
     workflow = get_workflow(workflow_id)
@@ -158,9 +159,9 @@ def activate(workflow_id: int, *, actor: User, version_number: int | None = None
         object_id=workflow.id,
         summary=f"Activated “{workflow.name}” version {number}",
     )
-    db.session.commit()
 
 
+@unit_of_work()
 def deactivate(workflow_id: int, *, actor: User) -> None:
     workflow = get_workflow(workflow_id)
     if workflow.status != "active":
@@ -174,9 +175,9 @@ def deactivate(workflow_id: int, *, actor: User) -> None:
         object_id=workflow.id,
         summary=f"Deactivated “{workflow.name}”",
     )
-    db.session.commit()
 
 
+@unit_of_work()
 def run_manually(
     workflow_id: int,
     *,
@@ -217,10 +218,10 @@ def run_manually(
         object_id=execution.id,
         summary=f"Ran “{workflow.name}” by hand",
     )
-    db.session.commit()
     return execution.id
 
 
+@unit_of_work()
 def delete_workflow(workflow_id: int, *, actor: User) -> None:
     """Delete a workflow that never ran, with its versions.
 
@@ -242,13 +243,11 @@ def delete_workflow(workflow_id: int, *, actor: User) -> None:
         ).where(Execution.workflow_id == workflow.id)
     ).one()
     if unfinished:
-        db.session.rollback()
         raise Conflict(
             f"“{name}” has {unfinished} unfinished execution(s). Nothing was deleted: cancel "
             "them or wait until they finish, then deactivate it."
         )
     if finished:
-        db.session.rollback()
         raise Conflict(
             f"“{name}” has run {finished} time(s); its executions are evidence of who approved "
             "what, so it cannot be deleted. Deactivate it instead."
@@ -268,9 +267,8 @@ def delete_workflow(workflow_id: int, *, actor: User) -> None:
         summary=f"Deleted “{name}”, which never ran",
     )
     try:
-        db.session.commit()
+        db.session.flush()  # the foreign key of an execution started meanwhile refuses it here
     except IntegrityError as error:
-        db.session.rollback()
         raise Conflict(f"“{name}” started running meanwhile. Nothing was deleted.") from error
 
 

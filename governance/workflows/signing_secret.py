@@ -15,6 +15,7 @@ from governance.errors import DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.workflows.models import Workflow
 
 MAX_GRACE_HOURS = 720  # 30 days: a receiver that has not switched by then is not switching
@@ -63,6 +64,7 @@ def _current(workflow: Workflow) -> SigningSecret:
     return SigningSecret(workflow.signing_secret, None, None)
 
 
+@unit_of_work()
 def read_signing_secret(workflow_id: int, *, actor: User, via: str) -> SigningSecret:
     """The secret, for an admin to give to a receiver; each read is in the audit trail."""
     workflow = get_or_raise(Workflow, workflow_id, "No such workflow.")
@@ -73,10 +75,10 @@ def read_signing_secret(workflow_id: int, *, actor: User, via: str) -> SigningSe
         object_id=workflow.id,
         summary=f"Read the webhook signing secret of “{workflow.name}” ({via})",
     )
-    db.session.commit()
     return _current(workflow)
 
 
+@unit_of_work()
 def rotate_signing_secret(workflow_id: int, *, actor: User, grace_hours: int) -> SigningSecret:
     """A new secret signs from now on; the one it replaces keeps signing for `grace_hours`
     (0: it stops at once, for a secret that leaked)."""
@@ -105,6 +107,5 @@ def rotate_signing_secret(workflow_id: int, *, actor: User, grace_hours: int) ->
         summary=f"Rotated the webhook signing secret of “{workflow.name}”"
         + (f"; the previous one signs for {grace_hours} more hour(s)" if grace_hours else ""),
     )
-    db.session.commit()
     db.session.refresh(workflow)
     return _current(workflow)

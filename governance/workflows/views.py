@@ -29,7 +29,7 @@ from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.dryrun import dry_run
 from governance.engine.signing import inbound_signature, standard_form
 from governance.errors import DomainError, NotFound
-from governance.extensions import csrf, db
+from governance.extensions import csrf
 from governance.links import absolute_url
 from governance.parsing import parse_int
 from governance.policies import service as policies
@@ -138,11 +138,9 @@ def _edit(workflow_id: int | None):
             actor=current_user,
         )
     except DefinitionError as error:
-        db.session.rollback()
         errors = error.errors
         form.form_errors.append(error.message)
     except DomainError as error:
-        db.session.rollback()
         errors = {error.field or "form": error.message}
         form.form_errors.append(error.message)
     else:
@@ -263,7 +261,6 @@ def rotate_signing_secret(workflow_id: int):
     except NotFound:
         raise
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
     return _signing_secret_answer(workflow_id, rotated)
@@ -293,7 +290,6 @@ def _change_and_return(workflow_id: int, change, success: str):
     except NotFound:
         raise
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(success, "success")
@@ -339,7 +335,6 @@ def run(workflow_id: int):
         except NotFound:
             raise
         except DomainError as error:
-            db.session.rollback()
             if error.field != "policy_id":
                 flash(error.message, "error")
                 return redirect(url_for("workflows.show", workflow_id=workflow_id)), 303
