@@ -61,8 +61,12 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Two worker processes (pytest-xdist; tests/conftest.py gives each its own database, Redis
+# database, queue and instance directory), then the tests marked serial on their own.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial"
+	$(BIN)/pytest -m serial
 
 # Prints engine figures (raw Huey vs Steward, latency), then page figures at 1k and 100k policies
 # (server time, SQL statements, the ratio between the sizes) on the local Redis and PostgreSQL.

@@ -13,15 +13,50 @@ import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+# `make test` runs the suite in two worker processes (pytest -n 2); each is named gw0, gw1, ...
+# and gets its own instance directory (SQLite file, Huey file), PostgreSQL database, Redis
+# database and Huey name, so the workers never see each other's rows, tasks or counters.
+# Subprocesses (consumers, `make run`) inherit this environment, so they follow their worker.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_index() -> int:
+    return int(_WORKER.removeprefix("gw")) if _WORKER else 0
+
+
+def _per_worker_database_url(url: str) -> str:
+    """DATABASE_URL with the worker's suffix: .../steward_ci becomes .../steward_ci_gw1."""
+    if not _WORKER or url.startswith("sqlite"):
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_{_WORKER}"))
+
+
+def _per_worker_redis_url(url: str) -> str:
+    """REDIS_URL with the database number moved up by the worker's index: /7 is gw0's, /8 gw1's."""
+    if not _WORKER:
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + _worker_index()
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 # The environment must be settled before governance is imported: the Huey transport is
 # built at import time from it.
-_TEST_DIR = Path(tempfile.mkdtemp(prefix="steward-tests-"))
+_TEST_DIR = Path(
+    tempfile.mkdtemp(prefix=f"steward-tests-{_WORKER}-" if _WORKER else "steward-tests-")
+)
 os.environ["STEWARD_INSTANCE_DIR"] = str(_TEST_DIR)
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
-os.environ["HUEY_NAME"] = "steward-test"
+os.environ["HUEY_NAME"] = f"steward-test-{_WORKER}" if _WORKER else "steward-test"
+if os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = _per_worker_database_url(os.environ["DATABASE_URL"])
+if os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = _per_worker_redis_url(os.environ["REDIS_URL"])
 os.environ.pop("STEWARD_ENV", None)
 os.environ.pop("STEWARD_SERVER_TIMING", None)  # tests turn it on where they need it
 
@@ -60,6 +95,24 @@ def _database_url() -> str:
     return database_url()
 
 
+def _create_worker_database(url: str) -> None:
+    """A worker's PostgreSQL database (DATABASE_URL's name plus _gw0, ...) is made on first use."""
+    if not _WORKER or not url.startswith("postgresql"):
+        return
+    target = sa.engine.make_url(url)
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": target.database},
+            )
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        server.dispose()
+
+
 def _reset_schema(engine: sa.Engine) -> None:
     """Start every run from an empty database, so the migrations build all of it."""
     if engine.dialect.name == "postgresql":
@@ -77,6 +130,7 @@ def _reset_schema(engine: sa.Engine) -> None:
 def app():
     from flask_migrate import upgrade
 
+    _create_worker_database(_database_url())
     app = create_app(
         {
             "TESTING": True,
@@ -107,8 +161,16 @@ def _clean_state(request):
         tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as connection, audit_triggers_off(connection):
             if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{table.name}"' for table in tables)
-                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE rebuilds every
+                # table's files (about 30 of them), ten times slower on each of ~1,500 tests.
+                # Then every sequence (each is a table's id) starts again at 1, as TRUNCATE's
+                # RESTART IDENTITY would.
+                deletes = (f'DELETE FROM "{table.name}"' for table in tables)  # noqa: S608
+                connection.exec_driver_sql("; ".join(deletes))
+                connection.exec_driver_sql(
+                    "SELECT setval(oid, 1, false) FROM pg_class"
+                    " WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"
+                )
             else:
                 for table in tables:
                     connection.execute(table.delete())

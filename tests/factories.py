@@ -115,6 +115,20 @@ def make_workflow(
     return workflows.get_workflow(workflow_id)
 
 
+TASK_TITLE = "Check {{ policy.title }}"
+
+
+def make_task_workflow(admin: User, trigger: dict | None = None, name: str = "Review by hand"):
+    """A workflow of one step, "todo": a task "Check <the policy's title>" for its owner.
+    Manual (the Run button) unless another trigger is given."""
+    return make_workflow(
+        admin,
+        name=name,
+        trigger=trigger or {"type": "manual"},
+        stages=[[step("todo", "create_task", {"title": TASK_TITLE, "assignee": "owner"})]],
+    )
+
+
 def run_queued_steps(max_rounds: int = 50) -> int:
     """Run every queued, due step the way a consumer would (claim, run, record), until none
     is left. Returns how many steps ran. The transport (Huey) is the only part left out."""
@@ -153,6 +167,23 @@ def submit_for_review(
     policies.transition_policy(policy.id, "in_review", actor=submitter or users["owner"])
     run_queued_steps()
     return policy
+
+
+def count_rows(db, model, *where) -> int:
+    """How many rows of `model` match `where`. The session flushes first (as for any query),
+    and its objects are expired afterwards, so what the test reads next is read afresh."""
+    import sqlalchemy as sa
+
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+    db.session.expire_all()
+    return count
+
+
+def count_committed(db, model, *where) -> int:
+    """count_rows in a new transaction: counts what another process (a consumer) committed
+    since this session's transaction began."""
+    db.session.rollback()
+    return count_rows(db, model, *where)
 
 
 def approval_requests(db) -> list:

@@ -20,6 +20,7 @@ from governance.auth.models import User
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from tests.conftest import ApiClient, require_service
+from tests.factories import count_rows
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POLICY = {"title": "Access control", "category": "Security", "body": "# Purpose"}
@@ -41,10 +42,6 @@ def assert_json_error(response, status: int, code: str | None = None) -> dict:
 def token_row(db, token: str) -> ApiToken:
     db.session.expire_all()
     return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-
-
-def policy_count(db) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Policy))
 
 
 # 401: no usable token
@@ -130,7 +127,7 @@ def test_refused_write_changes_nothing(app, users, api_token, db):
     response = ApiClient(app, token).post("policies", json=POLICY)
 
     assert_json_error(response, 401, "invalid_token")
-    assert policy_count(db) == 0
+    assert count_rows(db, Policy) == 0
 
 
 def test_scheme_name_is_case_insensitive(app, users, api_token):
@@ -152,7 +149,7 @@ def test_viewer_token_cannot_create_a_policy(api_as, db):
     response = api_as("viewer").post("policies", json=POLICY)
 
     assert_json_error(response, 403, "forbidden")
-    assert policy_count(db) == 0
+    assert count_rows(db, Policy) == 0
 
 
 def test_owner_token_creates_a_policy_owned_by_its_user(api_as, users, db):
@@ -174,7 +171,7 @@ def test_session_cookie_alone_is_not_accepted(as_role, db):
 
     assert_json_error(listed, 401, "unauthorized")
     assert_json_error(created, 401, "unauthorized")
-    assert policy_count(db) == 0
+    assert count_rows(db, Policy) == 0
 
 
 def test_session_cookie_with_a_bad_token_is_not_accepted_either(as_role):
@@ -194,7 +191,7 @@ def test_post_with_a_token_and_no_csrf_token_works(app, api_as, as_role, db):
     response = api_as("owner").post("policies", json=POLICY)
 
     assert response.status_code == 201, response.json
-    assert policy_count(db) == 1
+    assert count_rows(db, Policy) == 1
 
 
 def test_api_responses_set_no_session_cookie(api_as):

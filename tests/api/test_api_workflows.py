@@ -14,13 +14,9 @@ from governance.engine.models import Execution, StepRun
 from governance.notifications.models import Notification
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
-from tests.factories import make_workflow, run_queued_steps, step
+from tests.factories import count_rows, make_workflow, run_queued_steps, step
 
 MANUAL = {"type": "manual"}
-
-
-def _count(db, model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def _state(db) -> tuple:
@@ -36,13 +32,13 @@ def _state(db) -> tuple:
             Workflow.active_version_id,
         ).order_by(Workflow.id)
     ).all()
-    events = _count(db, AuditEvent, AuditEvent.object_type.in_(("workflow", "execution")))
+    events = count_rows(db, AuditEvent, AuditEvent.object_type.in_(("workflow", "execution")))
     return (
         workflows,
-        _count(db, WorkflowVersion),
-        _count(db, Execution),
-        _count(db, StepRun),
-        _count(db, ApprovalRequest),
+        count_rows(db, WorkflowVersion),
+        count_rows(db, Execution),
+        count_rows(db, StepRun),
+        count_rows(db, ApprovalRequest),
         events,
     )
 
@@ -250,7 +246,7 @@ def test_an_admin_creates_a_draft_workflow_and_is_told_where_it_is(api_as, users
     assert saved["retry"] == {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
     version = db.session.scalar(sa.select(WorkflowVersion))
     assert version.definition["stages"][0]["steps"][0]["config"] == saved["config"]
-    assert _count(db, AuditEvent, AuditEvent.action == "workflow.saved") == 1
+    assert count_rows(db, AuditEvent, AuditEvent.action == "workflow.saved") == 1
 
 
 def test_a_definition_with_every_step_type_and_typed_config_is_saved(api_as, users, db):
@@ -722,7 +718,7 @@ def test_delete_removes_a_workflow_that_never_ran_and_its_versions(api_as, users
     assert response.get_data() == b""
     db.session.expire_all()
     assert db.session.get(Workflow, workflow_id) is None
-    assert _count(db, WorkflowVersion, WorkflowVersion.workflow_id == workflow_id) == 0
+    assert count_rows(db, WorkflowVersion, WorkflowVersion.workflow_id == workflow_id) == 0
     assert [e.id for e in db.session.scalars(sa.select(Execution))] == [kept]
     assert db.session.get(Workflow, keep_id).status == "active"
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "workflow.deleted"))

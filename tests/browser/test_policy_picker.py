@@ -22,20 +22,7 @@ def _world(app) -> dict[str, int]:
     with app.app_context():
         admin = factories.make_user("admin", email="ada@example.test", name="Ada Admin")
         owner = factories.make_user("owner", email="omar@example.test", name="Omar Owner")
-        workflow = factories.make_workflow(
-            admin,
-            name="Review by hand",
-            trigger={"type": "manual"},
-            stages=[
-                [
-                    factories.step(
-                        "todo",
-                        "create_task",
-                        {"title": "Check {{ policy.title }}", "assignee": "owner"},
-                    )
-                ]
-            ],
-        )
+        workflow = factories.make_task_workflow(admin)
         ids = {"workflow": workflow.id}
         for title in ("Travel expenses", "Data retention", "Access control", "Vendor risk"):
             ids[title] = factories.make_policy(owner, title=title).id

@@ -44,14 +44,20 @@ def _owner(app, email="olivia@example.test"):
         return factories.make_user("owner", email=email, name="Olivia Owner").id
 
 
-def test_leaving_a_half_written_policy_asks_first_and_staying_keeps_the_text(
-    app, browser_page: Page, tmp_path
-):
+def _new_policy_as_owner(app, page: Page) -> Dialogs:
+    """Olivia, an owner, logs in and opens New policy; the page's dialogs are answered."""
     _owner(app)
-    page = browser_page
     log_in(page, "olivia@example.test")
     dialogs = Dialogs(page)
     page.get_by_role("link", name="New policy").click()
+    return dialogs
+
+
+def test_leaving_a_half_written_policy_asks_first_and_staying_keeps_the_text(
+    app, browser_page: Page, tmp_path
+):
+    page = browser_page
+    dialogs = _new_policy_as_owner(app, page)
     body = page.get_by_label("Text (Markdown)")
     body.fill("# Purpose\n\nHalf a thought")
 
@@ -74,11 +80,8 @@ def test_leaving_a_half_written_policy_asks_first_and_staying_keeps_the_text(
 
 
 def test_typing_then_undoing_is_not_an_unsaved_change(app, browser_page: Page):
-    _owner(app)
     page = browser_page
-    log_in(page, "olivia@example.test")
-    dialogs = Dialogs(page)
-    page.get_by_role("link", name="New policy").click()
+    dialogs = _new_policy_as_owner(app, page)
     page.get_by_label("Text (Markdown)").fill("A thought")
     page.get_by_label("Text (Markdown)").fill("")
 
@@ -91,11 +94,8 @@ def test_typing_then_undoing_is_not_an_unsaved_change(app, browser_page: Page):
 def test_submitting_the_form_does_not_warn_and_no_draft_is_offered_afterwards(
     app, browser_page: Page
 ):
-    _owner(app)
     page = browser_page
-    log_in(page, "olivia@example.test")
-    dialogs = Dialogs(page)
-    page.get_by_role("link", name="New policy").click()
+    dialogs = _new_policy_as_owner(app, page)
     page.get_by_label("Title").fill("Vendor Onboarding")
     page.get_by_label("Category").fill("Procurement")
     page.get_by_label("Text (Markdown)").fill("Vendors are checked before signing.")
@@ -114,11 +114,8 @@ def test_submitting_the_form_does_not_warn_and_no_draft_is_offered_afterwards(
 
 
 def test_a_save_with_errors_keeps_warning_and_keeps_the_draft(app, browser_page: Page):
-    _owner(app)
     page = browser_page
-    log_in(page, "olivia@example.test")
-    dialogs = Dialogs(page)
-    page.get_by_role("link", name="New policy").click()
+    dialogs = _new_policy_as_owner(app, page)
     page.get_by_label("Text (Markdown)").fill("Text without a title yet")
 
     page.get_by_role("button", name="Create draft").click()
@@ -194,11 +191,8 @@ def test_a_discarded_draft_is_not_offered_again(app, browser_page: Page):
 
 
 def test_back_with_unsaved_changes_asks_and_staying_keeps_page_and_address(app, browser_page: Page):
-    _owner(app)
     page = browser_page
-    log_in(page, "olivia@example.test")
-    dialogs = Dialogs(page)
-    page.get_by_role("link", name="New policy").click()
+    dialogs = _new_policy_as_owner(app, page)
     expect(page).to_have_url(re.compile(r"/policies/new$"))
     page.get_by_label("Text (Markdown)").fill("Still writing")
 
@@ -304,11 +298,8 @@ def test_a_draft_written_before_someone_else_saved_is_offered_with_a_warning(
 
 
 def test_a_full_page_load_asks_through_the_browser_before_leaving(app, browser_page: Page):
-    _owner(app)
     page = browser_page
-    log_in(page, "olivia@example.test")
-    dialogs = Dialogs(page)
-    page.get_by_role("link", name="New policy").click()
+    dialogs = _new_policy_as_owner(app, page)
     page.get_by_label("Text (Markdown)").fill("Still writing")
 
     # The footer's API link is not boosted: the browser itself unloads the page.

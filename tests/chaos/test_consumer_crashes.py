@@ -33,6 +33,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from huey import RedisHuey
 
@@ -49,6 +50,10 @@ from governance.policies.models import Policy
 from governance.tasks.models import Task
 from tests import factories
 from tests.conftest import require_service
+from tests.factories import count_committed
+
+# Its deadlines assume both cores: `make test` runs it after the parallel pass, alone.
+pytestmark = pytest.mark.serial
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXECUTIONS = 200
@@ -204,17 +209,8 @@ class _Chaos:
         self.last = finished
 
 
-def _scalar(db, statement):
-    db.session.rollback()
-    return db.session.scalar(statement)
-
-
-def _count(db, model, *where) -> int:
-    return _scalar(db, sa.select(sa.func.count()).select_from(model).where(*where))
-
-
 def _finished(db) -> int:
-    return _count(db, Execution, Execution.status.in_(FINISHED_EXECUTION_STATUSES))
+    return count_committed(db, Execution, Execution.status.in_(FINISHED_EXECUTION_STATUSES))
 
 
 def _first_stage(db, policy_id: int) -> list[int]:
@@ -258,8 +254,7 @@ def _chaos_workflow(users):
 
 
 def _unsent_emails(db) -> int:
-    db.session.rollback()  # a fresh snapshot
-    return _count(db, OutboundEmail, OutboundEmail.status != "sent")
+    return count_committed(db, OutboundEmail, OutboundEmail.status != "sent")
 
 
 def test_killed_consumers_and_a_redis_restart_lose_nothing_and_repeat_no_effect(
@@ -329,13 +324,13 @@ def test_killed_consumers_and_a_redis_restart_lose_nothing_and_repeat_no_effect(
     assert len(task_runs) == len(set(task_runs)) == EXECUTIONS
     assert len(note_runs) == len(set(note_runs)) == EXECUTIONS
     assert sorted(db.session.scalars(sa.select(Task.policy_id))) == sorted(policy_ids)
-    assigned = _count(db, AuditEvent, AuditEvent.action == "policy.assigned")
+    assigned = count_committed(db, AuditEvent, AuditEvent.action == "policy.assigned")
     assert assigned == EXECUTIONS
-    reviewed = _count(db, Policy, Policy.reviewer_id == users["approver"].id)
+    reviewed = count_committed(db, Policy, Policy.reviewer_id == users["approver"].id)
     assert reviewed == EXECUTIONS
     # The claim, not the unique constraints, kept effects single: a constraint can only be hit
     # by a late finisher, an attempt that outlived its lease (the reconciler marked it lost).
-    lost = _count(db, StepAttempt, StepAttempt.outcome == "lost")
+    lost = count_committed(db, StepAttempt, StepAttempt.outcome == "lost")
     constraint_hits = sum(
         line.startswith("sqlalchemy.exc.IntegrityError") for line in output.splitlines()
     )
@@ -348,8 +343,8 @@ def test_killed_consumers_and_a_redis_restart_lose_nothing_and_repeat_no_effect(
     mails = Counter(mail.message_ids)
     assert len(mails) == EXECUTIONS
 
-    retried = _count(db, StepRun, StepRun.attempt > 1)
-    attempts = _count(db, StepAttempt)
+    retried = count_committed(db, StepRun, StepRun.attempt > 1)
+    attempts = count_committed(db, StepAttempt)
     runs = output.count("Executing governance.engine.tasks.steward.run_step")
     print(
         f"\nchaos: {EXECUTIONS} executions in {elapsed:.1f} s (triggers sent by {triggered:.1f} s)"

@@ -27,6 +27,7 @@ from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from tests import factories
 from tests.consumers import running_consumer
+from tests.factories import count_committed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,20 +66,14 @@ def test_a_consumer_process_runs_an_enqueued_task(app, db):
         # Huey keeps no results for periodic tasks: watch the database for the effect instead.
         prune_ended_sessions_nightly()
         deadline = time.monotonic() + 30
-        while _session_count(db) != 1 and time.monotonic() < deadline:
+        while count_committed(db, UserSession) != 1 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         consumer.send_signal(signal.SIGTERM)
         output = consumer.communicate(timeout=20)[0].decode()
-    assert _session_count(db) == 1, output
+    assert count_committed(db, UserSession) == 1, output
     assert "Executing governance.maintenance.prune_ended_sessions_nightly" in output
     assert huey.pending_count() == 0
-
-
-def _session_count(db) -> int:
-    db.session.expire_all()
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession))
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -25,15 +25,10 @@ from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.workflows.models import Workflow
 from tests import factories
-from tests.factories import approval_requests, make_workflow, run_queued_steps, step
+from tests.factories import approval_requests, count_rows, make_workflow, run_queued_steps, step
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 FAST_RETRY = {"attempts": 3, "backoff": "fixed", "base_seconds": 0}
-
-
-def _count(db, model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def _execution(db) -> Execution:
@@ -101,7 +96,7 @@ def test_a_workflow_does_not_trigger_itself_through_its_own_status_change(db, us
     policy = factories.make_policy(users["owner"])
     _submit(policy, users["owner"])
     run_queued_steps()
-    assert _count(db, Execution) == 1
+    assert count_rows(db, Execution) == 1
     assert db.session.get(Policy, policy.id).status == "approved"
 
 
@@ -113,9 +108,9 @@ def test_conditions_decide_whether_a_workflow_starts(db, users):
         stages=[[step("note", "notify", {"to_owner": True, "subject": "New"})]],
     )
     factories.make_policy(users["owner"], category="Security")
-    assert _count(db, Execution) == 0
+    assert count_rows(db, Execution) == 0
     factories.make_policy(users["owner"], category="privacy")
-    assert _count(db, Execution) == 1
+    assert count_rows(db, Execution) == 1
 
 
 def test_inactive_workflows_never_start(db, users):
@@ -126,7 +121,7 @@ def test_inactive_workflows_never_start(db, users):
         activate=False,
     )
     factories.make_policy(users["owner"])
-    assert _count(db, Execution) == 0
+    assert count_rows(db, Execution) == 0
 
 
 def test_a_duplicate_message_finds_nothing_to_claim_and_effects_happen_once(db, users):
@@ -139,7 +134,7 @@ def test_a_duplicate_message_finds_nothing_to_claim_and_effects_happen_once(db, 
     step_run_id = db.session.scalar(sa.select(StepRun.id))
     assert run_step.call_local(step_run_id) == "succeeded"
     assert run_step.call_local(step_run_id) == "not-claimed"
-    assert _count(db, Task) == 1
+    assert count_rows(db, Task) == 1
 
 
 def test_a_step_whose_consumer_died_is_taken_back_and_run_again_once(db, users):
@@ -167,7 +162,7 @@ def test_a_step_whose_consumer_died_is_taken_back_and_run_again_once(db, users):
     run = db.session.get(StepRun, step_run_id)
     assert (run.status, run.attempt) == ("succeeded", 2)
     assert [a.outcome for a in run.attempts] == ["lost", "succeeded"]
-    assert _count(db, Task) == 1
+    assert count_rows(db, Task) == 1
 
 
 def test_a_late_finisher_after_its_lease_was_taken_back_changes_nothing(db, users):
@@ -192,7 +187,7 @@ def test_a_late_finisher_after_its_lease_was_taken_back_changes_nothing(db, user
     # The first consumer wakes up and tries to finish: its attempt is no longer the current one.
     slow.attempt = 1
     assert runtime.run_claimed_step(slow) == "lost-lease"
-    assert _count(db, Task) == 1
+    assert count_rows(db, Task) == 1
 
 
 # For a policy without tags this subject raises ZeroDivisionError on every attempt; tagging
@@ -222,7 +217,7 @@ def test_a_failing_step_retries_then_fails_the_execution_visibly(app, db, users)
     assert execution.status == "failed"
     assert "mail" in execution.error
     # The in-app notifications of the failed attempts were rolled back with them.
-    assert _count(db, Notification) == 0
+    assert count_rows(db, Notification) == 0
 
 
 def test_retry_delays_grow_with_exponential_backoff(app, db, users):
@@ -383,7 +378,7 @@ def test_two_approvers_deciding_at_once_count_once(app, db, users):
     for thread in threads:
         thread.join()
     assert results.count("ok") == 1
-    assert _count(db, ApprovalRequest, ApprovalRequest.status == "approved") == 1
+    assert count_rows(db, ApprovalRequest, ApprovalRequest.status == "approved") == 1
 
 
 def test_a_wait_step_resumes_when_its_time_comes(db, users):
@@ -410,7 +405,7 @@ def test_a_wait_step_resumes_when_its_time_comes(db, users):
     assert reconciler.reconcile()["waits_due"] == 1
     run_queued_steps()
     assert _execution(db).status == "succeeded"
-    assert _count(db, Task) == 1
+    assert count_rows(db, Task) == 1
 
 
 def test_cancelling_withdraws_pending_approvals(db, users):
@@ -453,8 +448,8 @@ def test_a_failed_execution_is_retried_from_its_failed_step(app, db, users):
     run_queued_steps()
     execution = _execution(db)
     assert execution.status == "succeeded"
-    assert _count(db, Task) == 1  # the first stage did not run again
-    assert _count(db, Notification) == 1
+    assert count_rows(db, Task) == 1  # the first stage did not run again
+    assert count_rows(db, Notification) == 1
 
 
 def test_a_due_schedule_starts_one_execution_however_often_reconciled(db, users):
@@ -496,7 +491,7 @@ def test_a_queued_step_whose_message_was_lost_is_sent_again(app, db, users):
     huey.flush()  # the message is lost (a consumer popped it and died, or Redis restarted)
     assert reconciler.reconcile()["stale_queued"] == 1
     assert reconciler.reconcile()["stale_queued"] == 0  # sent once: fresh again
-    attempts = _count(db, StepAttempt)
+    attempts = count_rows(db, StepAttempt)
     assert attempts == 0
 
 

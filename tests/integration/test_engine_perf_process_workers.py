@@ -16,21 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from governance.engine.models import FINISHED_EXECUTION_STATUSES, Execution
 from governance.notifications.models import Notification
 from governance.tasks.models import Task
 from tests import factories
-from tests.factories import make_workflow, step
+from tests.factories import count_committed, make_workflow, step
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXECUTIONS = 12
-
-
-def _count(db, model, *where) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def test_process_workers_run_every_step_once(app, db, users, tmp_path):
@@ -65,13 +58,14 @@ def test_process_workers_run_every_step_once(app, db, users, tmp_path):
         for _ in range(EXECUTIONS):
             factories.make_policy(users["owner"])
         deadline = time.monotonic() + 60
-        while _count(db, Execution, finished) < EXECUTIONS and time.monotonic() < deadline:
+        while count_committed(db, Execution, finished) < EXECUTIONS and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         consumer.send_signal(signal.SIGTERM)
         consumer.wait(timeout=30)
     output = log.read_text(errors="replace")
-    assert _count(db, Execution, Execution.status == "succeeded") == EXECUTIONS, output[-4000:]
-    assert _count(db, Task) == EXECUTIONS
-    assert _count(db, Notification) == EXECUTIONS
+    succeeded = count_committed(db, Execution, Execution.status == "succeeded")
+    assert succeeded == EXECUTIONS, output[-4000:]
+    assert count_committed(db, Task) == EXECUTIONS
+    assert count_committed(db, Notification) == EXECUTIONS
     assert "Traceback" not in output, output[-4000:]

@@ -20,6 +20,7 @@ from governance.engine.tasks import run_step
 from governance.monitor.models import DURATION_BUCKET_COLUMNS, Consumer, JobCounter, JobRecord
 from governance.timeutil import UTCDateTime, utcnow
 from tests.conftest import REQUIRE_SERVICES, require_service
+from tests.factories import count_committed
 
 SMALL, LARGE = 1_000, 100_000
 CHUNK = 10_000
@@ -185,7 +186,7 @@ def _seed(db, now: datetime) -> None:
     _insert(db, JobCounter.__table__, _counter_rows(range(1, 51), now))
     for missing_step in range(WAITING_MESSAGES):  # no consumer runs: they wait, and are recorded
         run_step(10**9 + missing_step)
-    assert _count(db, JobRecord) == SMALL
+    assert count_committed(db, JobRecord) == SMALL
 
 
 def _grow(db, now: datetime) -> None:
@@ -193,12 +194,7 @@ def _grow(db, now: datetime) -> None:
     with db.engine.begin() as connection:
         connection.execute(_history(SMALL, LARGE - 1, now))
     _insert(db, JobCounter.__table__, _counter_rows(range(61, 61 + 7 * 24 * 60, 7), now))
-    assert _count(db, JobRecord) == LARGE
-
-
-def _count(db, model) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    assert count_committed(db, JobRecord) == LARGE
 
 
 def _heartbeat(db) -> None:

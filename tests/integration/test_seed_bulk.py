@@ -19,12 +19,9 @@ from governance.policies.versions import content_hash
 from governance.timeutil import utcnow
 from governance.workflows.models import Workflow
 from tests import factories
+from tests.factories import count_rows
 
 POLICIES = 200
-
-
-def _count(db, model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def test_seed_bulk_fills_every_table_to_scale_and_the_app_works_on_it(app, db, client):
@@ -32,26 +29,26 @@ def test_seed_bulk_fills_every_table_to_scale_and_the_app_works_on_it(app, db, c
     assert result.exit_code == 0, result.output
     scale = seed.Scale(POLICIES)
 
-    assert _count(db, Policy) == POLICIES
-    assert _count(db, PolicyRevision) == 3 * POLICIES
-    assert _count(db, Workflow, Workflow.status == "active") == 20
-    assert _count(db, Execution) == 2 * POLICIES
-    assert _count(db, StepRun) == 10 * POLICIES
-    assert _count(db, ApprovalRequest) == POLICIES // 2
-    assert _count(db, JobRecord) == 10 * POLICIES
+    assert count_rows(db, Policy) == POLICIES
+    assert count_rows(db, PolicyRevision) == 3 * POLICIES
+    assert count_rows(db, Workflow, Workflow.status == "active") == 20
+    assert count_rows(db, Execution) == 2 * POLICIES
+    assert count_rows(db, StepRun) == 10 * POLICIES
+    assert count_rows(db, ApprovalRequest) == POLICIES // 2
+    assert count_rows(db, JobRecord) == 10 * POLICIES
     # The queue pages' counters agree with the records, and housekeeping keeps both.
     completed = db.session.scalar(sa.select(sa.func.sum(JobCounter.succeeded)))
-    assert completed == _count(db, JobRecord, JobRecord.status == "complete")
+    assert completed == count_rows(db, JobRecord, JobRecord.status == "complete")
     removed = housekeeping.prune(utcnow())
     assert removed["job_records"] == removed["job_counters"] == 0
     # The bulk events, after those the workflow service wrote for the 20 workflows.
-    assert _count(db, AuditEvent) >= 5 * POLICIES
+    assert count_rows(db, AuditEvent) >= 5 * POLICIES
     assert verify_chain().is_intact
 
     approver = db.session.scalar(sa.select(User).where(User.email == seed.APPROVER_EMAIL))
     pending = ApprovalRequest.status == "pending"
-    assert _count(db, ApprovalRequest, pending) == scale.pending_requests == 20
-    assert _count(db, ApprovalRequest, pending, ApprovalRequest.assignee_user_id == approver.id)
+    assert count_rows(db, ApprovalRequest, pending) == scale.pending_requests == 20
+    assert count_rows(db, ApprovalRequest, pending, ApprovalRequest.assignee_user_id == approver.id)
     # Each pending request parks its execution and its approval step.
     waiting = db.session.execute(
         sa.select(Execution.status, StepRun.status, StepRun.step_type)
@@ -118,5 +115,5 @@ def test_seed_bulk_refuses_a_database_that_holds_policies(app, db):
 
     assert result.exit_code == 1
     assert "already holds policies" in result.output
-    assert _count(db, Policy) == 1
-    assert _count(db, User, User.email == seed.ADMIN_EMAIL) == 0
+    assert count_rows(db, Policy) == 1
+    assert count_rows(db, User, User.email == seed.ADMIN_EMAIL) == 0

@@ -15,6 +15,7 @@ from governance.policy_exceptions.models import PolicyException
 from governance.workflows.models import Workflow
 from tests import factories
 from tests.conftest import WebClient
+from tests.factories import count_rows
 
 NEW_PASSWORD = "a long initial password"
 
@@ -36,11 +37,6 @@ ADMIN_ROUTES = [
     ("GET", "/admin/audit/checkpoints.jsonl"),
 ]
 ROUTE_IDS = [f"{method} {url}" for method, url in ADMIN_ROUTES]
-
-
-def _count(db, model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def _actions(db) -> list[str]:
@@ -82,13 +78,13 @@ def test_anonymous_visitor_is_sent_to_login_from_every_admin_route(client, users
 @pytest.mark.parametrize(("method", "url"), ADMIN_ROUTES, ids=ROUTE_IDS)
 def test_non_admin_roles_are_refused_every_admin_route(as_role, users, db, role, method, url):
     client = as_role(role)
-    events = _count(db, AuditEvent)
+    events = count_rows(db, AuditEvent)
 
     response = _request(client, method, _fill(url, users, db))
 
     assert response.status_code == 403
     assert "You do not have permission to do that." in response.get_data(as_text=True)
-    assert _count(db, AuditEvent) == events
+    assert count_rows(db, AuditEvent) == events
     assert _user(db, users["viewer"].email).is_enabled
 
 
@@ -189,37 +185,37 @@ def test_created_user_can_log_in_with_the_initial_password(as_role, app, users, 
 def test_bad_new_user_is_refused_with_a_message_and_no_row(as_role, users, db, overrides, message):
     factories.make_user("viewer", email="taken@example.org")
     client = as_role("admin")
-    before = _count(db, User)
+    before = count_rows(db, User)
 
     response = client.submit("/admin/users/new", _new_user_form(db, **overrides))
 
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert _count(db, User) == before
+    assert count_rows(db, User) == before
     assert "user.created" not in _actions(db)
 
 
 def test_new_user_without_csrf_token_is_refused(as_role, users, db):
     client = as_role("admin")
-    before = _count(db, User)
+    before = count_rows(db, User)
 
     response = client.post("/admin/users/new", data=_new_user_form(db))
 
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
-    assert _count(db, User) == before
+    assert count_rows(db, User) == before
 
 
 def test_new_user_with_a_forged_csrf_token_is_refused(as_role, users, db):
     client = as_role("admin")
-    before = _count(db, User)
+    before = count_rows(db, User)
 
     response = client.post(
         "/admin/users/new", data=_new_user_form(db, csrf_token="forged.token.value")
     )
 
     assert response.status_code == 400
-    assert _count(db, User) == before
+    assert count_rows(db, User) == before
 
 
 # Editing, deactivating and reactivating users
@@ -354,25 +350,25 @@ def test_admin_creates_a_group(as_role, users, db):
 @pytest.mark.parametrize("name", ["Legal", "legal", "  LEGAL  "])
 def test_group_name_must_be_unique_ignoring_case(as_role, users, db, name):
     client = as_role("admin")
-    before = _count(db, Group)
+    before = count_rows(db, Group)
 
     response = client.submit("/admin/groups", {"name": name})
 
     assert response.status_code == 200
     assert "A group with this name already exists." in response.get_data(as_text=True)
-    assert _count(db, Group) == before
+    assert count_rows(db, Group) == before
     assert "group.created" not in _actions(db)
 
 
 def test_group_without_a_name_is_refused(as_role, users, db):
     client = as_role("admin")
-    before = _count(db, Group)
+    before = count_rows(db, Group)
 
     response = client.submit("/admin/groups", {"name": "   "})
 
     assert response.status_code == 200
     assert "This field is required." in response.get_data(as_text=True)
-    assert _count(db, Group) == before
+    assert count_rows(db, Group) == before
 
 
 def test_admin_renames_a_group_and_sets_its_members(as_role, users, db):
@@ -465,7 +461,7 @@ def test_create_user_command_refuses_a_duplicate_email_cleanly(app, db):
     assert result.exit_code == 1
     assert "Error: A user with this email already exists." in result.output
     assert "Traceback" not in result.output
-    assert _count(db, User) == 1
+    assert count_rows(db, User) == 1
 
 
 def test_create_user_command_refuses_a_malformed_email_like_the_form(app, db):
@@ -475,7 +471,7 @@ def test_create_user_command_refuses_a_malformed_email_like_the_form(app, db):
 
     assert result.exit_code == 1
     assert "Enter a valid email address" in result.output
-    assert _count(db, User) == 0
+    assert count_rows(db, User) == 0
 
 
 def test_create_user_command_refuses_a_short_password(app, db):
@@ -485,7 +481,7 @@ def test_create_user_command_refuses_a_short_password(app, db):
 
     assert result.exit_code == 1
     assert "at least 15 characters" in result.output
-    assert _count(db, User) == 0
+    assert count_rows(db, User) == 0
 
 
 def test_seed_demo_creates_the_demo_organisation_once(app, db):
@@ -495,30 +491,30 @@ def test_seed_demo_creates_the_demo_organisation_once(app, db):
 
     assert first.exit_code == 0, first.output
     models = (User, Group, Policy, PolicyRevision, Workflow, Execution, PolicyException)
-    counts = {model: _count(db, model) for model in models}
+    counts = {model: count_rows(db, model) for model in models}
     assert counts[User] == 7
     assert counts[Group] == 3
     assert counts[Policy] == 14  # 12 across every status, and two submitted for review
     assert counts[Workflow] == 4
-    assert _count(db, Workflow, Workflow.status == "active") == 4
+    assert count_rows(db, Workflow, Workflow.status == "active") == 4
     # The submitted policies started "Review on submit", which waits for Legal and Security:
     # approvers have requests in their inboxes at once, one submission already overdue.
     # "Exception approval" approved one exception and waits for Security on the other.
     assert counts[Execution] == 4
-    assert _count(db, Execution, Execution.status == "waiting") == 3
-    assert _count(db, PolicyException, PolicyException.status == "active") == 1
-    assert _count(db, PolicyException, PolicyException.status == "pending") == 1
+    assert count_rows(db, Execution, Execution.status == "waiting") == 3
+    assert count_rows(db, PolicyException, PolicyException.status == "active") == 1
+    assert count_rows(db, PolicyException, PolicyException.status == "pending") == 1
     for approver in ("lena@example.org", "sam@example.org", "priya@example.org"):
         assert inbox.waiting_count(_user(db, approver).id) >= 2
     assert inbox.tab_counts(_user(db, "lena@example.org").id)["overdue"] == 1
     assert counts[PolicyRevision] > counts[Policy]
     admin = _user(db, "admin@example.org")
     assert admin.roles == {"admin"}
-    events = _count(db, AuditEvent)
+    events = count_rows(db, AuditEvent)
 
     second = runner.invoke(args=["seed-demo"])
 
     assert second.exit_code == 0, second.output
     assert "nothing to do" in second.output
-    assert {model: _count(db, model) for model in counts} == counts
-    assert _count(db, AuditEvent) == events
+    assert {model: count_rows(db, model) for model in counts} == counts
+    assert count_rows(db, AuditEvent) == events

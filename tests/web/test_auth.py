@@ -11,13 +11,10 @@ from governance.audit.models import AuditEvent
 from governance.auth.models import User, UserSession
 from tests import factories
 from tests.conftest import WebClient, require_service
+from tests.factories import count_rows
 
 COOKIE = "steward_session"
 LOGIN_FAILED = "Email or password is not correct."
-
-
-def _session_count(db) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession))
 
 
 def _actions(db) -> list[str]:
@@ -76,7 +73,7 @@ def test_login_redirects_to_policies_with_an_httponly_lax_session_cookie(client,
 def test_login_records_a_session_and_an_audit_event(client, users, db):
     client.login("owner@example.test")
 
-    assert _session_count(db) == 1
+    assert count_rows(db, UserSession) == 1
     assert _actions(db) == ["user.login"]
 
 
@@ -96,7 +93,7 @@ def test_failed_login_gives_one_message_whatever_was_wrong(client, users, db, em
 
     assert response.status_code == 200
     assert LOGIN_FAILED in response.get_data(as_text=True)
-    assert _session_count(db) == 0
+    assert count_rows(db, UserSession) == 0
     assert "user.login" not in _actions(db)
     assert not _is_logged_in(client)
 
@@ -121,7 +118,7 @@ def test_sixth_failed_login_for_one_account_is_refused_even_with_the_right_passw
 
     assert response.status_code == 429
     assert "try again later" in response.get_data(as_text=True)
-    assert _session_count(db) == 0
+    assert count_rows(db, UserSession) == 0
     assert not _is_logged_in(blocked)
 
 
@@ -141,7 +138,7 @@ def test_sixth_failed_login_from_one_address_is_refused_across_different_emails(
 
     assert response.status_code == 429
     assert "try again later" in response.get_data(as_text=True)
-    assert _session_count(db) == 0
+    assert count_rows(db, UserSession) == 0
 
 
 def test_successful_logins_do_not_count_towards_the_throttle(app, users):

@@ -17,18 +17,13 @@ from governance.engine.models import Execution
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from tests import factories
-from tests.factories import approval_requests, make_workflow, run_queued_steps, step
+from tests.factories import approval_requests, count_rows, make_workflow, run_queued_steps, step
 
 SUBMITTED = {"type": "policy.status_changed", "to_status": "in_review"}
 CREATED = {"type": "policy.created"}
 ONE_TRY = {"attempts": 1, "backoff": "fixed", "base_seconds": 0}
 TWO_TRIES = {"attempts": 2, "backoff": "fixed", "base_seconds": 0}
 POLL = 'hx-trigger="every 2s"'
-
-
-def _count(db, model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def _latest(db) -> Execution:
@@ -378,7 +373,7 @@ def test_only_admins_may_cancel_or_retry(as_role, users, db, role, action):
     )
     assert response.status_code == 403
     assert _latest(db).status == "waiting"
-    assert _count(db, AuditEvent, AuditEvent.action.like("execution.%")) == 0
+    assert count_rows(db, AuditEvent, AuditEvent.action.like("execution.%")) == 0
 
 
 @pytest.mark.parametrize("action", ["cancel", "retry"])
@@ -434,7 +429,7 @@ def test_admin_cancels_a_live_execution_with_a_reason(as_role, users, db):
     execution = _latest(db)
     assert (execution.status, execution.error) == ("cancelled", "Submitted by mistake")
     assert {r.status for r in approval_requests(db)} == {"cancelled"}
-    assert _count(db, AuditEvent, AuditEvent.action == "execution.cancelled") == 1
+    assert count_rows(db, AuditEvent, AuditEvent.action == "execution.cancelled") == 1
     assert f'action="/executions/{execution.id}/cancel"' not in html
 
 
@@ -448,7 +443,7 @@ def test_cancelling_a_finished_execution_is_refused_with_a_message(as_role, user
     )
     assert "already ended (succeeded)" in response.get_data(as_text=True)
     assert _latest(db).status == "succeeded"
-    assert _count(db, AuditEvent, AuditEvent.action == "execution.cancelled") == 0
+    assert count_rows(db, AuditEvent, AuditEvent.action == "execution.cancelled") == 0
 
 
 def test_too_long_cancel_reason_is_refused_and_nothing_changes(as_role, users, db):
@@ -480,7 +475,7 @@ def test_admin_retries_a_failed_execution_from_its_failed_step(app, as_role, use
     assert f"Execution {execution.id} restarted from 1 step." in html
     assert POLL in html  # live again
     assert _latest(db).status == "running"
-    assert _count(db, AuditEvent, AuditEvent.action == "execution.retried") == 1
+    assert count_rows(db, AuditEvent, AuditEvent.action == "execution.retried") == 1
     run_queued_steps()
     assert _latest(db).status == "succeeded"
 
@@ -551,7 +546,7 @@ def test_deciding_twice_says_already_decided(as_role, users, db):
     response = _decide(client, request.id, "rejected", "Changed my mind", follow_redirects=True)
     assert "already been decided" in response.get_data(as_text=True)
     assert _request_for(db, users["admin"]).status == "approved"
-    assert _count(db, AuditEvent, AuditEvent.action.like("approval.%")) == 1
+    assert count_rows(db, AuditEvent, AuditEvent.action.like("approval.%")) == 1
 
 
 def test_rejecting_without_a_comment_is_refused_and_nothing_changes(as_role, users, db):

@@ -27,16 +27,11 @@ from governance.timeutil import utcnow
 from governance.workflows import inbound
 from governance.workflows.models import InboundWebhookMessage, Workflow
 from tests import factories
-from tests.factories import make_hook_workflow, signed_hook_headers
-
-
-def _count(db, model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+from tests.factories import count_rows, make_hook_workflow, signed_hook_headers
 
 
 def _nothing_written(db) -> bool:
-    return _count(db, Execution) == 0 and _count(db, InboundWebhookMessage) == 0
+    return count_rows(db, Execution) == 0 and count_rows(db, InboundWebhookMessage) == 0
 
 
 @pytest.fixture
@@ -78,8 +73,8 @@ def test_a_replayed_request_is_refused_with_409_and_starts_no_second_execution(c
 
     assert replay.status_code == 409
     assert "replay" in replay.get_json()["error"]["message"]
-    assert _count(db, Execution) == 1
-    assert _count(db, InboundWebhookMessage) == 1
+    assert count_rows(db, Execution) == 1
+    assert count_rows(db, InboundWebhookMessage) == 1
 
 
 def test_the_same_message_id_sent_to_another_workflow_is_not_a_replay(client, hook, users, db):
@@ -88,7 +83,7 @@ def test_the_same_message_id_sent_to_another_workflow_is_not_a_replay(client, ho
     for workflow in (hook, other):
         headers = signed_hook_headers(workflow.webhook_secret, body, message_id="msg_shared")
         assert _post(client, workflow, body, headers).status_code == 202
-    assert _count(db, Execution) == 2
+    assert count_rows(db, Execution) == 2
 
 
 def test_two_simultaneous_copies_of_one_request_start_one_execution(app, hook, db):
@@ -112,7 +107,7 @@ def test_two_simultaneous_copies_of_one_request_start_one_execution(app, hook, d
         thread.join(timeout=30)
 
     assert sorted(statuses) == [202, 409]
-    assert _count(db, Execution) == 1
+    assert count_rows(db, Execution) == 1
 
 
 @pytest.mark.parametrize(
@@ -220,7 +215,7 @@ def test_an_admin_turns_the_legacy_switch_on_and_off_on_the_workflow_page(
     off = admin.submit(f"{page}/legacy-signature", {"enabled": "off"}, token_from=page)
     assert off.status_code == 303
     assert _post(client, hook, body, _legacy(hook, body)).status_code == 401
-    assert _count(db, Execution) == 1
+    assert count_rows(db, Execution) == 1
     actions = db.session.scalars(
         sa.select(AuditEvent.action)
         .where(AuditEvent.action.like("workflow.legacy%"))
@@ -280,7 +275,7 @@ def test_a_signed_body_outside_the_schema_is_refused_with_400_before_anything_is
     assert response.get_json()["error"]["message"]
     assert _nothing_written(db)
     # Refused before the id was remembered: the caller may send it again, corrected.
-    assert _count(db, InboundWebhookMessage) == 0
+    assert count_rows(db, InboundWebhookMessage) == 0
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])

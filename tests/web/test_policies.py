@@ -14,10 +14,7 @@ from governance.policies.models import Policy, PolicyRevision
 from governance.reviews.schedule import add_months
 from governance.timeutil import utcnow
 from tests import factories
-
-
-def _count(model, *where) -> int:
-    return _db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+from tests.factories import count_rows
 
 
 def _policy_form(**overrides) -> dict:
@@ -62,7 +59,7 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
     today = utcnow().date()
     assert (policy.review_frequency, policy.review_interval_days) == ("yearly", None)
     assert policy.next_review_on == policy.review_anchor_on == add_months(today, 12)
-    assert _count(PolicyRevision, PolicyRevision.policy_id == policy.id) == 1
+    assert count_rows(_db, PolicyRevision, PolicyRevision.policy_id == policy.id) == 1
     assert [name for name, _ in published_events] == ["policy.created"]
     assert published_events[0][1]["actor_id"] == users["owner"].id
     audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "policy.created"))
@@ -97,8 +94,8 @@ def test_bad_policy_input_is_answered_and_nothing_is_saved(as_role, db, override
     response = as_role("owner").submit("/policies/new", _policy_form(**overrides))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert _count(Policy) == 0
-    assert _count(AuditEvent, AuditEvent.action == "policy.created") == 0
+    assert count_rows(_db, Policy) == 0
+    assert count_rows(_db, AuditEvent, AuditEvent.action == "policy.created") == 0
 
 
 def test_oversized_body_is_refused_with_the_limit(app, as_role, db):
@@ -106,7 +103,7 @@ def test_oversized_body_is_refused_with_the_limit(app, as_role, db):
     response = as_role("owner").submit("/policies/new", _policy_form(body="a" * (limit + 1)))
     assert response.status_code == 200
     assert f"the limit is {limit:,}" in response.get_data(as_text=True)
-    assert _count(Policy) == 0
+    assert count_rows(_db, Policy) == 0
 
 
 def test_unknown_owner_is_refused_for_an_admin(as_role, db):
@@ -114,7 +111,7 @@ def test_unknown_owner_is_refused_for_an_admin(as_role, db):
     assert "Choose an owner from the list of active policy owners." in response.get_data(
         as_text=True
     )
-    assert _count(Policy) == 0
+    assert count_rows(_db, Policy) == 0
 
 
 def test_admin_cannot_give_a_policy_to_a_viewer(as_role, users, db):
@@ -122,7 +119,7 @@ def test_admin_cannot_give_a_policy_to_a_viewer(as_role, users, db):
         "/policies/new", _policy_form(owner_id=str(users["viewer"].id))
     )
     assert "Choose an owner" in response.get_data(as_text=True)
-    assert _count(Policy) == 0
+    assert count_rows(_db, Policy) == 0
 
 
 def test_admin_assigns_an_owner(as_role, users, db):
@@ -147,7 +144,7 @@ def test_missing_csrf_token_is_refused_and_nothing_is_saved(as_role, db):
     response = client.post("/policies/new", data=_policy_form())
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
-    assert _count(Policy) == 0
+    assert count_rows(_db, Policy) == 0
 
 
 @pytest.mark.parametrize("role", ["viewer", "approver"])
@@ -157,7 +154,7 @@ def test_only_owners_and_admins_create_policies(as_role, db, role):
     token = client.csrf_token("/account")
     response = client.post("/policies/new", data=_policy_form(csrf_token=token))
     assert response.status_code == 403
-    assert _count(Policy) == 0
+    assert count_rows(_db, Policy) == 0
 
 
 def test_anonymous_visitors_are_sent_to_login(client, users, db):
@@ -216,7 +213,7 @@ def test_stale_edit_is_refused_instead_of_overwriting(as_role, users, db):
     assert "changed by someone else" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Policy, policy.id).body == "First save"
-    assert _count(PolicyRevision) == 2
+    assert count_rows(_db, PolicyRevision) == 2
 
 
 def test_editing_without_changes_saves_no_revision(as_role, users, db):
@@ -230,7 +227,7 @@ def test_editing_without_changes_saves_no_revision(as_role, users, db):
         review_frequency="",
     )
     assert "Nothing changed" in response.get_data(as_text=True)
-    assert _count(PolicyRevision) == 1
+    assert count_rows(_db, PolicyRevision) == 1
 
 
 @pytest.mark.parametrize(
@@ -310,7 +307,7 @@ def test_full_lifecycle_with_one_event_and_audit_entry_per_step(
         ("approved", "published", users["owner"].id),
         ("published", "retired", users["owner"].id),
     ]
-    assert _count(AuditEvent, AuditEvent.action == "policy.status_changed") == 4
+    assert count_rows(_db, AuditEvent, AuditEvent.action == "policy.status_changed") == 4
     assert db.session.get(Policy, policy.id).retired_reason == "Superseded by v2"
 
 
@@ -342,7 +339,7 @@ def test_invalid_transition_is_explained_and_changes_nothing(as_role, users, db)
     assert "cannot become published" in page
     assert "Allowed next: In review" in page
     assert _status(db, policy.id) == "draft"
-    assert _count(AuditEvent, AuditEvent.action == "policy.status_changed") == 0
+    assert count_rows(_db, AuditEvent, AuditEvent.action == "policy.status_changed") == 0
 
 
 def test_forged_target_status_is_refused(as_role, users, db):

@@ -13,24 +13,6 @@ import sqlalchemy as sa
 from governance.engine.models import Execution
 from governance.workflows import policy_picker
 from tests import factories
-from tests.factories import make_workflow, step
-
-
-def _manual_workflow(users):
-    return make_workflow(
-        users["admin"],
-        name="Review by hand",
-        trigger={"type": "manual"},
-        stages=[
-            [
-                step(
-                    "todo",
-                    "create_task",
-                    {"title": "Check {{ policy.title }}", "assignee": "owner"},
-                )
-            ]
-        ],
-    )
 
 
 def _policies(users, db):
@@ -117,7 +99,7 @@ def test_a_picker_lists_only_policies_its_user_may_read(app, users, db):
 
 
 def test_without_javascript_a_search_lists_policies_and_run_starts_one(as_role, users, db):
-    workflow = _manual_workflow(users)
+    workflow = factories.make_task_workflow(users["admin"])
     found = _policies(users, db)
     admin = as_role("admin")
     page = admin.get(f"/workflows/{workflow.id}?picker=run&q=expenses").get_data(as_text=True)
@@ -135,7 +117,7 @@ def test_without_javascript_a_search_lists_policies_and_run_starts_one(as_role, 
 
 
 def test_without_javascript_a_search_lists_policies_for_the_dry_run(as_role, users, db):
-    workflow = _manual_workflow(users)
+    workflow = factories.make_task_workflow(users["admin"])
     found = _policies(users, db)
     admin = as_role("admin")
     page = admin.get(f"/workflows/{workflow.id}?picker=dry&q=safety").get_data(as_text=True)
@@ -158,7 +140,7 @@ def test_without_javascript_a_search_lists_policies_for_the_dry_run(as_role, use
     ],
 )
 def test_run_with_a_policy_that_is_not_there_says_so_on_the_form(as_role, users, db, sent, message):
-    workflow = _manual_workflow(users)
+    workflow = factories.make_task_workflow(users["admin"])
     _policies(users, db)
     answer = as_role("admin").submit(
         f"/workflows/{workflow.id}/run", {"policy_id": sent}, token_from=f"/workflows/{workflow.id}"

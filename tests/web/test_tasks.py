@@ -106,19 +106,8 @@ def test_done_tab_shows_who_did_it_when_and_the_note(as_role, users, db):
 
 
 def test_a_task_from_a_workflow_links_to_its_policy_and_execution(as_role, users, db):
-    workflow = make_workflow(
-        users["admin"],
-        trigger={"type": "policy.created"},
-        stages=[
-            [
-                step(
-                    "todo",
-                    "create_task",
-                    {"title": "Check {{ policy.title }}", "assignee": "owner"},
-                )
-            ]
-        ],
-        name="Intake",
+    workflow = factories.make_task_workflow(
+        users["admin"], trigger={"type": "policy.created"}, name="Intake"
     )
     policy = factories.make_policy(users["owner"], title="Vendors")
     run_queued_steps()

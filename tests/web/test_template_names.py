@@ -15,18 +15,13 @@ from governance.workflows import service as workflows
 from governance.workflows.definition import DefinitionError
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
-from tests.factories import make_workflow, step
+from tests.factories import count_rows, make_workflow, step
 
 MANUAL = {"type": "manual"}
 
 
 def _notify(key: str, subject: str, body: str = "") -> dict:
     return step(key, "notify", {"to_owner": True, "subject": subject, "body": body})
-
-
-def _count(db, model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def _refusal(users, stages, trigger=MANUAL) -> dict[str, str]:
@@ -48,7 +43,7 @@ def test_the_designer_refuses_unknown_names_and_names_them(as_role, users, db):
         "stage-0-step-0-cfg-body": "",
         "op": "save",
     }
-    workflows_before = _count(db, Workflow)
+    workflows_before = count_rows(db, Workflow)
 
     page = as_role("admin").submit("/workflows/new", form).get_data(as_text=True)
 
@@ -56,7 +51,7 @@ def test_the_designer_refuses_unknown_names_and_names_them(as_role, users, db):
         "Unknown name(s) in the subject template: "
         "steps.hook2 (no step hook2 in an earlier stage), polcy."
     ) in page
-    assert _count(db, Workflow) == workflows_before
+    assert count_rows(db, Workflow) == workflows_before
 
 
 def test_a_step_reads_only_steps_of_earlier_stages(users, db):
@@ -163,7 +158,7 @@ def test_an_undefined_name_at_run_time_fails_the_step_at_once(users, db):
     assert (run.status, run.attempt) == ("failed", 1)
     assert run.error.startswith("Undefined name in the template: trigger.reason.code ")
     assert db.session.scalars(sa.select(Execution.status)).one() == "failed"
-    assert _count(db, Notification) == 0
+    assert count_rows(db, Notification) == 0
 
 
 def test_a_default_covers_a_name_the_run_lacks_however_deep(users, db):
@@ -192,7 +187,7 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
         ],
     )
     policy = factories.make_policy(users["owner"], title="Travel")
-    versions = _count(db, WorkflowVersion)
+    versions = count_rows(db, WorkflowVersion)
 
     page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
 
@@ -202,7 +197,7 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
         "Undefined: <code>steps.first.output.subjekt</code>, <code>trigger.reason</code>. "
         "At run time this step fails"
     ) in text
-    assert _count(db, WorkflowVersion) == versions
+    assert count_rows(db, WorkflowVersion) == versions
 
 
 def test_every_trigger_says_which_fields_its_data_has():

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from governance.engine.models import Execution
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
-from tests.factories import make_workflow, step
+from tests.factories import count_rows, make_workflow, step
 
 
 def _form(**overrides) -> dict:
@@ -28,11 +28,6 @@ def _form(**overrides) -> dict:
         "op": "save",
     }
     return base | overrides
-
-
-def _count(db, model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def test_admin_designs_saves_and_activates_a_workflow(as_role, users, db):
@@ -87,8 +82,8 @@ def test_bad_designs_are_answered_and_nothing_is_saved(as_role, users, db, overr
     page = response.get_data(as_text=True)
     assert "problem" in page or "Give the workflow a name." in page
     assert message in page
-    assert _count(db, Workflow) == 0
-    assert _count(db, WorkflowVersion) == 0
+    assert count_rows(db, Workflow) == 0
+    assert count_rows(db, WorkflowVersion) == 0
 
 
 def test_designer_buttons_edit_the_draft_in_place_without_saving(as_role, users, db):
@@ -97,7 +92,7 @@ def test_designer_buttons_edit_the_draft_in_place_without_saving(as_role, users,
     html = page.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="workflow-editor">')
     assert 'name="stage-1-step-0-key"' in html
-    assert _count(db, Workflow) == 0
+    assert count_rows(db, Workflow) == 0
     moved = admin.submit("/workflows/new", _form(op="remove_step:0:0"))
     assert 'name="stage-0-step-0-key"' not in moved.get_data(as_text=True)
 
@@ -127,7 +122,7 @@ def test_only_admins_design_workflows(as_role, users, db, role):
     assert client.get("/workflows/new").status_code == 403
     token = client.csrf_token()
     assert client.post("/workflows/new", data=_form(csrf_token=token)).status_code == 403
-    assert _count(db, Workflow) == 0
+    assert count_rows(db, Workflow) == 0
 
 
 def test_workflow_list_shows_status_trigger_and_success_rate(as_role, users, db):
@@ -153,10 +148,10 @@ def test_dry_run_previews_without_effects(as_role, users, db):
         ],
     )
     policy = factories.make_policy(users["owner"], title="Travel")
-    executions = _count(db, Execution)
+    executions = count_rows(db, Execution)
     page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
     assert "About Travel" in page.get_data(as_text=True)
-    assert _count(db, Execution) == executions
+    assert count_rows(db, Execution) == executions
 
 
 def test_a_deactivated_workflow_starts_nothing_and_says_so_when_deactivated_again(
@@ -171,7 +166,7 @@ def test_a_deactivated_workflow_starts_nothing_and_says_so_when_deactivated_agai
     page = f"/workflows/{workflow.id}"
     assert admin.submit(f"{page}/deactivate", {}, token_from=page).status_code == 303
     factories.make_policy(users["owner"])
-    assert _count(db, Execution) == 0
+    assert count_rows(db, Execution) == 0
     again = admin.submit(f"{page}/deactivate", {}, token_from=page, follow_redirects=True)
     assert "This workflow is not active." in again.get_data(as_text=True)
     assert admin.post(f"{page}/deactivate").status_code == 400  # no CSRF token
