@@ -419,18 +419,20 @@ def acknowledge(ack_id: int, *, user: User, ip_address: str | None, user_agent: 
     if version is None:
         raise Conflict("This policy has no live version to acknowledge.")
     now = utcnow()
-    changed = db.session.execute(
-        sa.update(Acknowledgement)
-        .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
-        .values(
-            acknowledged_at=now,
-            version_label=version.version_label,
-            content_hash=version.content_hash,
-            ip_address=(ip_address or "")[:IP_MAX] or None,
-            user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+    changed = rowcount(
+        db.session.execute(
+            sa.update(Acknowledgement)
+            .where(Acknowledgement.id == row.id, Acknowledgement.acknowledged_at.is_(None))
+            .values(
+                acknowledged_at=now,
+                version_label=version.version_label,
+                content_hash=version.content_hash,
+                ip_address=(ip_address or "")[:IP_MAX] or None,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         return False
     record_event(
@@ -530,16 +532,18 @@ def send_ack_reminders(now: datetime | None = None) -> int:
         ).all()
         for ack_id, user_id, campaign_id in candidates:
             with unit_of_work():
-                won = db.session.execute(
-                    sa.update(Acknowledgement)
-                    .where(
-                        Acknowledgement.id == ack_id,
-                        Acknowledgement.acknowledged_at.is_(None),
-                        Acknowledgement.reminder_level < threshold,
+                won = rowcount(
+                    db.session.execute(
+                        sa.update(Acknowledgement)
+                        .where(
+                            Acknowledgement.id == ack_id,
+                            Acknowledgement.acknowledged_at.is_(None),
+                            Acknowledgement.reminder_level < threshold,
+                        )
+                        .values(reminder_level=threshold)
+                        .execution_options(synchronize_session=False)
                     )
-                    .values(reminder_level=threshold)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                )
                 if won != 1:
                     continue  # another run reminded them first
                 campaign = db.session.get(AckCampaign, campaign_id)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from governance.audit import chain, checkpoints, signing, verify
 from governance.audit.models import AuditCheckpoint
-from governance.dbutil import insert_on_conflict
+from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db
 from governance.unit_of_work import unit_of_work
 
@@ -52,16 +52,18 @@ def write_checkpoint(now: datetime) -> signing.Checkpoint | None:
     )
     # The unique seq decides between two consumers signing the same head at once.
     with unit_of_work():
-        inserted = db.session.execute(
-            insert_on_conflict(_table, db.engine.dialect.name)
-            .values(
-                seq=checkpoint.seq,
-                head_hash=checkpoint.head_hash,
-                created_at=checkpoint.created_at,
-                signature=checkpoint.signature,
+        inserted = rowcount(
+            db.session.execute(
+                insert_on_conflict(_table, db.engine.dialect.name)
+                .values(
+                    seq=checkpoint.seq,
+                    head_hash=checkpoint.head_hash,
+                    created_at=checkpoint.created_at,
+                    signature=checkpoint.signature,
+                )
+                .on_conflict_do_nothing(index_elements=[_table.c.seq])
             )
-            .on_conflict_do_nothing(index_elements=[_table.c.seq])
-        ).rowcount
+        )
     if not inserted:
         return None
     log.info("%s", signing.to_line(checkpoint))

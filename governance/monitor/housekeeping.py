@@ -49,7 +49,7 @@ def _delete_in_batches(table: sa.Table, key: so.InstrumentedAttribute[int], cond
     while True:
         batch = sa.select(key).where(condition).limit(PRUNE_BATCH).scalar_subquery()
         with unit_of_work():
-            count = db.session.execute(sa.delete(table).where(key.in_(batch))).rowcount or 0
+            count = rowcount(db.session.execute(sa.delete(table).where(key.in_(batch)))) or 0
         removed += count
         if count < PRUNE_BATCH:
             return removed
@@ -76,9 +76,9 @@ def prune(now: datetime) -> dict[str, int]:
     }
     with unit_of_work():
         removed["job_counters"] = (
-            db.session.execute(
-                sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff)
-            ).rowcount
+            rowcount(
+                db.session.execute(sa.delete(JobCounter).where(JobCounter.minute < counter_cutoff))
+            )
             or 0
         )
         removed["consumers"] = heartbeat.forget_gone_consumers(now)

@@ -26,6 +26,7 @@ from flask import current_app
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.errors import Conflict
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -184,16 +185,18 @@ def claim_email(email_id: int, now: datetime) -> OutboundEmail | None:
             last_error="The last attempt did not finish (its consumer stopped).",
         )
         return None
-    claimed = db.session.execute(
-        sa.update(OutboundEmail)
-        .where(
-            OutboundEmail.id == email_id,
-            OutboundEmail.status == "queued",
-            OutboundEmail.attempts == row.attempts,
+    claimed = rowcount(
+        db.session.execute(
+            sa.update(OutboundEmail)
+            .where(
+                OutboundEmail.id == email_id,
+                OutboundEmail.status == "queued",
+                OutboundEmail.attempts == row.attempts,
+            )
+            .values(attempts=row.attempts + 1, sent_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(attempts=row.attempts + 1, sent_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed != 1:
         return None
     return db.session.get(OutboundEmail, email_id)
@@ -232,16 +235,18 @@ def deliver(email_id: int, now: datetime | None = None) -> str:
 @unit_of_work()
 def _finish(email_id: int, attempt: int, **values) -> bool:
     """Record an attempt's result, only if the claim is still this attempt's."""
-    changed = db.session.execute(
-        sa.update(OutboundEmail)
-        .where(
-            OutboundEmail.id == email_id,
-            OutboundEmail.status == "queued",
-            OutboundEmail.attempts == attempt,
+    changed = rowcount(
+        db.session.execute(
+            sa.update(OutboundEmail)
+            .where(
+                OutboundEmail.id == email_id,
+                OutboundEmail.status == "queued",
+                OutboundEmail.attempts == attempt,
+            )
+            .values(last_error=values.pop("last_error", None), **values)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_error=values.pop("last_error", None), **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return changed == 1
 
 
@@ -289,12 +294,14 @@ def send_again(email_id: int, *, actor: User) -> OutboundEmail:
     """An admin re-queues a failed email: five fresh attempts."""
     email = get_or_raise(OutboundEmail, email_id, "No such email.")
     # Conditional: two admins clicking at once queue it once.
-    changed = db.session.execute(
-        sa.update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
-        .values(status="queued", attempts=0, sent_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id == email_id, OutboundEmail.status == "failed")
+            .values(status="queued", attempts=0, sent_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if changed != 1:
         db.session.refresh(email)  # what the other admin's click left
         raise Conflict(f"Only a failed email can be sent again; this one is {email.status}.")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import dispatch
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -282,18 +283,20 @@ def run_review_schedule(today: date | None = None) -> ScheduleRun:
 
 @unit_of_work()
 def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
-    won = db.session.execute(
-        sa.update(Policy)
-        .where(
-            Policy.id == policy_id,
-            Policy.next_review_on == due_on,
-            sa.or_(
-                Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
-            ),
+    won = rowcount(
+        db.session.execute(
+            sa.update(Policy)
+            .where(
+                Policy.id == policy_id,
+                Policy.next_review_on == due_on,
+                sa.or_(
+                    Policy.review_reminder_level.is_(None), Policy.review_reminder_level > threshold
+                ),
+            )
+            .values(review_reminder_level=threshold)
+            .execution_options(synchronize_session=False)
         )
-        .values(review_reminder_level=threshold)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         return False
     policy = db.session.get_one(Policy, policy_id)
@@ -312,16 +315,18 @@ def _remind(policy_id: int, due_on: date, threshold: int) -> bool:
 @unit_of_work()
 def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None:
     """Flag the policy overdue; the winner audits, notifies and fires policy.review_due."""
-    won = db.session.execute(
-        sa.update(Policy)
-        .where(
-            Policy.id == policy_id,
-            Policy.next_review_on == due_on,
-            Policy.review_overdue_since.is_(None),
+    won = rowcount(
+        db.session.execute(
+            sa.update(Policy)
+            .where(
+                Policy.id == policy_id,
+                Policy.next_review_on == due_on,
+                Policy.review_overdue_since.is_(None),
+            )
+            .values(review_overdue_since=today, review_reminder_level=0)
+            .execution_options(synchronize_session=False)
         )
-        .values(review_overdue_since=today, review_reminder_level=0)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         return None
     policy = db.session.get_one(Policy, policy_id)

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 from governance import visibility
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
+from governance.dbutil import rowcount
 from governance.engine import runtime
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotFound
@@ -153,7 +154,7 @@ def complete_task(task_id: int, *, actor: User, note: str = "") -> Task:
             .values(done_at=utcnow(), done_by_id=actor.id, done_note=note or None)
             .execution_options(synchronize_session=False)
         )
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             raise Conflict("This task is already done.")
         record_event(
             actor_id=actor.id,
