@@ -4,6 +4,7 @@ read or rotate the outbound webhook signing secret."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -28,8 +29,8 @@ from governance.api.schemas import MAX_ID, WHOLE_NUMBER, DocumentSchema, PageQue
 from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
-from governance.engine.actions import Action, ConfigField, load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.steps import ConfigField, StepType, step_types
 from governance.policies.lifecycle import STATUSES
 from governance.workflows import service, signing_secret
 from governance.workflows.definition import (
@@ -45,7 +46,6 @@ from governance.workflows.signing_secret import MAX_GRACE_HOURS
 TAG = "Workflows"
 ADMIN = ("admin",)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-STEP_TYPES = load_all()
 DESIGNER_RULES = (
     "Also: a rule of the designer the schema cannot say, every one listed in `details` "
     "(a name already taken, an unknown user, group or step key, a template that does not "
@@ -157,17 +157,34 @@ def _config_field(field: ConfigField) -> tuple[Any, Any]:
     return Text, Field(default=None, description=description)
 
 
-def _config_model(action: Action) -> type[Strict]:
-    name = "".join(part.title() for part in action.name.split("_")) + "StepConfig"
-    fields: dict[str, Any] = {field.name: _config_field(field) for field in action.fields}
+@functools.cache
+def _config_model(step_type: type[StepType]) -> type[Strict]:
+    name = "".join(part.title() for part in step_type.name.split("_")) + "StepConfig"
+    fields: dict[str, Any] = {field.name: _config_field(field) for field in step_type.fields}
     model = create_model(name, __base__=Strict, **fields)
-    model.__doc__ = f"The config of a `{action.name}` step ({action.label})."
+    model.__doc__ = f"The config of a `{step_type.name}` step ({step_type.label})."
     return model
 
 
-CONFIG_MODELS: dict[str, type[Strict]] = {
-    name: _config_model(action) for name, action in STEP_TYPES.items()
-}
+def config_model(step_type_name: str) -> type[Strict] | None:
+    """The typed config of a registered step type (built once per type), or None."""
+    step_type = step_types().get(step_type_name)
+    return _config_model(type(step_type)) if step_type is not None else None
+
+
+# Derived when the document is built, so a step type registered later is in it too.
+def _step_type_schema(schema: dict[str, Any]) -> None:
+    schema["description"] = (
+        f"The step type; it decides the fields of `config`. One of: {', '.join(step_types())}."
+    )
+    schema["enum"] = list(step_types())
+
+
+def _config_schema(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [
+        _config_model(type(step_type)).model_json_schema(schema_generator=DocumentSchema)
+        for step_type in step_types().values()
+    ]
 
 
 class StepIn(Strict):
@@ -175,16 +192,11 @@ class StepIn(Strict):
         description="Unique in the workflow: lower-case letters, digits and _, starting with a "
         "letter. Later steps read steps.<key>.output."
     )
-    type: Text = _one_of(STEP_TYPES, "The step type; it decides the fields of `config`.")
+    type: Text = Field(json_schema_extra=_step_type_schema)
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="The fields of the step's type (see each option's title).",
-        json_schema_extra={
-            "anyOf": [
-                model.model_json_schema(schema_generator=DocumentSchema)
-                for model in CONFIG_MODELS.values()
-            ]
-        },
+        json_schema_extra=_config_schema,
     )
     when: ConditionIn | None = Field(default=None, description="Run the step only if it holds.")
     retry: RetryIn | None = None
@@ -193,7 +205,7 @@ class StepIn(Strict):
     @classmethod
     def _config_of_its_type(cls, config: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         # An unknown type is the designer validator's to report; its config is not looked at.
-        model = CONFIG_MODELS.get(info.data.get("type", ""))
+        model = config_model(info.data.get("type", ""))
         if model is None:
             return config
         return model.model_validate(config).model_dump(exclude_none=True)
@@ -474,11 +486,11 @@ def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
     if path.endswith(".backoff"):
         return list(BACKOFF_KINDS)
     if _STEP_TYPE_PATH.match(path):
-        return list(STEP_TYPES)
+        return list(step_types())
     if match := _CONFIG_PATH.match(path):
         stage, position, name = int(match[1]), int(match[2]), match[3]
-        action = STEP_TYPES.get(definition.stages[stage].steps[position].type)
-        for field in action.fields if action else ():
+        step_type = step_types().get(definition.stages[stage].steps[position].type)
+        for field in step_type.fields if step_type else ():
             if field.name == name and field.kind == "select":
                 return [value for value, _ in field.choices]
     return None

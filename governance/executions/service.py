@@ -14,8 +14,8 @@ import sqlalchemy.orm as so
 from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
-from governance.engine.actions import get_action
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
+from governance.engine.steps import get_step_type
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.policies.models import Policy
@@ -172,7 +172,7 @@ def pretty_json(value: Any, secrets: frozenset[str]) -> str:
 
 
 def _step_view(run: StepRun, config: dict[str, Any], requests, secrets) -> StepView:
-    action = get_action(run.step_type)
+    action = get_step_type(run.step_type)
     view = StepView(
         run=run,
         label=action.label,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from governance.engine import conditions, template_names
-from governance.engine.actions import Action, load_all
+from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
 from governance.policies.lifecycle import STATUS_LABELS, STATUSES
@@ -128,7 +128,7 @@ class StepNames:
 
 
 def _check_template_names(
-    action: Action, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
+    action: StepType, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
 ) -> None:
     """Refuse a template naming what the step will not have (a typo would otherwise fail
     the step at run time)."""
@@ -153,7 +153,7 @@ def _check_template_names(
 def _clean_step(
     raw: Any, path: str, earlier_keys: set[str], seen: StepNames, errors: dict[str, str]
 ) -> dict[str, Any]:
-    actions = load_all()
+    actions = step_types()
     raw = raw if isinstance(raw, dict) else {}
     key = str(raw.get("key") or "").strip()
     if not STEP_KEY.match(key):

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import Group, User
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.models import StepRun
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.parsing import id_or_none
 from governance.timeutil import utcnow
@@ -28,8 +28,7 @@ def _optional_id(raw) -> int | None:
     return id_or_none(str(raw or "").strip())
 
 
-@register
-class Approval(Action):
+class Approval(StepType):
     name = "approval"
     label = "Approval"
     automated = False

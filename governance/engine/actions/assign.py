@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance.auth.models import User
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.parsing import id_or_none
@@ -12,8 +12,7 @@ from governance.policies import service as policies
 ROLES = {"owner": "Owner", "reviewer": "Reviewer"}
 
 
-@register
-class Assign(Action):
+class Assign(StepType):
     name = "assign"
     label = "Assign owner or reviewer"
     fields = (

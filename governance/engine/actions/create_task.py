@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from governance.auth.models import Group, User
 from governance.engine import templating
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.parsing import id_or_none
 from governance.tasks.models import Task
@@ -20,8 +20,7 @@ def _optional_id(raw) -> int | None:
     return id_or_none(str(raw or "").strip())
 
 
-@register
-class CreateTask(Action):
+class CreateTask(StepType):
     name = "create_task"
     label = "Create a task"
     # The designer renders fields generically: the existing "assignee" choice (the policy

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
 from governance.engine import templating
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.notifications import service as notifications
 from governance.parsing import id_or_none
@@ -19,8 +19,7 @@ def _ids(raw) -> list[int]:
     return sorted({number for number in map(id_or_none, raw or []) if number is not None})
 
 
-@register
-class Notify(Action):
+class Notify(StepType):
     name = "notify"
     label = "Notify"
     fields = (

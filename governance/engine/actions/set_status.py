@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.errors import DomainError
 from governance.policies import lifecycle
 from governance.policies import service as policies
 
 
-@register
-class SetStatus(Action):
+class SetStatus(StepType):
     name = "set_status"
     label = "Set policy status"
     fields = (

@@ -15,9 +15,9 @@ import time
 from flask import current_app
 
 from governance.engine import outbound
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.models import Execution
 from governance.engine.signing import standard_webhook_headers
+from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.links import absolute_url
 from governance.workflows.signing_secret import secrets_in_use
@@ -31,8 +31,7 @@ def _links(context: StepContext) -> dict[str, str]:
     return links
 
 
-@register
-class Webhook(Action):
+class Webhook(StepType):
     name = "webhook"
     label = "Outbound webhook"
     fields = (
