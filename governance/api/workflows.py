@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, assert_never
 
 from flask import Response, current_app, url_for
 from pydantic import (
@@ -30,7 +30,7 @@ from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.steps import ConfigField, StepType, step_types
+from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
 from governance.policies.lifecycle import STATUSES
 from governance.workflows import service, signing_secret
 from governance.workflows.definition import (
@@ -39,6 +39,7 @@ from governance.workflows.definition import (
     TRIGGERS,
     DefinitionError,
     trigger_summary,
+    without_secrets,
 )
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from governance.workflows.signing_secret import MAX_GRACE_HOURS
@@ -139,22 +140,38 @@ Assignee = Annotated[
 
 def _config_field(field: ConfigField) -> tuple[Any, Any]:
     """A step type's config input as a typed field: ids are ids, numbers numbers, checkboxes
-    booleans. Left out, a field is not sent on (the step type's own default applies)."""
+    booleans, secrets write-only. Left out, a field is not sent on (the step type's own
+    default applies; a secret keeps the value the step had)."""
     description = field.label + (f". {field.hint}" if field.hint else "")
-    if field.kind in ("users", "groups"):
-        return list[Id], Field(default=None, max_length=100, description=description)
-    if field.kind in ("user", "group"):
-        return Id | None, Field(default=None, description=description)
-    if field.kind == "assignee":
-        description += " `owner`, `group` (with assignee_group_id) or a user id."
-        return Assignee, Field(default=None, description=description)
-    if field.kind == "checkbox":
-        return bool, Field(default=None, description=description)
-    if field.kind == "number":
-        return float, Field(default=None, allow_inf_nan=False, description=description)
-    if field.kind == "select":
-        return Text, _one_of([value for value, _ in field.choices], description, None)
-    return Text, Field(default=None, description=description)
+    extra: dict[str, Any] = {}
+    if field.secret:
+        description += (
+            " Secret: write-only, never in an answer; left out, a save keeps the saved value."
+        )
+        extra["writeOnly"] = True
+    match field.kind:
+        case FieldKind.USERS | FieldKind.GROUPS:
+            return list[Id], Field(default=None, max_length=100, description=description)
+        case FieldKind.USER | FieldKind.GROUP:
+            return Id | None, Field(default=None, description=description)
+        case FieldKind.ASSIGNEE:
+            description += " `owner`, `group` (with assignee_group_id) or a user id."
+            return Assignee, Field(default=None, description=description)
+        case FieldKind.CHECKBOX:
+            return bool, Field(default=None, description=description)
+        case FieldKind.NUMBER:
+            return float, Field(default=None, allow_inf_nan=False, description=description)
+        case FieldKind.SELECT:
+            return Text, _one_of([value for value, _ in field.choices], description, None)
+        case FieldKind.URL:
+            extra["format"] = "uri"
+            return Text, Field(default=None, description=description, json_schema_extra=extra)
+        case FieldKind.TEXT | FieldKind.TEXTAREA | FieldKind.APPROVAL_STEP:
+            return Text, Field(
+                default=None, description=description, json_schema_extra=extra or None
+            )
+        case _:
+            assert_never(field.kind)
 
 
 @functools.cache
@@ -431,15 +448,7 @@ def _summary_fields(workflow: Workflow) -> dict[str, Any]:
 
 
 def _definition_out(definition: dict[str, Any]) -> DefinitionOut:
-    stages = [
-        {
-            "steps": [
-                step | {"config": {k: v for k, v in step["config"].items() if k != "secret"}}
-                for step in stage["steps"]
-            ]
-        }
-        for stage in definition["stages"]
-    ]
+    stages = without_secrets(definition)["stages"]
     unused = {"from_status": None, "to_status": None, "cron": None}
     trigger = unused | definition["trigger"] | {"summary": trigger_summary(definition["trigger"])}
     return DefinitionOut.model_validate(
@@ -491,7 +500,7 @@ def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
         stage, position, name = int(match[1]), int(match[2]), match[3]
         step_type = step_types().get(definition.stages[stage].steps[position].type)
         for field in step_type.fields if step_type else ():
-            if field.name == name and field.kind == "select":
+            if field.name == name and field.kind == FieldKind.SELECT:
                 return [value for value, _ in field.choices]
     return None
 

@@ -8,29 +8,66 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 ConfigErrors = dict[str, str]
 
 
+class FieldKind(StrEnum):
+    """What a config field holds, which decides its input in the designer and its type in the
+    API schema. A closed set: a step type picks one of these, it does not add its own."""
+
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    URL = "url"
+    NUMBER = "number"
+    CHECKBOX = "checkbox"
+    SELECT = "select"  # one of the field's choices
+    USERS = "users"  # several user ids
+    GROUPS = "groups"  # several group ids
+    USER = "user"  # one user id
+    GROUP = "group"  # one group id
+    ASSIGNEE = "assignee"  # "owner", "group" or a user id
+    APPROVAL_STEP = "approval_step"  # the key of another approval step of the workflow
+
+
+MULTI_VALUE_KINDS = frozenset({FieldKind.USERS, FieldKind.GROUPS})
+# The kinds a secret can be: what a person types (a token, a password, a URL with a key in it).
+SECRET_KINDS = frozenset({FieldKind.TEXT, FieldKind.TEXTAREA, FieldKind.URL})
+
+
 @dataclass(frozen=True)
 class ConfigField:
-    """One input of a step type's config form, as the designer renders it.
+    """One input of a step type's config form. Everything that shows, documents or keeps a
+    config reads it from here: the designer, the API schema, the timeline and a save.
 
-    kind: text, textarea, number, select (choices), users, groups (several), user, group
-    (one), checkbox, secret (never shown again once saved), approval_step (the key of another
-    approval step of the workflow).
+    secret: saved with the definition and used when the step runs, but never shown again (the
+    designer's input stays empty, the API leaves it out of answers and documents it
+    write-only, the timeline hides its value wherever it appears), and a save that leaves it
+    empty keeps the value the step had.
     """
 
     name: str
     label: str
-    kind: str = "text"
+    kind: FieldKind = FieldKind.TEXT
     choices: tuple[tuple[str, str], ...] = ()
     hint: str = ""
     default: str = ""  # what a new step of this type starts with
     # A Jinja template: a save checks the names it uses (engine/template_names.py).
     template: bool = False
+    secret: bool = False
+
+    def __post_init__(self) -> None:
+        # A closed set: an unknown kind fails when the step type is defined, not when rendered.
+        object.__setattr__(self, "kind", FieldKind(self.kind))
+        if self.secret and self.kind not in SECRET_KINDS:
+            raise ValueError(f"{self.name}: a {self.kind} field cannot be secret.")
+
+    @property
+    def multi_value(self) -> bool:
+        return self.kind in MULTI_VALUE_KINDS
 
 
 @dataclass
@@ -88,6 +125,10 @@ class StepType:
 
     def describe(self, config: dict[str, Any]) -> str:
         return self.label
+
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        return frozenset(field.name for field in cls.fields if field.secret)
 
 
 _REGISTRY: dict[str, StepType] = {}

@@ -19,6 +19,7 @@ from governance.engine.steps import get_step_type
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.policies.models import Policy
+from governance.workflows.definition import secret_values
 from governance.workflows.models import Workflow
 from governance.workflows.signing_secret import known_secrets
 
@@ -141,15 +142,6 @@ class Timeline:
         return redact(text, self.secrets)
 
 
-def _config_secrets(definition: dict[str, Any]) -> frozenset[str]:
-    return frozenset(
-        str(step["config"]["secret"])
-        for stage in definition.get("stages", [])
-        for step in stage.get("steps", [])
-        if isinstance(step.get("config"), dict) and step["config"].get("secret")
-    )
-
-
 def redact(value: Any, secrets: frozenset[str]) -> Any:
     """A copy of `value` with every `secret` key's value, and every known secret, hidden."""
     if isinstance(value, dict):
@@ -224,7 +216,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
         by_step.setdefault(request.step_run_id, []).append(request)
 
     definition = execution.version.definition
-    secrets = _config_secrets(definition) | known_secrets(execution.workflow)
+    secrets = secret_values(definition) | known_secrets(execution.workflow)
     configs = {
         step["key"]: step.get("config") or {}
         for stage in definition["stages"]

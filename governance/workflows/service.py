@@ -25,7 +25,11 @@ from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.workflows import schedule
-from governance.workflows.definition import DefinitionError, validate_definition
+from governance.workflows.definition import (
+    DefinitionError,
+    carry_over_secrets,
+    validate_definition,
+)
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 
 
@@ -90,6 +94,8 @@ def save_workflow(
             f"{expected_version}: someone saved it after you read it. Nothing was saved; "
             "read it again and apply your changes."
         )
+    if workflow is not None:
+        definition = carry_over_secrets(definition, latest_version(workflow).definition)
     name, clean = _validated(name, definition, exclude_id=workflow_id)
     if workflow is None:
         workflow = Workflow(

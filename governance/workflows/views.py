@@ -56,7 +56,7 @@ def _multi_value_fields(step_type: str) -> frozenset[str]:
     action = step_types().get(step_type)
     if action is None:
         return frozenset()
-    return frozenset(f.name for f in action.fields if f.kind in editor.MULTI_VALUE_KINDS)
+    return frozenset(f.name for f in action.fields if f.multi_value)
 
 
 @bp.route("/workflows")

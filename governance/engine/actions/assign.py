@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance.auth.models import User
-from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.parsing import id_or_none
@@ -16,8 +16,8 @@ class Assign(StepType):
     name = "assign"
     label = "Assign owner or reviewer"
     fields = (
-        ConfigField("role", "Set the policy's", "select", tuple(ROLES.items())),
-        ConfigField("user_id", "User", "user"),
+        ConfigField("role", "Set the policy's", FieldKind.SELECT, tuple(ROLES.items())),
+        ConfigField("user_id", "User", FieldKind.USER),
     )
 
     def validate(self, config):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.errors import DomainError
 from governance.policies import lifecycle
 from governance.policies import service as policies
@@ -13,7 +13,7 @@ class SetStatus(StepType):
     label = "Set policy status"
     fields = (
         ConfigField(
-            "status", "Move the policy to", "select", tuple(lifecycle.STATUS_LABELS.items())
+            "status", "Move the policy to", FieldKind.SELECT, tuple(lifecycle.STATUS_LABELS.items())
         ),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.timeutil import utcnow
 
 MAX_WAIT_MINUTES = 60 * 24 * 365
@@ -13,7 +13,7 @@ MAX_WAIT_MINUTES = 60 * 24 * 365
 class Wait(StepType):
     name = "wait"
     label = "Wait"
-    fields = (ConfigField("minutes", "Wait for (minutes)", "number", default="60"),)
+    fields = (ConfigField("minutes", "Wait for (minutes)", FieldKind.NUMBER, default="60"),)
     automated = False
 
     def validate(self, config):

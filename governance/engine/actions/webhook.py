@@ -17,7 +17,7 @@ from flask import current_app
 from governance.engine import outbound
 from governance.engine.models import Execution
 from governance.engine.signing import standard_webhook_headers
-from governance.engine.steps import ConfigField, Outcome, StepContext, StepType
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.links import absolute_url
 from governance.workflows.signing_secret import secrets_in_use
@@ -35,9 +35,11 @@ class Webhook(StepType):
     name = "webhook"
     label = "Outbound webhook"
     fields = (
-        ConfigField("url", "URL (https or http)", "text", hint="Must resolve to a public address."),
-        ConfigField("connect_timeout", "Connect timeout (s)", "number", default="5"),
-        ConfigField("read_timeout", "Read timeout (s)", "number", default="10"),
+        ConfigField(
+            "url", "URL (https or http)", FieldKind.TEXT, hint="Must resolve to a public address."
+        ),
+        ConfigField("connect_timeout", "Connect timeout (s)", FieldKind.NUMBER, default="5"),
+        ConfigField("read_timeout", "Read timeout (s)", FieldKind.NUMBER, default="10"),
     )
 
     def validate(self, config):
