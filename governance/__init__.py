@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     register_extensions(app)
+    register_features(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -49,6 +50,14 @@ def register_extensions(app: Flask) -> None:
     acknowledgements.init_app()
     init_reviews()
     alerts.init_app(app)
+
+
+def register_features(app: Flask) -> None:
+    """Each feature plugs its contributions (step types, ...) into the engine."""
+    from governance import approvals, notifications, policies, tasks, webhooks
+
+    for feature in (policies, approvals, tasks, notifications, webhooks):
+        feature.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

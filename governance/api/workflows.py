@@ -4,7 +4,6 @@ read or rotate the outbound webhook signing secret."""
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable
@@ -30,10 +29,7 @@ from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
-from governance.policies.lifecycle import STATUSES
-from governance.workflows import service, signing_secret
-from governance.workflows.definition import (
+from governance.engine.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
     TRIGGERS,
@@ -41,8 +37,12 @@ from governance.workflows.definition import (
     trigger_summary,
     without_secrets,
 )
+from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
+from governance.policies.lifecycle import STATUSES
+from governance.webhooks import signing_secret
+from governance.webhooks.signing_secret import MAX_GRACE_HOURS
+from governance.workflows import service
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
-from governance.workflows.signing_secret import MAX_GRACE_HOURS
 
 TAG = "Workflows"
 ADMIN = ("admin",)
@@ -174,19 +174,25 @@ def _config_field(field: ConfigField) -> tuple[Any, Any]:
             assert_never(field.kind)
 
 
-@functools.cache
-def _config_model(step_type: type[StepType]) -> type[Strict]:
-    name = "".join(part.title() for part in step_type.name.split("_")) + "StepConfig"
-    fields: dict[str, Any] = {field.name: _config_field(field) for field in step_type.fields}
-    model = create_model(name, __base__=Strict, **fields)
-    model.__doc__ = f"The config of a `{step_type.name}` step ({step_type.label})."
+_CONFIG_MODELS: dict[type[StepType], type[Strict]] = {}
+
+
+def _config_model(step_type: StepType) -> type[Strict]:
+    """The typed config of a step type, built once per step type class."""
+    model = _CONFIG_MODELS.get(type(step_type))
+    if model is None:
+        name = "".join(part.title() for part in step_type.name.split("_")) + "StepConfig"
+        fields: dict[str, Any] = {field.name: _config_field(field) for field in step_type.fields}
+        model = create_model(name, __base__=Strict, **fields)
+        model.__doc__ = f"The config of a `{step_type.name}` step ({step_type.label})."
+        _CONFIG_MODELS[type(step_type)] = model
     return model
 
 
 def config_model(step_type_name: str) -> type[Strict] | None:
-    """The typed config of a registered step type (built once per type), or None."""
+    """The typed config of a registered step type, or None."""
     step_type = step_types().get(step_type_name)
-    return _config_model(type(step_type)) if step_type is not None else None
+    return _config_model(step_type) if step_type is not None else None
 
 
 # Derived when the document is built, so a step type registered later is in it too.
@@ -199,7 +205,7 @@ def _step_type_schema(schema: dict[str, Any]) -> None:
 
 def _config_schema(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [
-        _config_model(type(step_type)).model_json_schema(schema_generator=DocumentSchema)
+        _config_model(step_type).model_json_schema(schema_generator=DocumentSchema)
         for step_type in step_types().values()
     ]
 

@@ -14,14 +14,14 @@ import sqlalchemy.orm as so
 from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
+from governance.engine.definition import secret_values
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
 from governance.engine.steps import get_step_type
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.policies.models import Policy
-from governance.workflows.definition import secret_values
+from governance.webhooks.signing_secret import known_secrets
 from governance.workflows.models import Workflow
-from governance.workflows.signing_secret import known_secrets
 
 HIDDEN = "[hidden]"
 DECIDED_STATUSES = frozenset({"approved", "rejected"})

@@ -1,6 +1,6 @@
 """Workflow rules: create, save a new immutable version, activate, deactivate, run manually,
 delete. (The inbound webhook trigger is inbound.py; the outbound signing secret is
-signing_secret.py.)"""
+webhooks/signing_secret.py.)"""
 
 from __future__ import annotations
 
@@ -13,23 +13,23 @@ from sqlalchemy.exc import IntegrityError
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
+from governance.engine.definition import (
+    DefinitionError,
+    carry_over_secrets,
+    validate_definition,
+)
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     Execution,
 )
-from governance.engine.signing import new_inbound_secret, new_signing_secret
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
+from governance.webhooks.signing import new_inbound_secret, new_signing_secret
 from governance.workflows import schedule
-from governance.workflows.definition import (
-    DefinitionError,
-    carry_over_secrets,
-    validate_definition,
-)
 from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 
 

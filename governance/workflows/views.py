@@ -25,8 +25,8 @@ from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import template_names
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.engine.dryrun import dry_run
-from governance.engine.signing import inbound_signature, standard_form
 from governance.engine.steps import step_types
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf
@@ -36,9 +36,10 @@ from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
+from governance.webhooks import signing_secret
+from governance.webhooks.signing import inbound_signature, standard_form
+from governance.workflows import editor, inbound, policy_picker, schedule
 from governance.workflows import service as workflows
-from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
     ActivateForm,

@@ -2,7 +2,7 @@
 
 At-least-once: a retry sends the same `webhook-id` (derived from the step run), so the
 receiver can drop duplicates. Signed with the workflow's signing secret as it is when the
-request is sent (both during a rotation's grace period: workflows/signing_secret.py).
+request is sent (both during a rotation's grace period: webhooks/signing_secret.py).
 Loopback, private and other non-global destinations are refused at save time and again at
 send time, unless WEBHOOK_ALLOWLIST names them.
 """
@@ -14,13 +14,13 @@ import time
 
 from flask import current_app
 
-from governance.engine import outbound
 from governance.engine.models import Execution
-from governance.engine.signing import standard_webhook_headers
 from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.links import absolute_url
-from governance.workflows.signing_secret import secrets_in_use
+from governance.webhooks import outbound
+from governance.webhooks.signing import standard_webhook_headers
+from governance.webhooks.signing_secret import secrets_in_use
 
 
 def _links(context: StepContext) -> dict[str, str]:
