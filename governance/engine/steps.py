@@ -124,6 +124,7 @@ class StepType:
         raise NotImplementedError
 
     def describe(self, config: dict[str, Any]) -> str:
+        """One line for the workflow page and the timeline; never quote a secret field."""
         return self.label
 
     @classmethod
