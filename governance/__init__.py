@@ -60,6 +60,7 @@ def register_features(app: Flask) -> None:
         policy_exceptions,
         reviews,
         tasks,
+        webhooks,
     )
 
     for feature in (
@@ -67,6 +68,7 @@ def register_features(app: Flask) -> None:
         approvals,
         tasks,
         notifications,
+        webhooks,
         policy_exceptions,
         reviews,
         acknowledgements,

@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """What this feature contributes to the engine (its step types, sweeps, subscriptions)."""
+    """The approval step type."""
+    from governance.approvals.step import Approval
+    from governance.engine.steps import register_step_type
+
+    register_step_type(Approval)

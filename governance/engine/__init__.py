@@ -1,12 +1,14 @@
-"""The workflow runtime: dispatch, conditions, actions, runner, reconciler. Never imports views."""
+"""The workflow runtime: dispatch, conditions, step types, runner, reconciler. Never imports
+views."""
 
 from __future__ import annotations
 
 
 def init_app() -> None:
-    """Load the step types and hook enqueue-after-commit onto sessions."""
+    """Register the built-in wait step and hook enqueue-after-commit onto sessions."""
     from governance.engine import enqueue
-    from governance.engine.actions import load_all
+    from governance.engine.steps import register_step_type
+    from governance.engine.wait import Wait
 
-    load_all()
+    register_step_type(Wait)  # built in: the engine parks and resumes it itself
     enqueue.init_app()

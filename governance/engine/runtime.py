@@ -22,7 +22,6 @@ from governance import events
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.engine import backoff, conditions
-from governance.engine.actions import Outcome, StepContext, get_action
 from governance.engine.enqueue import enqueue_after_commit
 from governance.engine.events import ExecutionFinished
 from governance.engine.models import (
@@ -32,6 +31,7 @@ from governance.engine.models import (
     StepAttempt,
     StepRun,
 )
+from governance.engine.steps import Outcome, StepContext, get_action
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
 from governance.extensions import db

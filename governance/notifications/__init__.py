@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """What this feature contributes to the engine (its step types, sweeps, subscriptions)."""
+    """The notify step type."""
+    from governance.engine.steps import register_step_type
+    from governance.notifications.step import Notify
+
+    register_step_type(Notify)

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from governance.engine.signing import new_signing_secret
 from governance.timeutil import utcnow
+from governance.webhooks.signing import new_signing_secret
 from governance.workflows.models import Workflow
 from tests import factories
 

@@ -18,12 +18,12 @@ from governance.api.errors import CODES
 from governance.api.schemas import ErrorBody
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
-from governance.engine.signing import (
+from governance.timeutil import utcnow
+from governance.webhooks.signing import (
     inbound_signature,
     new_signing_secret,
     standard_webhook_headers,
 )
-from governance.timeutil import utcnow
 from governance.workflows import inbound
 from governance.workflows.models import InboundWebhookMessage, Workflow
 from tests import factories

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from governance.engine.definition import DefinitionError
 from governance.engine.models import Execution, StepRun
 from governance.engine.runtime import policy_snapshot
 from governance.engine.template_names import POLICY_FIELDS
 from governance.notifications.models import Notification
 from governance.workflows import service as workflows
-from governance.workflows.definition import DefinitionError
 from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import count_rows, make_workflow, step
@@ -201,7 +201,7 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
 
 
 def test_every_trigger_says_which_fields_its_data_has():
+    from governance.engine.definition import TRIGGERS
     from governance.engine.template_names import TRIGGER_FIELDS
-    from governance.workflows.definition import TRIGGERS
 
     assert set(TRIGGER_FIELDS) == set(TRIGGERS)

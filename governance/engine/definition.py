@@ -15,12 +15,13 @@ rule they ran with; the designer starts a new workflow with it on.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from governance.engine import conditions, template_names
-from governance.engine.actions import Action, load_all
+from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
 from governance.policies.lifecycle import STATUS_LABELS, STATUSES
@@ -128,7 +129,7 @@ class StepNames:
 
 
 def _check_template_names(
-    action: Action, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
+    action: StepType, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
 ) -> None:
     """Refuse a template naming what the step will not have (a typo would otherwise fail
     the step at run time)."""
@@ -153,7 +154,7 @@ def _check_template_names(
 def _clean_step(
     raw: Any, path: str, earlier_keys: set[str], seen: StepNames, errors: dict[str, str]
 ) -> dict[str, Any]:
-    actions = load_all()
+    actions = step_types()
     raw = raw if isinstance(raw, dict) else {}
     key = str(raw.get("key") or "").strip()
     if not STEP_KEY.match(key):
@@ -276,3 +277,71 @@ def trigger_summary(trigger: dict[str, Any]) -> str:
     if trigger.get("type") == "schedule":
         return f"{label}: {trigger.get('cron')}"
     return label
+
+
+# Steps saved before secrets were fields kept the webhook's signing secret under this key.
+LEGACY_SECRET_KEY = "secret"  # noqa: S105  (a key name, not a password)
+
+
+def _secret_names(step: dict[str, Any]) -> frozenset[str]:
+    step_type = step_types().get(str(step.get("type") or ""))
+    return (step_type.secret_fields() if step_type else frozenset()) | {LEGACY_SECRET_KEY}
+
+
+def _steps(definition: dict[str, Any]):
+    for stage in definition.get("stages") or []:
+        if isinstance(stage, dict):
+            for step in stage.get("steps") or []:
+                if isinstance(step, dict) and isinstance(step.get("config"), dict):
+                    yield step
+
+
+def secret_values(definition: dict[str, Any]) -> frozenset[str]:
+    """Every secret the definition's steps hold (their types' secret fields), to hide."""
+    return frozenset(
+        str(step["config"][name])
+        for step in _steps(definition)
+        for name in _secret_names(step)
+        if step["config"].get(name)
+    )
+
+
+def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the definition whose step configs leave their secret fields out."""
+    return definition | {
+        "stages": [
+            stage
+            | {
+                "steps": [
+                    step
+                    | {
+                        "config": {
+                            name: value
+                            for name, value in step["config"].items()
+                            if name not in _secret_names(step)
+                        }
+                    }
+                    for step in stage["steps"]
+                ]
+            }
+            for stage in definition["stages"]
+        ]
+    }
+
+
+def carry_over_secrets(
+    definition: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The definition with each secret field a step leaves empty filled from the step of the
+    same key and type in `previous` (the version it was edited from): the designer and the
+    API never show a secret, so a save that sends none back keeps it."""
+    if not previous:
+        return definition
+    definition = copy.deepcopy(definition)
+    saved = {(step.get("key"), step.get("type")): step["config"] for step in _steps(previous)}
+    for step in _steps(definition):
+        config, before = step["config"], saved.get((step.get("key"), step.get("type")), {})
+        for name in _secret_names(step) - {LEGACY_SECRET_KEY}:
+            if config.get(name) in (None, "") and before.get(name):
+                config[name] = before[name]
+    return definition
