@@ -215,8 +215,8 @@ def test_anonymous_visitors_are_sent_to_log_in_or_get_401(app, world, client, ap
 
 
 def test_refused_changes_change_nothing(app, world, as_role, api_as, db):
-    from governance.api.models import ApiToken
     from governance.approvals.models import ApprovalRequest
+    from governance.auth.models import ApiToken
     from governance.evidence.models import EvidencePack
     from governance.notifications.models import Notification
     from governance.policy_exceptions.models import PolicyException

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from governance.api.errors import CODES
 from governance.api.schemas import ErrorBody
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
@@ -24,6 +23,7 @@ from governance.engine.signing import (
     standard_webhook_headers,
 )
 from governance.timeutil import utcnow
+from governance.web.problems import CODES
 from governance.workflows import inbound
 from governance.workflows.models import InboundWebhookMessage, Workflow
 from tests import factories
