@@ -56,6 +56,7 @@ def register_features(app: Flask) -> None:
     from governance import (
         acknowledgements,
         approvals,
+        evidence,
         notifications,
         policies,
         policy_exceptions,
@@ -71,6 +72,7 @@ def register_features(app: Flask) -> None:
         policy_exceptions,
         reviews,
         acknowledgements,
+        evidence,
     ):
         feature.register(app)
 

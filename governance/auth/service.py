@@ -407,6 +407,15 @@ def list_users() -> list[User]:
     )
 
 
+def group_ids_of(user: User) -> list[int]:
+    """The ids of the groups this user belongs to (one query, whatever is loaded)."""
+    return list(
+        db.session.scalars(
+            sa.select(group_members.c.group_id).where(group_members.c.user_id == user.id)
+        )
+    )
+
+
 def list_groups() -> list[Group]:
     return list(db.session.scalars(sa.select(Group).order_by(Group.name)))
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from governance import visibility
+from governance.approvals import visibility
 from governance.approvals.service import can_decide, decide_refusal
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm

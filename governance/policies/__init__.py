@@ -6,10 +6,15 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """A policy's events start the workflows whose trigger matches them."""
-    from governance import events
+    """A policy's events start the workflows whose trigger matches them; a link to a policy
+    opens for who may read it."""
+    from governance import events, visibility
     from governance.policies import triggers
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
+    from governance.policies.models import Policy
+    from governance.policies.visibility import can_read_policy
+
+    visibility.register_path_object("policy_id", Policy, can_read_policy)
 
     for event_type in (PolicyCreated, PolicyUpdated, PolicyStatusChanged):
         events.subscribe(event_type, triggers.start_workflows)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
-from governance import events, visibility
+from governance import events
 from governance.approvals.staleness import reask_stale_decisions
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
@@ -18,7 +18,7 @@ from governance.engine.models import Execution
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.policies import gate, lifecycle, versions
+from governance.policies import gate, lifecycle, versions, visibility
 from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
 from governance.reviews import schedule
@@ -61,7 +61,7 @@ def normalise_tags(raw: str | list[str]) -> list[str]:
 # ---------------------------------------------------------------- permissions
 
 
-# Who reads which policy is governance.visibility's rule; these names are kept for the callers.
+# Who reads which policy is policies.visibility's rule; these names are kept for the callers.
 can_view = visibility.can_read_policy
 can_read_drafts = visibility.can_read_drafts
 

@@ -14,12 +14,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from governance import visibility
 from governance.auth.access import require_role
 from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
 from governance.executions.service import policy_executions
-from governance.policies import lifecycle, service, versions
+from governance.policies import lifecycle, service, versions, visibility
 from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, PreviewForm, TransitionForm
 from governance.policies.models import CHANGE_KINDS, PolicyRevision
