@@ -18,6 +18,16 @@ from governance.dbutil import rowcount
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
 from governance.notifications.service import notify, user_ids_of_groups
+from governance.policies import versions
+from governance.policies.events import PolicyUpdated
+from governance.policies.service import get_policy
+
+
+def reask_on_policy_updated(event: PolicyUpdated) -> None:
+    """PolicyUpdated's subscriber: the edit changed the content, so the decisions made on the
+    old content stop counting (in the edit's transaction)."""
+    policy = get_policy(event.policy_id)
+    reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
 
 
 def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:

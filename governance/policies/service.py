@@ -11,7 +11,6 @@ import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
 from governance import events
-from governance.approvals.staleness import reask_stale_decisions
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
 from governance.engine.models import Execution
@@ -331,8 +330,8 @@ def update_policy(
         summary=f"Edited policy “{policy.title}” (revision {policy.current_revision})",
         changes=changes,
     )
+    # Subscribers start the matching workflows and re-ask approvals decided on the old content.
     events.publish(PolicyUpdated(**_what_is(policy, actor), changed=tuple(sorted(changes))))
-    reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
     _flush_or_conflict()
     return policy.current_revision
 
