@@ -17,10 +17,9 @@ from governance.engine.models import Execution
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.policies import gate, lifecycle, versions, visibility
+from governance.policies import cadence, gate, lifecycle, versions, visibility
 from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
-from governance.reviews import schedule
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
@@ -175,7 +174,7 @@ def _validated(data: PolicyInput, max_body: int) -> PolicyInput:
     frequency, interval = _validated_cadence(data.review_frequency, data.review_interval_days)
     next_review = data.next_review_on
     if next_review is None and frequency:
-        next_review = schedule.default_first_review(frequency, utcnow().date(), interval)
+        next_review = cadence.default_first_review(frequency, utcnow().date(), interval)
     return PolicyInput(
         title=title,
         body=data.body.replace("\r\n", "\n"),
@@ -194,7 +193,7 @@ def _validated_cadence(
     frequency = frequency or ("custom" if interval is not None else None)
     if frequency is None:
         return None, None
-    if frequency not in schedule.FREQUENCIES:
+    if frequency not in cadence.FREQUENCIES:
         raise DomainError("Choose how often the policy is reviewed.", field="review_frequency")
     if frequency != "custom":
         return frequency, None
@@ -203,9 +202,9 @@ def _validated_cadence(
             "Give the number of days between reviews for a custom cadence.",
             field="review_interval_days",
         )
-    if not 1 <= interval <= schedule.MAX_CUSTOM_DAYS:
+    if not 1 <= interval <= cadence.MAX_CUSTOM_DAYS:
         raise DomainError(
-            f"The review interval must be between 1 and {schedule.MAX_CUSTOM_DAYS} days.",
+            f"The review interval must be between 1 and {cadence.MAX_CUSTOM_DAYS} days.",
             field="review_interval_days",
         )
     return frequency, interval
