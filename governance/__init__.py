@@ -57,6 +57,7 @@ def register_features(app: Flask) -> None:
         acknowledgements,
         approvals,
         evidence,
+        executions,
         notifications,
         policies,
         policy_exceptions,
@@ -73,6 +74,7 @@ def register_features(app: Flask) -> None:
         reviews,
         acknowledgements,
         evidence,
+        executions,
     ):
         feature.register(app)
 

@@ -12,12 +12,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from governance.approvals.models import ApprovalRequest
-from governance.approvals.visibility import can_read_execution
 from governance.auth.models import User
 from governance.engine.actions import get_action
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
 from governance.errors import NotFound
-from governance.executions.visibility import readable_executions
+from governance.executions import visibility
 from governance.extensions import db
 from governance.policies.models import Policy
 from governance.workflows.models import Workflow
@@ -67,7 +66,7 @@ def _row_loads() -> tuple:
 def execution_list_statement(query: ExecutionQuery, user: User) -> sa.Select:
     """Executions matching the filters, newest first, with what a list row shows loaded."""
     statement = sa.select(Execution).options(*_row_loads())
-    visible = readable_executions(user)
+    visible = visibility.readable_executions(user)
     if visible is not None:
         statement = statement.where(visible)
     if query.workflow_id:
@@ -93,7 +92,7 @@ def policy_executions(policy_id: int, user: User, limit: int = 20) -> list[Execu
     """A policy's latest executions this user may read (their workflow comes with them),
     newest first."""
     statement = sa.select(Execution).where(Execution.policy_id == policy_id)
-    visible = readable_executions(user)
+    visible = visibility.readable_executions(user)
     if visible is not None:
         statement = statement.where(visible)
     return list(
@@ -208,7 +207,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
             so.selectinload(Execution.step_runs).selectinload(StepRun.attempts),
         )
     )
-    if execution is None or not can_read_execution(user, execution):
+    if execution is None or not visibility.can_read_execution(user, execution):
         raise NotFound("No such execution.")
     requests = db.session.scalars(
         sa.select(ApprovalRequest)

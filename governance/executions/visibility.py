@@ -1,11 +1,12 @@
-"""Which executions a user may list: approvals' can_read_execution, in SQL."""
+"""Who may read an execution: approvals' rule (whoever may read its subject, and the people
+its requests ask) on one execution, and the same rule in SQL for lists."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
-from governance.approvals.visibility import party_to
+from governance.approvals.visibility import can_read_execution, party_to
 from governance.auth.models import User
 from governance.engine.models import Execution
 from governance.policies.lifecycle import PUBLISHED
@@ -13,6 +14,8 @@ from governance.policies.models import Policy
 from governance.policies.visibility import can_read_drafts
 from governance.policy_exceptions.models import APPROVAL_TRIGGER
 from governance.policy_exceptions.visibility import can_read_exceptions
+
+__all__ = ["can_read_execution", "readable_executions"]
 
 
 def readable_executions(user: User) -> sa.ColumnElement[bool] | None:
