@@ -6,8 +6,21 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """The approval step type."""
+    """The approval step type; a policy edit re-asks the decisions made on its old content, a
+    published version names who approved its content; and who may open a link to a request or
+    to an execution (whose readers its requests widen)."""
+    from governance import events, visibility
+    from governance.approvals import staleness
+    from governance.approvals.models import ApprovalRequest
     from governance.approvals.step import Approval
+    from governance.approvals.visibility import can_read_approval_request, can_read_execution
+    from governance.engine.models import Execution
     from governance.engine.steps import register_step_type
+    from governance.policies import versions
+    from governance.policies.events import PolicyUpdated
 
     register_step_type(Approval)
+    events.subscribe(PolicyUpdated, staleness.reask_on_policy_updated)
+    versions.register_approval_source(staleness.approvers_of_content)
+    visibility.register_path_object("request_id", ApprovalRequest, can_read_approval_request)
+    visibility.register_path_object("execution_id", Execution, can_read_execution)

@@ -11,13 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
 from governance.engine.definition import secret_values
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
 from governance.engine.steps import get_step_type
 from governance.errors import NotFound
+from governance.executions import visibility
 from governance.extensions import db
 from governance.policies.models import Policy
 from governance.webhooks.signing_secret import known_secrets

@@ -7,12 +7,16 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """A policy's events start the workflows whose trigger matches them; the set-status and
-    assign step types."""
-    from governance import events
+    assign step types; a link to a policy opens for who may read it."""
+    from governance import events, visibility
     from governance.engine.steps import register_step_type
     from governance.policies import triggers
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
+    from governance.policies.models import Policy
     from governance.policies.steps import Assign, SetStatus
+    from governance.policies.visibility import can_read_policy
+
+    visibility.register_path_object("policy_id", Policy, can_read_policy)
 
     for event_type in (PolicyCreated, PolicyUpdated, PolicyStatusChanged):
         events.subscribe(event_type, triggers.start_workflows)

@@ -19,7 +19,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from governance.api import errors as api_errors
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
@@ -34,6 +33,7 @@ from governance.links import absolute_url
 from governance.parsing import parse_int
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
+from governance.web import problems
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.webhooks import signing_secret
@@ -406,5 +406,5 @@ def inbound_webhook(workflow_id: int):
             workflow_id, request.get_data(cache=False)[: limit + 1], request.headers
         )
     except DomainError as error:
-        return api_errors.domain_error_response(error, status=error.status_code)
+        return problems.domain_error_response(error, status=error.status_code)
     return jsonify(execution_id=execution_id), 202

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from governance.api import tokens
+from governance.auth import tokens
 from governance.auth.models import User
 from governance.engine.definition import TRIGGERS
 from governance.workflows.models import Workflow, WorkflowVersion
