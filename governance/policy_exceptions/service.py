@@ -430,7 +430,7 @@ def expire_exceptions(today: date | None = None) -> list[int]:
             )
             if rowcount(changed) != 1:
                 continue  # another run expired it first
-            exception = db.session.get(PolicyException, exception_id, populate_existing=True)
+            exception = db.session.get_one(PolicyException, exception_id, populate_existing=True)
             policy = exception.policy
             record_event(
                 actor_id=None,
