@@ -24,6 +24,7 @@ from governance.audit.service import record_event
 from governance.engine import backoff, conditions
 from governance.engine.actions import Outcome, StepContext, get_action
 from governance.engine.enqueue import enqueue_after_commit
+from governance.engine.events import ExecutionFinished
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     FINISHED_STEP_STATUSES,
@@ -600,8 +601,7 @@ def _finished(execution_id: int, status: str, trigger_type: str) -> None:
     """Tell subscribers (features waiting on an outcome) that this execution ended, in the
     transaction that ended it: only called when the conditional UPDATE matched its row."""
     events.publish(
-        events.EXECUTION_FINISHED,
-        {"execution_id": execution_id, "status": status, "trigger_type": trigger_type},
+        ExecutionFinished(execution_id=execution_id, status=status, trigger_type=trigger_type)
     )
 
 
