@@ -11,5 +11,8 @@ def register(app: Flask) -> None:
     from governance.policies import triggers
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 
-    for event_type in (PolicyCreated, PolicyUpdated, PolicyStatusChanged):
-        events.subscribe(event_type, triggers.start_workflows)
+    # One call per type: over a loop a type checker sees only their common base, Event, which
+    # start_workflows does not take.
+    events.subscribe(PolicyCreated, triggers.start_workflows)
+    events.subscribe(PolicyUpdated, triggers.start_workflows)
+    events.subscribe(PolicyStatusChanged, triggers.start_workflows)
