@@ -24,7 +24,7 @@ from governance.notifications.service import notify_users
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
-INBOX_LINK = "/inbox"
+INBOX_LINK = "/approvals"  # the Inbox
 REMIND_INTERVAL = timedelta(hours=1)
 
 
