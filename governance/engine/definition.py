@@ -24,7 +24,7 @@ from governance.engine import conditions, template_names
 from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
-from governance.policies.lifecycle import STATUS_LABELS, STATUSES
+from governance.policies.lifecycle import STATUS_LABELS, STATUSES, PolicyStatus
 
 TRIGGERS = {
     "policy.created": "Policy created",
@@ -268,11 +268,16 @@ def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
     return apart - {step_key}
 
 
+def _status_label(status: str | None) -> str:
+    """A trigger's from or to status as the policy pages name it; "any" when not set."""
+    return STATUS_LABELS[PolicyStatus(status)] if status in STATUSES else "any"
+
+
 def trigger_summary(trigger: dict[str, Any]) -> str:
     label = TRIGGERS.get(trigger.get("type", ""), "No trigger")
     if trigger.get("type") == "policy.status_changed":
-        source = STATUS_LABELS.get(trigger.get("from_status") or "", "any")
-        target = STATUS_LABELS.get(trigger.get("to_status") or "", "any")
+        source = _status_label(trigger.get("from_status"))
+        target = _status_label(trigger.get("to_status"))
         return f"{label}: {source.lower()} → {target.lower()}"
     if trigger.get("type") == "schedule":
         return f"{label}: {trigger.get('cron')}"
