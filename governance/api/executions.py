@@ -17,6 +17,7 @@ from governance.api.spec import operation
 from governance.api.text import Text
 from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
 from governance.engine import runtime
+from governance.engine.definition import redact
 from governance.engine.models import EXECUTION_STATUSES, STEP_STATUSES, Execution
 from governance.errors import DomainError
 from governance.executions import service
@@ -181,7 +182,7 @@ def _step(view: service.StepView, timeline: service.Timeline, is_admin: bool) ->
         started_at=run.started_at,
         finished_at=run.finished_at,
         next_attempt_at=run.next_attempt_at,
-        output=service.redact(run.output or {}, timeline.secrets),
+        output=redact(run.output or {}, timeline.secrets),
         error=view.error,
         attempts=[
             AttemptOut(
@@ -211,7 +212,7 @@ def _execution_out(execution_id: int) -> ExecutionOut:
         **_summary_fields(execution),
         workflow_version=execution.version.number,
         error=timeline.hide_secrets(execution.error),
-        trigger_data=service.redact(execution.trigger_data or {}, timeline.secrets),
+        trigger_data=redact(execution.trigger_data or {}, timeline.secrets),
         stages=[
             StageOut(
                 number=stage.number,

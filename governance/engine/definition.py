@@ -311,6 +311,36 @@ def secret_values(definition: dict[str, Any]) -> frozenset[str]:
     )
 
 
+HIDDEN = "[hidden]"
+
+
+def redact(value: Any, secrets: frozenset[str]) -> Any:
+    """A copy of `value` with every `secret` key's value, and every known secret, hidden."""
+    if isinstance(value, dict):
+        return {
+            key: HIDDEN if "secret" in str(key).lower() else redact(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, HIDDEN)
+    return value
+
+
+def step_descriptions(definition: dict[str, Any]) -> dict[str, str]:
+    """Each step's one line (its type's describe) by step key, the definition's secrets
+    hidden: a step type that quotes its config there never shows a secret field."""
+    registered, secrets = step_types(), secret_values(definition)
+    return {
+        step["key"]: redact(registered[step["type"]].describe(step["config"]), secrets)
+        if step.get("type") in registered
+        else str(step.get("type"))
+        for step in _steps(definition)
+    }
+
+
 def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:
     """A copy of the definition whose step configs leave their secret fields out."""
     return definition | {

@@ -25,7 +25,12 @@ from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import template_names
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.definition import TRIGGERS, DefinitionError, trigger_summary
+from governance.engine.definition import (
+    TRIGGERS,
+    DefinitionError,
+    step_descriptions,
+    trigger_summary,
+)
 from governance.engine.dryrun import dry_run
 from governance.engine.steps import step_types
 from governance.errors import DomainError, NotFound
@@ -206,7 +211,7 @@ def _show_context(
         "diagram": layout(shown.definition),
         "unescalated_steps": reminders.steps_without_escalation_target(shown.definition),
         "trigger_text": trigger_summary(trigger),
-        "actions": step_types(),
+        "step_descriptions": step_descriptions(shown.definition),
         "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
         "webhook_url": absolute_url("workflows.inbound_webhook", workflow_id=workflow.id),
