@@ -41,9 +41,9 @@ from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.webhooks import signing_secret
 from governance.webhooks.signing import inbound_signature, standard_form
-from governance.workflows import editor, inbound, policy_picker, schedule
+from governance.webhooks.signing_secret import grace_until
+from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
@@ -220,7 +220,7 @@ def _show_context(
         "example_signature": inbound_signature(workflow.webhook_secret or "", body),
         "has_webhook_steps": workflows.has_webhook_steps(workflow),
         "signing": revealed,
-        "grace_until": signing_secret.grace_until(workflow),
+        "grace_until": grace_until(workflow),
         "rotate_form": _rotate_form(),
         "legacy_form": LegacySignatureForm(),
         "executions": workflows.recent_executions(workflow.id, limit=20),
