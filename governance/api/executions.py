@@ -18,6 +18,7 @@ from governance.api.statuses import ExecutionStatus, RequestStatus, StepStatus
 from governance.api.text import Text
 from governance.approvals.models import ApprovalRequest
 from governance.engine import runtime
+from governance.engine.definition import redact
 from governance.engine.models import Execution
 from governance.errors import DomainError
 from governance.executions import service
@@ -178,7 +179,7 @@ def _step(view: service.StepView, timeline: service.Timeline, is_admin: bool) ->
         started_at=run.started_at,
         finished_at=run.finished_at,
         next_attempt_at=run.next_attempt_at,
-        output=service.redact(run.output or {}, timeline.secrets),
+        output=redact(run.output or {}, timeline.secrets),
         error=view.error,
         attempts=[
             AttemptOut(
@@ -208,7 +209,7 @@ def _execution_out(execution_id: int) -> ExecutionOut:
         **_summary_fields(execution),
         workflow_version=execution.version.number,
         error=timeline.hide_secrets(execution.error),
-        trigger_data=service.redact(execution.trigger_data or {}, timeline.secrets),
+        trigger_data=redact(execution.trigger_data or {}, timeline.secrets),
         stages=[
             StageOut(
                 number=stage.number,

@@ -40,10 +40,10 @@ from governance.engine.definition import (
 )
 from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
 from governance.policies.lifecycle import STATUSES
-from governance.webhooks import signing_secret
-from governance.webhooks.signing_secret import MAX_GRACE_HOURS
-from governance.workflows import service
+from governance.webhooks.signing_secret import SigningSecret
+from governance.workflows import service, signing_secret
 from governance.workflows.models import Workflow, WorkflowVersion
+from governance.workflows.signing_secret import MAX_GRACE_HOURS
 
 TAG = "Workflows"
 ADMIN = ("admin",)
@@ -714,7 +714,7 @@ def trigger_workflow(workflow_id: int, body: TriggerRequest):
     return TriggerAccepted(execution_id=execution_id), 202, {"Location": location}
 
 
-def _secret_out(secret: signing_secret.SigningSecret) -> SigningSecretOut:
+def _secret_out(secret: SigningSecret) -> SigningSecretOut:
     return SigningSecretOut(
         secret=secret.secret,
         previous_secret=secret.previous_secret,

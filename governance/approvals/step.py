@@ -157,7 +157,7 @@ class Approval(StepType):
                 ]
                 db.session.add_all(requests)
                 db.session.flush()
-                reminders.announce(db.session.get(StepRun, context.step_run_id), requests)
+                reminders.announce(db.session.get_one(StepRun, context.step_run_id), requests)
         output = {
             "rule": config["rule"],
             "requests": len(assignees),

@@ -24,7 +24,7 @@ from governance.engine import conditions, template_names
 from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
-from governance.policies.lifecycle import STATUS_LABELS, STATUSES
+from governance.policies.lifecycle import STATUS_LABELS, STATUSES, PolicyStatus
 
 TRIGGERS = {
     "policy.created": "Policy created",
@@ -268,11 +268,16 @@ def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
     return apart - {step_key}
 
 
+def _status_label(status: str | None) -> str:
+    """A trigger's from or to status as the policy pages name it; "any" when not set."""
+    return STATUS_LABELS[PolicyStatus(status)] if status in STATUSES else "any"
+
+
 def trigger_summary(trigger: dict[str, Any]) -> str:
     label = TRIGGERS.get(trigger.get("type", ""), "No trigger")
     if trigger.get("type") == "policy.status_changed":
-        source = STATUS_LABELS.get(trigger.get("from_status") or "", "any")
-        target = STATUS_LABELS.get(trigger.get("to_status") or "", "any")
+        source = _status_label(trigger.get("from_status"))
+        target = _status_label(trigger.get("to_status"))
         return f"{label}: {source.lower()} → {target.lower()}"
     if trigger.get("type") == "schedule":
         return f"{label}: {trigger.get('cron')}"
@@ -304,6 +309,36 @@ def secret_values(definition: dict[str, Any]) -> frozenset[str]:
         for name in _secret_names(step)
         if step["config"].get(name)
     )
+
+
+HIDDEN = "[hidden]"
+
+
+def redact(value: Any, secrets: frozenset[str]) -> Any:
+    """A copy of `value` with every `secret` key's value, and every known secret, hidden."""
+    if isinstance(value, dict):
+        return {
+            key: HIDDEN if "secret" in str(key).lower() else redact(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, HIDDEN)
+    return value
+
+
+def step_descriptions(definition: dict[str, Any]) -> dict[str, str]:
+    """Each step's one line (its type's describe) by step key, the definition's secrets
+    hidden: a step type that quotes its config there never shows a secret field."""
+    registered, secrets = step_types(), secret_values(definition)
+    return {
+        step["key"]: redact(registered[step["type"]].describe(step["config"]), secrets)
+        if step.get("type") in registered
+        else str(step.get("type"))
+        for step in _steps(definition)
+    }
 
 
 def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Dry run: what a workflow version would do for a policy, with no effect at all."""
+"""Dry run: what a workflow version would do for a policy, with no effect at all. The report
+hides the steps' secret fields the way an execution's timeline does."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governance.engine import conditions, templating
+from governance.engine.definition import redact, secret_values, step_descriptions
 from governance.engine.runtime import policy_snapshot
 from governance.engine.steps import StepContext, get_step_type
 from governance.engine.template_names import TRIGGER_FIELDS
@@ -55,6 +57,9 @@ def dry_run(
     checked = [
         (condition, conditions.evaluate(condition, data)) for condition in definition["conditions"]
     ]
+    # A step's run sees its real config and earlier steps' real output; only the report hides.
+    secrets = secret_values(definition)
+    descriptions = step_descriptions(definition)
     previews = []
     try:
         for stage_index, stage in enumerate(definition["stages"]):
@@ -66,7 +71,7 @@ def dry_run(
                     stage=stage_index,
                     key=step["key"],
                     type=action.label,
-                    description=action.describe(step["config"]),
+                    description=descriptions[step["key"]],
                     would_run=would_run,
                     when=when,
                 )
@@ -82,18 +87,18 @@ def dry_run(
                         data=data,
                         live=False,
                     )
+                    output: dict[str, Any] = {}
                     try:
                         with templating.undefined_names_recorded() as undefined:
                             outcome = action.run(context)
-                        preview.status, preview.output = outcome.status, outcome.output
-                        preview.error = outcome.error
+                        status, output, failure = outcome.status, outcome.output, outcome.error
                     except TemplateError as error:
-                        preview.status, preview.error = "failed", str(error)
+                        status, failure = "failed", str(error)
+                    preview.status = status
+                    preview.output = redact(output, secrets)
+                    preview.error = redact(failure, secrets)
                     preview.undefined = undefined
-                    data["steps"][step["key"]] = {
-                        "output": preview.output,
-                        "status": preview.status,
-                    }
+                    data["steps"][step["key"]] = {"output": output, "status": status}
                 previews.append(preview)
     finally:
         db.session.rollback()  # a dry run never leaves anything behind

@@ -75,6 +75,8 @@ def unknown_names(
     trigger_fields = TRIGGER_FIELDS.get(trigger_type or "")
     problems: dict[str, str] = {}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        # find_all's annotation joins the tuple's types into Expr; these are the two it finds.
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
         key = _first_key(node)
         inner = node.node
         if key is None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -226,15 +226,18 @@ class _Guard(NodeTransformer):
     """Rewrites a parsed template: every for loop pulls its items through guarded_iter (which
     charges the budget) and every `~` goes through joined (which checks the size first)."""
 
+    # generic_visit rewrites the node's children in place and returns the node itself.
     def visit_For(self, node: nodes.For) -> nodes.For:
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         if node.recursive:
             raise TemplateError(f"line {node.lineno}: recursive loops are not allowed")
+        # Jinja annotates For.iter as any Node; its parser always puts an expression there.
+        assert isinstance(node.iter, nodes.Expr)
         node.iter = self._helper("guarded_iter", [node.iter], node.lineno)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         return self._helper("joined", node.nodes, node.lineno)
 
     @staticmethod
@@ -302,7 +305,9 @@ def render(
     parts: list[str] = []
     size = 0
     try:
-        chunks = template.generate(**data)
+        # Jinja annotates generate() as an Iterator; it is a generator function, and closing
+        # it stops the render where the size limit broke off.
+        chunks = cast(Generator[str, None, None], template.generate(**data))
         try:
             for chunk in chunks:
                 parts.append(chunk)

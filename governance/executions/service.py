@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
-from governance.engine.definition import secret_values
+from governance.engine.definition import redact, secret_values
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
 from governance.engine.steps import get_step_type
 from governance.errors import NotFound
@@ -23,7 +23,6 @@ from governance.policies.models import Policy
 from governance.webhooks.signing_secret import known_secrets
 from governance.workflows.models import Workflow
 
-HIDDEN = "[hidden]"
 DECIDED_STATUSES = frozenset({"approved", "rejected"})
 
 
@@ -140,21 +139,6 @@ class Timeline:
     def hide_secrets(self, text: str | None) -> str | None:
         """Errors and tracebacks can quote a config value; never let a secret through."""
         return redact(text, self.secrets)
-
-
-def redact(value: Any, secrets: frozenset[str]) -> Any:
-    """A copy of `value` with every `secret` key's value, and every known secret, hidden."""
-    if isinstance(value, dict):
-        return {
-            key: HIDDEN if "secret" in str(key).lower() else redact(item, secrets)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item, secrets) for item in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, HIDDEN)
-    return value
 
 
 def pretty_json(value: Any, secrets: frozenset[str]) -> str:

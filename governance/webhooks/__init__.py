@@ -1,5 +1,6 @@
 """Webhooks: the outbound webhook step, its destination checks and HTTP delivery, Standard
-Webhooks signing, and a workflow's outbound signing secret (read, rotated)."""
+Webhooks signing, and which of a workflow's secrets sign a delivery. It imports no workflow
+code: the designer imports it (reading and rotating the secret is workflows/signing_secret.py)."""
 
 from __future__ import annotations
 

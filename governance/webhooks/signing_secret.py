@@ -1,24 +1,27 @@
-"""A workflow's outbound signing secret: reading it (admins, audited), rotating it with a grace
-period in which the previous secret still signs, and the secrets a delivery is signed with."""
+"""Which secrets sign a workflow's deliveries: its signing secret, and during a rotation's grace
+period the one it replaced. Read from the workflow row it is given; reading and rotating a
+workflow's secret (audited) are the workflow's own (workflows/signing_secret.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Protocol
 
-import sqlalchemy as sa
-
-from governance.audit.service import record_event
-from governance.auth.models import User
-from governance.errors import DomainError
-from governance.extensions import db
-from governance.lookup import get_or_raise
 from governance.timeutil import utcnow
-from governance.unit_of_work import unit_of_work
-from governance.webhooks.signing import new_signing_secret
-from governance.workflows.models import Workflow
 
-MAX_GRACE_HOURS = 720  # 30 days: a receiver that has not switched by then is not switching
+
+class HasSigningSecrets(Protocol):
+    """A workflow as signing reads it: webhooks does not import the workflow model."""
+
+    @property
+    def signing_secret(self) -> str: ...
+
+    @property
+    def previous_signing_secret(self) -> str | None: ...
+
+    @property
+    def previous_signing_secret_expires_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -29,33 +32,33 @@ class SigningSecret:
     previous_expires_at: datetime | None
 
 
-def _in_grace(workflow: Workflow, now: datetime) -> bool:
+def _in_grace(workflow: HasSigningSecrets, now: datetime) -> bool:
     expires = workflow.previous_signing_secret_expires_at
     return bool(workflow.previous_signing_secret) and expires is not None and expires > now
 
 
-def secrets_in_use(workflow: Workflow, now: datetime | None = None) -> list[str]:
+def secrets_in_use(workflow: HasSigningSecrets, now: datetime | None = None) -> list[str]:
     """What a delivery is signed with now: the secret, and the previous one during grace."""
-    secrets = [workflow.signing_secret]
     previous = workflow.previous_signing_secret
     if previous and _in_grace(workflow, now or utcnow()):
-        secrets.append(previous)
-    return secrets
+        return [workflow.signing_secret, previous]
+    return [workflow.signing_secret]
 
 
-def grace_until(workflow: Workflow) -> datetime | None:
+def grace_until(workflow: HasSigningSecrets) -> datetime | None:
     """When the previous secret stops signing, while it still does."""
     return workflow.previous_signing_secret_expires_at if _in_grace(workflow, utcnow()) else None
 
 
-def known_secrets(workflow: Workflow | None) -> frozenset[str]:
+def known_secrets(workflow: HasSigningSecrets | None) -> frozenset[str]:
     """Every secret of the workflow, expired previous one included, for hiding in output."""
     if workflow is None:
         return frozenset()
     return frozenset(s for s in (workflow.signing_secret, workflow.previous_signing_secret) if s)
 
 
-def _current(workflow: Workflow) -> SigningSecret:
+def current_signing_secret(workflow: HasSigningSecrets) -> SigningSecret:
+    """The secret as an admin gives it to a receiver: with the previous one during grace."""
     if _in_grace(workflow, utcnow()):
         return SigningSecret(
             workflow.signing_secret,
@@ -63,50 +66,3 @@ def _current(workflow: Workflow) -> SigningSecret:
             workflow.previous_signing_secret_expires_at,
         )
     return SigningSecret(workflow.signing_secret, None, None)
-
-
-@unit_of_work()
-def read_signing_secret(workflow_id: int, *, actor: User, via: str) -> SigningSecret:
-    """The secret, for an admin to give to a receiver; each read is in the audit trail."""
-    workflow = get_or_raise(Workflow, workflow_id, "No such workflow.")
-    record_event(
-        actor_id=actor.id,
-        action="workflow.signing_secret_read",
-        object_type="workflow",
-        object_id=workflow.id,
-        summary=f"Read the webhook signing secret of “{workflow.name}” ({via})",
-    )
-    return _current(workflow)
-
-
-@unit_of_work()
-def rotate_signing_secret(workflow_id: int, *, actor: User, grace_hours: int) -> SigningSecret:
-    """A new secret signs from now on; the one it replaces keeps signing for `grace_hours`
-    (0: it stops at once, for a secret that leaked)."""
-    if not 0 <= grace_hours <= MAX_GRACE_HOURS:
-        raise DomainError(f"The grace period is 0 to {MAX_GRACE_HOURS} hours.", field="grace_hours")
-    workflow = get_or_raise(Workflow, workflow_id, "No such workflow.")
-    expires = utcnow() + timedelta(hours=grace_hours) if grace_hours else None
-    # One UPDATE: the secret moved to `previous` is the one in the row at that moment, so two
-    # rotations at once never lose a secret that is signing.
-    db.session.execute(
-        sa.update(Workflow)
-        .where(Workflow.id == workflow.id)
-        .values(
-            previous_signing_secret=Workflow.signing_secret if grace_hours else None,
-            previous_signing_secret_expires_at=expires,
-            signing_secret=new_signing_secret(),
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    record_event(
-        actor_id=actor.id,
-        action="workflow.signing_secret_rotated",
-        object_type="workflow",
-        object_id=workflow.id,
-        summary=f"Rotated the webhook signing secret of “{workflow.name}”"
-        + (f"; the previous one signs for {grace_hours} more hour(s)" if grace_hours else ""),
-    )
-    db.session.refresh(workflow)
-    return _current(workflow)

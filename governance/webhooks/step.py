@@ -88,7 +88,7 @@ class Webhook(StepType):
                 url=config["url"],
                 would_send_bytes=len(body),
             )
-        workflow = db.session.get(Execution, context.execution_id).workflow
+        workflow = db.session.get_one(Execution, context.execution_id).workflow
         headers = standard_webhook_headers(
             secrets_in_use(workflow), message_id, int(time.time()), body
         )
@@ -102,8 +102,8 @@ class Webhook(StepType):
                 read_timeout=config["read_timeout"],
                 allowlist=current_app.config["WEBHOOK_ALLOWLIST"],
             )
-        except outbound.UnsafeDestination as error:
-            return Outcome.failed(str(error))
+        except outbound.UnsafeDestination as refused:
+            return Outcome.failed(str(refused))
         verdict, retry_after = outbound.classify(result)
         output = {"status": result.status, "elapsed_ms": result.elapsed_ms, "id": message_id}
         if verdict == "succeeded":

@@ -1,6 +1,6 @@
 """Workflow rules: create, save a new immutable version, activate, deactivate, run manually,
-delete. (The inbound webhook trigger is inbound.py; the outbound signing secret is
-webhooks/signing_secret.py.)"""
+delete. (The inbound webhook trigger is inbound.py; reading and rotating the outbound signing
+secret is signing_secret.py.)"""
 
 from __future__ import annotations
 

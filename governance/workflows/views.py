@@ -24,7 +24,12 @@ from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import template_names
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.definition import TRIGGERS, DefinitionError, trigger_summary
+from governance.engine.definition import (
+    TRIGGERS,
+    DefinitionError,
+    step_descriptions,
+    trigger_summary,
+)
 from governance.engine.dryrun import dry_run
 from governance.engine.steps import step_types
 from governance.errors import DomainError, NotFound
@@ -36,9 +41,9 @@ from governance.policies.lifecycle import STATUS_LABELS
 from governance.web import problems
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.webhooks import signing_secret
 from governance.webhooks.signing import inbound_signature, standard_form
-from governance.workflows import editor, inbound, policy_picker, schedule
+from governance.webhooks.signing_secret import grace_until
+from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
@@ -206,7 +211,7 @@ def _show_context(
         "diagram": layout(shown.definition),
         "unescalated_steps": reminders.steps_without_escalation_target(shown.definition),
         "trigger_text": trigger_summary(trigger),
-        "actions": step_types(),
+        "step_descriptions": step_descriptions(shown.definition),
         "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
         "webhook_url": absolute_url("workflows.inbound_webhook", workflow_id=workflow.id),
@@ -215,7 +220,7 @@ def _show_context(
         "example_signature": inbound_signature(workflow.webhook_secret or "", body),
         "has_webhook_steps": workflows.has_webhook_steps(workflow),
         "signing": revealed,
-        "grace_until": signing_secret.grace_until(workflow),
+        "grace_until": grace_until(workflow),
         "rotate_form": _rotate_form(),
         "legacy_form": LegacySignatureForm(),
         "executions": workflows.recent_executions(workflow.id, limit=20),

@@ -1,7 +1,8 @@
 """A step type is one module: tests/slack_message.py (a secret webhook URL and a message
 template), registered as a feature registers its own, works everywhere with no other edit:
 the definition's validator, the designer, the API and its schema, a real delivery, the
-timeline's redaction and the carry-over of its secret across saves."""
+timeline's, the dry run's and the workflow page's redaction and the carry-over of its secret
+across saves."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import sqlalchemy as sa
 
 from governance.engine.definition import DefinitionError, validate_definition
 from governance.engine.models import Execution, StepRun
-from governance.engine.steps import register_step_type, step_types, unregister_step_type
+from governance.engine.steps import (
+    Outcome,
+    StepContext,
+    register_step_type,
+    step_types,
+    unregister_step_type,
+)
 from governance.workflows import service as workflows
 from governance.workflows.models import WorkflowVersion
 from tests import factories, slack_message
@@ -149,6 +156,66 @@ def test_the_timeline_never_shows_the_secret_url(slack, db, users, receiver, as_
     assert answer.status_code == 200
     assert url not in answer.get_data(as_text=True)
     assert answer.json["stages"][0]["steps"][0]["error"] == "HTTP 302 from [hidden]"
+
+
+def test_the_dry_run_and_the_workflow_page_never_show_the_secret_url(slack, db, users, as_role):
+    url = "http://127.0.0.1:9/services/T000/B000/very-secret-token"
+    workflow = _slack_workflow(users["admin"], url)
+    policy = factories.make_policy(users["owner"], title="Access control")
+    admin = as_role("admin")
+
+    dry_run = admin.get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
+    page = admin.get(f"/workflows/{workflow.id}")
+
+    assert dry_run.status_code == 200 and page.status_code == 200
+    dry_run_html, page_html = dry_run.get_data(as_text=True), page.get_data(as_text=True)
+    assert "Post a message to Slack" in dry_run_html and "Post a message to Slack" in page_html
+    assert "Please review Access control" in dry_run_html
+    assert "very-secret-token" not in dry_run_html
+    assert "very-secret-token" not in page_html
+
+
+class QuotingSlackMessage(slack_message.SlackMessage):
+    """A careless step type: its description and its dry run's output quote the secret."""
+
+    name = "quoting_slack_message"
+
+    def describe(self, config):
+        return f"Post to {config['webhook_url']}"
+
+    def run(self, context: StepContext) -> Outcome:
+        outcome = super().run(context)
+        if context.live:
+            return outcome
+        return Outcome.succeeded(webhook_url=context.config["webhook_url"], **outcome.output)
+
+
+def test_a_step_type_that_quotes_its_secret_is_hidden_on_the_dry_run_and_workflow_page(
+    slack, db, users, as_role
+):
+    register_step_type(QuotingSlackMessage)
+    try:
+        url = "http://127.0.0.1:9/services/T000/B000/very-secret-token"
+        config = {"webhook_url": url, "text": TEXT}
+        workflow = factories.make_workflow(
+            users["admin"],
+            name="Tell Slack loudly",
+            trigger={"type": "manual"},
+            stages=[[factories.step("slack", QuotingSlackMessage.name, config)]],
+        )
+        policy = factories.make_policy(users["owner"], title="Access control")
+        admin = as_role("admin")
+
+        dry_run = admin.get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
+        page = admin.get(f"/workflows/{workflow.id}")
+    finally:
+        unregister_step_type(QuotingSlackMessage.name)
+
+    dry_run_html, page_html = dry_run.get_data(as_text=True), page.get_data(as_text=True)
+    assert "very-secret-token" not in dry_run_html and "very-secret-token" not in page_html
+    assert "Post to [hidden]" in dry_run_html and "Post to [hidden]" in page_html
+    assert '"webhook_url": "[hidden]"' in dry_run_html
+    assert "Please review Access control" in dry_run_html
 
 
 def test_a_save_that_leaves_the_secret_empty_keeps_it(slack, db, users, as_role, api_as):
