@@ -198,7 +198,7 @@ def approval_requests(db) -> list:
 
 def signing_secrets(db, workflow_id: int) -> tuple:
     """A workflow's outbound signing secret, the previous one and when that one stops signing."""
-    from governance.workflows.models import Workflow
+    from governance.engine.models import Workflow
 
     db.session.expire_all()
     row = db.session.get(Workflow, workflow_id)

@@ -30,6 +30,7 @@ from governance.api.text import Text
 from governance.auth.models import User
 from governance.engine.actions import Action, ConfigField, load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from governance.policies.lifecycle import STATUSES
 from governance.workflows import service, signing_secret
 from governance.workflows.definition import (
@@ -39,7 +40,6 @@ from governance.workflows.definition import (
     DefinitionError,
     trigger_summary,
 )
-from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from governance.workflows.signing_secret import MAX_GRACE_HOURS
 
 TAG = "Workflows"

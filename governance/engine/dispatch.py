@@ -9,10 +9,9 @@ import sqlalchemy as sa
 
 from governance import events
 from governance.engine import conditions, runtime
-from governance.engine.models import Execution
+from governance.engine.models import Execution, Workflow
 from governance.extensions import db
 from governance.policies.models import Policy
-from governance.workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 

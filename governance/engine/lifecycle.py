@@ -1,4 +1,4 @@
-"""The statuses an execution and its step runs pass through, and which of them are final.
+"""The statuses of workflows, executions and step runs, and which of them are final.
 
 Pure: no database. The models' CHECK constraints and the API's value lists derive from these.
 """
@@ -6,6 +6,12 @@ Pure: no database. The models' CHECK constraints and the API's value lists deriv
 from __future__ import annotations
 
 from enum import StrEnum
+
+
+class WorkflowStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
 
 
 class ExecutionStatus(StrEnum):

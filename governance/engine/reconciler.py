@@ -17,16 +17,20 @@ from flask import Flask, current_app
 
 from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
-from governance.engine import backoff, runtime
+from governance.engine import backoff, runtime, schedule
 from governance.engine.enqueue import enqueue_after_commit
-from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepAttempt, StepRun
+from governance.engine.models import (
+    FINISHED_STEP_STATUSES,
+    Execution,
+    StepAttempt,
+    StepRun,
+    Workflow,
+)
 from governance.engine.tasks import run_step
 from governance.extensions import db
 from governance.notifications import digest, outbox
 from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
-from governance.workflows import schedule
-from governance.workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 BATCH = 500

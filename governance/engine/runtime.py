@@ -30,6 +30,8 @@ from governance.engine.models import (
     Execution,
     StepAttempt,
     StepRun,
+    Workflow,
+    WorkflowVersion,
 )
 from governance.engine.templating import TemplateError
 from governance.errors import DomainError
@@ -37,7 +39,6 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.timeutil import UTCDateTime, utcnow
-from governance.workflows.models import Workflow, WorkflowVersion
 
 log = logging.getLogger(__name__)
 CONSUMER_NAME = f"{socket.gethostname()}"

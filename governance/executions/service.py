@@ -15,11 +15,10 @@ from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
 from governance.engine.actions import get_action
-from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
+from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun, Workflow
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.policies.models import Policy
-from governance.workflows.models import Workflow
 from governance.workflows.signing_secret import known_secrets
 
 HIDDEN = "[hidden]"

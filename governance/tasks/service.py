@@ -15,7 +15,7 @@ from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
 from governance.dbutil import rowcount
 from governance.engine import runtime
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -24,7 +24,6 @@ from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.web.pagination import LAST_PAGE, Page
-from governance.workflows.models import Workflow
 
 TABS = ("open", "done")
 NOTE_MAX = 2000

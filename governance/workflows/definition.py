@@ -66,7 +66,7 @@ def _clean_trigger(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any
                 errors[f"trigger.{name}"] = f"Unknown status “{value}”."
             trigger[name] = value
     if kind == "schedule":
-        from governance.workflows.schedule import CronError, check_cron
+        from governance.engine.schedule import CronError, check_cron
 
         cron = " ".join(str(raw.get("cron") or "").split())
         try:

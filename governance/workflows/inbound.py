@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import runtime
+from governance.engine.models import Workflow
 from governance.engine.signing import verify_inbound_signature, verify_standard_webhook
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
@@ -27,7 +28,7 @@ from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.workflows.hook_body import BodyRefused, parse_hook_body
-from governance.workflows.models import InboundWebhookMessage, Workflow
+from governance.workflows.models import InboundWebhookMessage
 
 MAX_WEBHOOK_BODY = 64 * 1024
 REPLAY_WINDOW = timedelta(minutes=5)

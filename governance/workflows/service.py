@@ -12,10 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.engine import runtime
+from governance.engine import runtime, schedule
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
+    WORKFLOW_STATUSES,
     Execution,
+    Workflow,
+    WorkflowVersion,
 )
 from governance.engine.signing import new_inbound_secret, new_signing_secret
 from governance.errors import Conflict, DomainError, NotFound
@@ -24,9 +27,7 @@ from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
-from governance.workflows import schedule
 from governance.workflows.definition import DefinitionError, validate_definition
-from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 
 
 def get_workflow(workflow_id: int) -> Workflow:

@@ -23,7 +23,7 @@ from governance.api import errors as api_errors
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
-from governance.engine import template_names
+from governance.engine import schedule, template_names
 from governance.engine.actions import load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.dryrun import dry_run
@@ -36,7 +36,7 @@ from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
+from governance.workflows import editor, inbound, policy_picker, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.workflows.diagram import layout

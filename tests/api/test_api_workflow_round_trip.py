@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from governance.api import tokens
 from governance.auth.models import User
+from governance.engine.models import Workflow, WorkflowVersion
 from governance.workflows.definition import TRIGGERS
-from governance.workflows.models import Workflow, WorkflowVersion
 from tests.conftest import ApiClient
 from tests.factories import step
 

@@ -14,7 +14,7 @@ from huey.exceptions import RetryTask
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.engine import reconciler, runtime
-from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.engine.models import Execution, StepAttempt, StepRun, Workflow
 from governance.engine.tasks import run_step
 from governance.errors import Conflict, NotAllowed
 from governance.extensions import huey
@@ -23,7 +23,6 @@ from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.factories import approval_requests, count_rows, make_workflow, run_queued_steps, step
 

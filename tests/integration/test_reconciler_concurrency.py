@@ -13,11 +13,10 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.engine import reconciler, runtime
-from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.engine.models import Execution, StepAttempt, StepRun, Workflow
 from governance.policies import service as policies
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
 

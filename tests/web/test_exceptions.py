@@ -541,7 +541,7 @@ def test_post_without_csrf_token_is_refused(as_role, users, db):
 
 
 def test_the_designer_offers_and_saves_the_exception_requested_trigger(as_role, users, db):
-    from governance.workflows.models import Workflow
+    from governance.engine.models import Workflow
 
     admin = as_role("admin")
     editor = admin.get("/workflows/new").get_data(as_text=True)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
 from governance.engine import runtime
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
 from governance.engine.tasks import run_step
 from governance.errors import Conflict
 from governance.extensions import huey
@@ -17,7 +17,6 @@ from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.tasks import service as tasks
 from governance.tasks.models import Task
-from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
 

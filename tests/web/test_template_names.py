@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
 from governance.engine.runtime import policy_snapshot
 from governance.engine.template_names import POLICY_FIELDS
 from governance.notifications.models import Notification
 from governance.workflows import service as workflows
 from governance.workflows.definition import DefinitionError
-from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import count_rows, make_workflow, step
 
