@@ -33,6 +33,7 @@ def register_extensions(app: Flask) -> None:
     from governance.auth.throttle import login_throttle
     from governance.extensions import csrf, db, login_manager, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
+    from governance.notifications import tasks as email_tasks  # noqa: F401  (sent by name)
     from governance.reviews import init_app as init_reviews
     from governance.web import security, timing
 

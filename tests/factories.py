@@ -134,8 +134,8 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     is left. Returns how many steps ran. The transport (Huey) is the only part left out."""
     import sqlalchemy as sa
 
+    from governance.engine.jobs import execute_step
     from governance.engine.models import StepRun
-    from governance.engine.tasks import execute_step
     from governance.timeutil import utcnow
 
     ran = 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 
 def init_app() -> None:
-    """Subscribe dispatch to policy events and hook enqueue-after-commit onto sessions."""
-    from governance.engine import dispatch, enqueue
+    """Load the step types and the one Huey task, and subscribe dispatch to policy events."""
+    from governance.engine import dispatch, jobs  # noqa: F401  (jobs: the task sent by name)
     from governance.engine.actions import load_all
 
     load_all()
-    enqueue.init_app()
     dispatch.subscribe_to_policy_events()

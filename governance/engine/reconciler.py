@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
 from governance.engine import backoff, runtime, schedule
-from governance.engine.enqueue import enqueue_after_commit
+from governance.engine.handoff import RUN_STEP, send_steps_after_commit
 from governance.engine.models import (
     FINISHED_STEP_STATUSES,
     Execution,
@@ -26,7 +26,6 @@ from governance.engine.models import (
     StepRun,
     Workflow,
 )
-from governance.engine.tasks import run_step
 from governance.extensions import db
 from governance.notifications import digest, outbox
 from governance.queue import ids_waiting_in_queue
@@ -88,7 +87,7 @@ def _requeue_expired_leases(now) -> list[int]:
             if changed.rowcount == 1:
                 requeued.append(step_run_id)
                 # Sent once its back-off has passed: a message now would find it not yet due.
-                enqueue_after_commit([step_run_id], delay=delay)
+                send_steps_after_commit([step_run_id], delay=delay)
         else:
             changed = db.session.execute(
                 sa.update(StepRun)
@@ -115,7 +114,7 @@ def _resend_stale_queued(now) -> list[int]:
     if stale:
         # A step whose message is still waiting in a busy queue is not lost: sending it again
         # would only grow the backlog. Re-send only what the queue no longer holds.
-        in_queue = ids_waiting_in_queue(run_step.name)
+        in_queue = ids_waiting_in_queue(RUN_STEP)
         if in_queue is None:
             return []
         stale = [step_run_id for step_run_id in stale if step_run_id not in in_queue]
@@ -126,7 +125,7 @@ def _resend_stale_queued(now) -> list[int]:
             .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
-    enqueue_after_commit(stale)
+    send_steps_after_commit(stale)
     return stale
 
 
@@ -149,7 +148,7 @@ def _wake_due_waits(now) -> list[int]:
             db.session.scalars(sa.select(StepRun.execution_id).where(StepRun.id.in_(due)))
         ):
             runtime.refresh_execution_status(execution_id)
-    enqueue_after_commit(due)
+    send_steps_after_commit(due)
     return due
 
 

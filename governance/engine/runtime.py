@@ -23,7 +23,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.engine import backoff, conditions
 from governance.engine.actions import Outcome, StepContext, get_action
-from governance.engine.enqueue import enqueue_after_commit
+from governance.engine.handoff import send_steps_after_commit
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     FINISHED_STEP_STATUSES,
@@ -234,7 +234,7 @@ def start_execution(
         if stage_index == 0:
             first_stage.append(run)
     db.session.flush()
-    enqueue_after_commit([run.id for run in first_stage])
+    send_steps_after_commit([run.id for run in first_stage])
     return execution
 
 
@@ -581,7 +581,7 @@ def _start_next_stage(execution_id: int, stage: int, stage_count: int) -> None:
     if db.session.execute(_MOVE_TO_NEXT_STAGE, values).rowcount != 1:
         return
     next_ids = db.session.scalars(_QUEUE_STAGE, values | {"now": utcnow()}).all()
-    enqueue_after_commit(sorted(next_ids))
+    send_steps_after_commit(sorted(next_ids))
 
 
 def fail_execution(execution_id: int, error: str, status: str = "failed") -> None:
@@ -714,7 +714,7 @@ def retry_execution(execution_id: int, *, actor_id: int | None) -> list[int]:
         + ", ".join(run.step_key for run in failed),
     )
     ids = [run.id for run in failed]
-    enqueue_after_commit(ids)
+    send_steps_after_commit(ids)
     db.session.commit()
     return ids
 

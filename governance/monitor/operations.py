@@ -17,7 +17,7 @@ from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.engine import runtime
-from governance.engine.enqueue import enqueue_after_commit
+from governance.engine.handoff import send_steps_after_commit
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
@@ -83,7 +83,7 @@ def _retry_step(job: JobRecord, actor: User) -> str:
         runtime.retry_execution(execution.id, actor_id=actor.id)  # commits, with its audit
         return f"Execution {execution.id} restarts from step “{step_run.step_key}”."
     if step_run.status == "queued":
-        enqueue_after_commit([step_run.id])
+        send_steps_after_commit([step_run.id])
         return f"Step “{step_run.step_key}” was sent to the queue again."
     raise Conflict(
         f"Step “{step_run.step_key}” is {step_run.status} now: there is nothing to retry. "

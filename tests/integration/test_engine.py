@@ -14,8 +14,8 @@ from huey.exceptions import RetryTask
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.engine import reconciler, runtime
+from governance.engine.jobs import run_step
 from governance.engine.models import Execution, StepAttempt, StepRun, Workflow
-from governance.engine.tasks import run_step
 from governance.errors import Conflict, NotAllowed
 from governance.extensions import huey
 from governance.notifications.models import Notification

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
 from governance.engine import runtime
+from governance.engine.jobs import run_step
 from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
-from governance.engine.tasks import run_step
 from governance.errors import Conflict
 from governance.extensions import huey
 from governance.policies import service as policies

@@ -7,6 +7,7 @@ import logging
 from flask import current_app
 
 from governance.engine import runtime
+from governance.engine.handoff import RUN_STEP
 from governance.queue import JobFailed, retry_later, task
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def execute_step(step_run_id: int) -> str:
 # A fixed name (Huey drops messages for names it does not know). Attempts, back-off and
 # next_attempt_at live in the database, where a dead consumer cannot lose them; Huey only
 # carries the retry and reports it, so the queue page shows what the engine does.
-@task(name="steward.run_step", retries=0)
+@task(name=RUN_STEP, retries=0)
 def run_step(step_run_id: int) -> str:
     outcome = execute_step(step_run_id)
     if outcome in ("retrying", "failed"):
