@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     register_extensions(app)
+    register_features(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -28,13 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from governance import acknowledgements, audit, engine, models  # noqa: F401  (models: every table)
+    from governance import audit, engine, models  # noqa: F401  (models: every table)
     from governance.auth.access import configure_login_manager
     from governance.auth.throttle import login_throttle
     from governance.extensions import csrf, db, login_manager, migrate
     from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
-    from governance.notifications import tasks as email_tasks  # noqa: F401  (sent by name)
-    from governance.reviews import init_app as init_reviews
     from governance.web import security, timing
 
     db.init_app(app)
@@ -47,9 +46,32 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     engine.init_app()
     audit.init_app()
-    acknowledgements.init_app()
-    init_reviews()
     alerts.init_app(app)
+
+
+def register_features(app: Flask) -> None:
+    """What each feature contributes to the engine and to the others (subscriptions, step
+    types, triggers, sweeps), registered by the feature's own register(app)."""
+    from governance import (
+        acknowledgements,
+        approvals,
+        notifications,
+        policies,
+        policy_exceptions,
+        reviews,
+        tasks,
+    )
+
+    for feature in (
+        policies,
+        approvals,
+        tasks,
+        notifications,
+        policy_exceptions,
+        reviews,
+        acknowledgements,
+    ):
+        feature.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

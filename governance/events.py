@@ -1,45 +1,43 @@
-"""In-process domain events: services publish, the workflow engine subscribes.
+"""In-process domain events: a feature publishes one, the features that care react to it.
 
-Subscribers run inside the publisher's transaction, so whatever they write
-(an execution, say) commits or rolls back with the change that caused it.
+Each event is a frozen dataclass of plain values, defined by the package that publishes it
+(`policies/events.py`, `engine/events.py`). Subscribers are registered by each feature's
+`register(app)`, never as a side effect of an import, and run inside the publisher's
+transaction: whatever they write commits or rolls back with the change that caused it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
-
-Subscriber = Callable[[str, dict[str, Any]], None]
-
-_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
-
-POLICY_CREATED = "policy.created"
-POLICY_UPDATED = "policy.updated"
-POLICY_STATUS_CHANGED = "policy.status_changed"
-# A revision was frozen as a published version (payload: policy_id, revision_id,
-# version_label, change_kind "major"/"minor", previous_label, actor_id).
-POLICY_VERSION_PUBLISHED = "policy.version_published"
-# An execution ended (payload: execution_id, status "succeeded"/"failed"/"rejected"/
-# "cancelled", trigger_type), published by the engine in the transaction that ended it.
-EXECUTION_FINISHED = "execution.finished"
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 
-def subscribe(event_name: str) -> Callable[[Subscriber], Subscriber]:
-    def decorator(fn: Subscriber) -> Subscriber:
-        if fn not in _subscribers[event_name]:
-            _subscribers[event_name].append(fn)
-        return fn
-
-    return decorator
+@dataclass(frozen=True)
+class Event:
+    """The base of every domain event."""
 
 
-def unsubscribe(event_name: str, fn: Subscriber) -> None:
-    if fn in _subscribers[event_name]:
-        _subscribers[event_name].remove(fn)
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+# Filled by register(app) calls at start-up; idempotent, so a second app changes nothing.
+_handlers: dict[type[Event], list[Handler]] = defaultdict(list)
 
 
-def publish(event_name: str, payload: dict[str, Any]) -> None:
-    """Hand the event to every subscriber, in subscription order, in the caller's transaction."""
-    for subscriber in list(_subscribers[event_name]):
-        subscriber(event_name, payload)
+def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def unsubscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler in _handlers[event_type]:
+        _handlers[event_type].remove(handler)
+
+
+def publish(event: Event) -> None:
+    """Hand the event to every subscriber of its type, in subscription order, in the caller's
+    transaction."""
+    for handler in list(_handlers[type(event)]):
+        handler(event)

@@ -11,15 +11,15 @@ from governance import (
     maintenance,  # noqa: F401  (registers its tasks)
     queue,
 )
-from governance.acknowledgements import tasks as ack_tasks  # noqa: F401
-from governance.audit import tasks as audit_tasks  # noqa: F401  (checkpoints)
+from governance.acknowledgements import jobs as ack_jobs  # noqa: F401
+from governance.audit import jobs as audit_jobs  # noqa: F401  (checkpoints)
 from governance.engine import jobs  # noqa: F401
-from governance.evidence import tasks as evidence_tasks  # noqa: F401
+from governance.evidence import jobs as evidence_jobs  # noqa: F401
 from governance.extensions import huey
 from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.notifications import tasks as email_tasks  # noqa: F401
-from governance.policy_exceptions import tasks as exception_tasks  # noqa: F401
-from governance.reviews import tasks as review_tasks  # noqa: F401
+from governance.policy_exceptions import jobs as exception_jobs  # noqa: F401
+from governance.reviews import jobs as review_jobs  # noqa: F401
 
 queue.set_app_factory(create_app)
 

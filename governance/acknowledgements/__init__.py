@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from flask import Flask
 
-def init_app() -> None:
+
+def register(app: Flask) -> None:
     """Open and close campaigns as versions are published and policies retired."""
+    from governance import events
     from governance.acknowledgements import service
+    from governance.policies.events import PolicyStatusChanged, PolicyVersionPublished
 
-    service.subscribe_to_policy_events()
+    events.subscribe(PolicyVersionPublished, service.on_version_published)
+    events.subscribe(PolicyStatusChanged, service.on_status_changed)

@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 # models: every mapper is imported before auth.service configures them (at its import).
-from governance import events, models  # noqa: F401
+from governance import models  # noqa: F401
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User
@@ -27,6 +27,7 @@ from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
 from governance.policies import lifecycle, versions
+from governance.policies.events import PolicyStatusChanged, PolicyVersionPublished
 from governance.policies.models import MINOR, Policy, PolicyRevision
 from governance.policies.service import READ_ALL_ROLES, can_manage, get_policy
 from governance.timeutil import utcnow
@@ -307,30 +308,25 @@ def _add_to_roster(campaign: AckCampaign, user_ids: list[int], *, actor_id: int)
     _announce(campaign, newcomers)
 
 
-def on_version_published(event_name: str, payload: dict[str, Any]) -> None:
+def on_version_published(event: PolicyVersionPublished) -> None:
     """A major version (or the first) of a policy to acknowledge asks its audience again; a
     minor one opens nothing: the open campaign goes on and records whatever version is live."""
-    policy = db.session.get(Policy, payload["policy_id"])
+    policy = db.session.get(Policy, event.policy_id)
     if policy is None or not policy.ack_required:
         return
-    if payload.get("change_kind") == MINOR and open_campaign(policy.id) is not None:
+    if event.change_kind == MINOR and open_campaign(policy.id) is not None:
         return
-    version = db.session.get_one(PolicyRevision, payload["revision_id"])
-    _open_campaign(policy, version, actor_id=payload.get("actor_id"))
+    version = db.session.get_one(PolicyRevision, event.revision_id)
+    _open_campaign(policy, version, actor_id=event.actor_id)
 
 
-def on_status_changed(event_name: str, payload: dict[str, Any]) -> None:
+def on_status_changed(event: PolicyStatusChanged) -> None:
     """A retired policy is no longer to be read: its open campaign closes."""
-    if payload.get("new_status") != lifecycle.RETIRED:
+    if event.new_status != lifecycle.RETIRED:
         return
-    campaign = open_campaign(payload["policy_id"])
+    campaign = open_campaign(event.policy_id)
     if campaign is not None:
-        _close_campaign(campaign, actor_id=payload.get("actor_id"), why="policy retired")
-
-
-def subscribe_to_policy_events() -> None:
-    events.subscribe(events.POLICY_VERSION_PUBLISHED)(on_version_published)
-    events.subscribe(events.POLICY_STATUS_CHANGED)(on_status_changed)
+        _close_campaign(campaign, actor_id=event.actor_id, why="policy retired")
 
 
 # ---------------------------------------------------------------- acknowledging

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 
 def init_app() -> None:
-    """Load the step types and the one Huey task, and subscribe dispatch to policy events."""
-    from governance.engine import dispatch, jobs  # noqa: F401  (jobs: the task sent by name)
+    """Load the step types and the one Huey task (sent by name, see handoff.py)."""
+    from governance.engine import jobs  # noqa: F401
     from governance.engine.actions import load_all
 
     load_all()
-    dispatch.subscribe_to_policy_events()

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from governance import events
 from governance.engine import conditions, runtime
 from governance.engine.models import Execution, Workflow
 from governance.extensions import db
@@ -62,12 +61,3 @@ def start_matching(trigger_type: str, payload: dict[str, Any]) -> list[int]:
         )
         started.append(execution.id)
     return started
-
-
-def _on_policy_event(event_name: str, payload: dict[str, Any]) -> None:
-    start_matching(event_name, payload)
-
-
-def subscribe_to_policy_events() -> None:
-    for name in (events.POLICY_CREATED, events.POLICY_UPDATED, events.POLICY_STATUS_CHANGED):
-        events.subscribe(name)(_on_policy_event)

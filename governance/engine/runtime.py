@@ -23,6 +23,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.engine import backoff, conditions
 from governance.engine.actions import Outcome, StepContext, get_action
+from governance.engine.events import ExecutionFinished
 from governance.engine.handoff import send_steps_after_commit
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
@@ -601,8 +602,7 @@ def _finished(execution_id: int, status: str, trigger_type: str) -> None:
     """Tell subscribers (features waiting on an outcome) that this execution ended, in the
     transaction that ended it: only called when the conditional UPDATE matched its row."""
     events.publish(
-        events.EXECUTION_FINISHED,
-        {"execution_id": execution_id, "status": status, "trigger_type": trigger_type},
+        ExecutionFinished(execution_id=execution_id, status=status, trigger_type=trigger_type)
     )
 
 

@@ -85,7 +85,7 @@ def request_pack(user: User, start: date | None, end: date | None, *, today: dat
 
 def send_to_queue(pack_id: int) -> bool:
     """Hand the pack to Huey (after its row is committed). Never raises: the row stays queued."""
-    from governance.evidence.tasks import build_evidence_pack
+    from governance.evidence.jobs import build_evidence_pack
 
     try:
         build_evidence_pack(pack_id)

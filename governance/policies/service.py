@@ -19,6 +19,7 @@ from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies import gate, lifecycle, versions
+from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
 from governance.reviews import schedule
 from governance.timeutil import utcnow
@@ -258,13 +259,12 @@ def _add_revision(policy: Policy, author: User, summary: str) -> PolicyRevision:
     return revision
 
 
-def _event_payload(policy: Policy, actor: User, **extra) -> dict:
+def _what_is(policy: Policy, actor: User) -> dict:
     return {
         "policy_id": policy.id,
         "actor_id": actor.id,
         "revision": policy.current_revision,
         "status": policy.status,
-        **extra,
     }
 
 
@@ -288,7 +288,7 @@ def create_policy(data: PolicyInput, *, actor: User, max_body: int, summary: str
         summary=f"Created policy “{policy.title}”",
         changes=diff_fields({}, _content(policy)),
     )
-    events.publish(events.POLICY_CREATED, _event_payload(policy, actor))
+    events.publish(PolicyCreated(**_what_is(policy, actor)))
     return policy.id
 
 
@@ -331,7 +331,7 @@ def update_policy(
         summary=f"Edited policy “{policy.title}” (revision {policy.current_revision})",
         changes=changes,
     )
-    events.publish(events.POLICY_UPDATED, _event_payload(policy, actor, changed=sorted(changes)))
+    events.publish(PolicyUpdated(**_what_is(policy, actor), changed=tuple(sorted(changes))))
     reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
     _flush_or_conflict()
     return policy.current_revision
@@ -449,17 +449,16 @@ def _change_status(
         | ({"reason": {"before": None, "after": reason}} if reason else {}),
     )
     events.publish(
-        events.POLICY_STATUS_CHANGED,
-        {
-            "policy_id": policy.id,
-            "actor_id": actor_id,
-            "revision": policy.current_revision,
-            "status": policy.status,
-            "old_status": old_status,
-            "new_status": target,
-            "reason": reason,
-            "source_execution_id": execution_id,
-        },
+        PolicyStatusChanged(
+            policy_id=policy.id,
+            actor_id=actor_id,
+            revision=policy.current_revision,
+            status=policy.status,
+            old_status=old_status,
+            new_status=target,
+            reason=reason,
+            source_execution_id=execution_id,
+        )
     )
 
 

@@ -16,6 +16,7 @@ from governance.auth.models import User
 from governance.engine.models import Execution
 from governance.errors import NotFound
 from governance.extensions import db
+from governance.policies.events import PolicyVersionPublished
 from governance.policies.models import MAJOR, MINOR, Policy, PolicyRevision
 from governance.timeutil import utcnow
 
@@ -217,14 +218,13 @@ def freeze_current_revision_in_transaction(
     policy.approved_by_id = None
     db.session.flush()
     events.publish(
-        events.POLICY_VERSION_PUBLISHED,
-        {
-            "policy_id": policy.id,
-            "revision_id": revision.id,
-            "version_label": revision.version_label,
-            "change_kind": change_kind,
-            "previous_label": previous.version_label if previous else None,
-            "actor_id": actor_id,
-        },
+        PolicyVersionPublished(
+            policy_id=policy.id,
+            revision_id=revision.id,
+            version_label=revision.version_label,
+            change_kind=change_kind,
+            previous_label=previous.version_label if previous else None,
+            actor_id=actor_id,
+        )
     )
     return revision

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
-from governance import events, visibility
+from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.engine import dispatch, runtime
+from governance.engine.events import ExecutionFinished
 from governance.errors import DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
+from governance.policies.events import PolicyStatusChanged
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
 from governance.policies.service import can_manage
@@ -254,12 +255,11 @@ def request_exception(
 # ---------------------------------------------------------------- settling
 
 
-@events.subscribe(events.EXECUTION_FINISHED)
-def _on_execution_finished(_event: str, payload: dict[str, Any]) -> None:
+def settle_on_execution_finished(event: ExecutionFinished) -> None:
     # Every execution of every workflow ends through here: return at once for the others.
-    if payload.get("trigger_type") != TRIGGER:
+    if event.trigger_type != TRIGGER:
         return
-    settle_exception_in_transaction(payload["execution_id"], payload["status"])
+    settle_exception_in_transaction(event.execution_id, event.status)
 
 
 def settle_exception_in_transaction(execution_id: int, execution_status: str) -> int | None:
@@ -347,12 +347,9 @@ def revoke_exception(exception_id: int, *, actor: User, reason: str) -> None:
         raise DomainError("This exception changed meanwhile; reload the page and try again.")
 
 
-@events.subscribe(events.POLICY_STATUS_CHANGED)
-def _on_policy_status_changed(_event: str, payload: dict[str, Any]) -> None:
-    if payload.get("new_status") == RETIRED:
-        revoke_exceptions_of_retired_policy_in_transaction(
-            payload["policy_id"], actor_id=payload.get("actor_id")
-        )
+def revoke_on_policy_retired(event: PolicyStatusChanged) -> None:
+    if event.new_status == RETIRED:
+        revoke_exceptions_of_retired_policy_in_transaction(event.policy_id, actor_id=event.actor_id)
 
 
 def revoke_exceptions_of_retired_policy_in_transaction(

@@ -1,8 +1,14 @@
 """Review cadence: when each published policy is next to be reviewed, reminders, overdue."""
 
+from __future__ import annotations
 
-def init_app() -> None:
+from flask import Flask
+
+
+def register(app: Flask) -> None:
     """Count each newly published version as a review (in the publishing transaction)."""
-    from governance.reviews.service import subscribe_to_publication
+    from governance import events
+    from governance.policies.events import PolicyVersionPublished
+    from governance.reviews.service import count_publication_as_review
 
-    subscribe_to_publication()
+    events.subscribe(PolicyVersionPublished, count_publication_as_review)

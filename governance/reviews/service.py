@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
-from governance import events
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
@@ -19,6 +17,7 @@ from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
+from governance.policies.events import PolicyVersionPublished
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy, PolicyReview
 from governance.policies.service import can_manage
@@ -204,26 +203,22 @@ def mark_reviewed(
     return next_on
 
 
-def _on_version_published(_event: str, payload: dict[str, Any]) -> None:
+def count_publication_as_review(event: PolicyVersionPublished) -> None:
     """A new published version is a review too ("revised"); the first version is not."""
-    if payload.get("previous_label") is None:
+    if event.previous_label is None:
         return
-    policy = db.session.get(Policy, payload["policy_id"])
+    policy = db.session.get(Policy, event.policy_id)
     if policy is None or not has_cadence(policy):
         return
     _record_review(
         policy,
         # Empty when a workflow published it: no person reviewed it then.
-        reviewer_id=payload.get("actor_id"),
-        actor_id=payload.get("actor_id"),
+        reviewer_id=event.actor_id,
+        actor_id=event.actor_id,
         outcome=REVISED,
-        note=f"Version {payload['version_label']} published",
+        note=f"Version {event.version_label} published",
         today=utcnow().date(),
     )
-
-
-def subscribe_to_publication() -> None:
-    events.subscribe(events.POLICY_VERSION_PUBLISHED)(_on_version_published)
 
 
 # ---------------------------------------------------------------- the scheduler

@@ -446,7 +446,7 @@ def test_verify_audit_names_an_unreadable_line_of_the_checkpoints_file(app, db, 
 
 
 def test_the_periodic_task_signs_when_due_and_twice_writes_nothing_more(app, db, monkeypatch):
-    from governance.audit.tasks import write_audit_checkpoint_when_due
+    from governance.audit.jobs import write_audit_checkpoint_when_due
     from governance.extensions import huey
 
     _record(db, 2)
@@ -466,7 +466,7 @@ def test_the_periodic_task_signs_when_due_and_twice_writes_nothing_more(app, db,
 def test_the_checkpoint_schedule_follows_the_interval_within_the_hour(minutes, due_at):
     from datetime import UTC, datetime
 
-    from governance.audit.tasks import _every_interval
+    from governance.audit.jobs import _every_interval
 
     is_due = _every_interval(minutes)
     moments = [datetime(2026, 12, 2, 10, minute, tzinfo=UTC) for minute in range(60)]

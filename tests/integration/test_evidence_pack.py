@@ -21,8 +21,8 @@ from governance.approvals import service as approvals
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
 from governance.evidence import pack as builder
+from governance.evidence.jobs import build_evidence_pack
 from governance.evidence.models import EvidencePack
-from governance.evidence.tasks import build_evidence_pack
 from governance.extensions import huey
 from governance.policies import service as policies
 from governance.policies import versions

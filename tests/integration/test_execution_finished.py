@@ -3,11 +3,14 @@ execution, for success, rejection and cancellation alike."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from governance import events
 from governance.approvals import service as approvals
 from governance.engine import runtime
+from governance.engine.events import ExecutionFinished
 from tests import factories
 from tests.factories import approval_requests, make_workflow, run_queued_steps, step
 
@@ -16,12 +19,12 @@ from tests.factories import approval_requests, make_workflow, run_queued_steps, 
 def finished():
     seen: list[dict] = []
 
-    def collect(_name, payload):
-        seen.append(payload)
+    def collect(event: ExecutionFinished) -> None:
+        seen.append(dataclasses.asdict(event))
 
-    events.subscribe(events.EXECUTION_FINISHED)(collect)
+    events.subscribe(ExecutionFinished, collect)
     yield seen
-    events.unsubscribe(events.EXECUTION_FINISHED, collect)
+    events.unsubscribe(ExecutionFinished, collect)
 
 
 def test_a_successful_execution_publishes_finished_once(users, db, finished):

@@ -328,7 +328,7 @@ def test_expiry_happens_once_even_when_run_twice_and_notifies_requester_and_owne
 
 
 def test_the_hourly_task_expires_exceptions(users, db):
-    from governance.policy_exceptions.tasks import expire_exceptions_hourly
+    from governance.policy_exceptions.jobs import expire_exceptions_hourly
 
     exception_id = _active_exception(users, db, days=1)
     _exception(db, exception_id).expires_on = utcnow().date() - timedelta(days=1)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.models import AuditEvent
 from governance.extensions import db as _db
+from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import Policy, PolicyRevision
 from governance.reviews.schedule import add_months
 from governance.timeutil import utcnow
@@ -32,17 +33,13 @@ def _policy_form(**overrides) -> dict:
 
 @pytest.fixture
 def published_events():
-    received: list[tuple[str, dict]] = []
-
-    def collect(name, payload):
-        received.append((name, payload))
-
-    names = [events.POLICY_CREATED, events.POLICY_UPDATED, events.POLICY_STATUS_CHANGED]
-    for name in names:
-        events.subscribe(name)(collect)
+    received: list[PolicyCreated | PolicyUpdated | PolicyStatusChanged] = []
+    event_types = (PolicyCreated, PolicyUpdated, PolicyStatusChanged)
+    for event_type in event_types:
+        events.subscribe(event_type, received.append)
     yield received
-    for name in names:
-        events.unsubscribe(name, collect)
+    for event_type in event_types:
+        events.unsubscribe(event_type, received.append)
 
 
 # ------------------------------------------------------------------ create
@@ -60,8 +57,8 @@ def test_owner_creates_a_draft_with_its_first_revision(as_role, users, db, publi
     assert (policy.review_frequency, policy.review_interval_days) == ("yearly", None)
     assert policy.next_review_on == policy.review_anchor_on == add_months(today, 12)
     assert count_rows(_db, PolicyRevision, PolicyRevision.policy_id == policy.id) == 1
-    assert [name for name, _ in published_events] == ["policy.created"]
-    assert published_events[0][1]["actor_id"] == users["owner"].id
+    assert [type(event) for event in published_events] == [PolicyCreated]
+    assert published_events[0].actor_id == users["owner"].id
     audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "policy.created"))
     assert [event.object_id for event in audit] == [policy.id]
 
@@ -198,7 +195,7 @@ def test_owner_edit_creates_a_new_immutable_revision(as_role, users, db, publish
         (2, "New text", "Rewrote it"),
     ]
     assert db.session.get(Policy, policy.id).current_revision == 2
-    assert [name for name, _ in published_events] == ["policy.created", "policy.updated"]
+    assert [type(event) for event in published_events] == [PolicyCreated, PolicyUpdated]
     update = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "policy.updated"))
     assert update.changes["body"]["after"] == "New text"
 
@@ -297,9 +294,9 @@ def test_full_lifecycle_with_one_event_and_audit_entry_per_step(
         assert response.status_code == 303, response.get_data(as_text=True)
         assert _status(db, policy.id) == target
     changes = [
-        (payload["old_status"], payload["new_status"], payload["actor_id"])
-        for name, payload in published_events
-        if name == "policy.status_changed"
+        (event.old_status, event.new_status, event.actor_id)
+        for event in published_events
+        if isinstance(event, PolicyStatusChanged)
     ]
     assert changes == [
         ("draft", "in_review", users["owner"].id),

@@ -1,0 +1,16 @@
+"""What the engine tells the features that plug into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governance.events import Event
+
+
+@dataclass(frozen=True)
+class ExecutionFinished(Event):
+    """An execution ended, published in the transaction that ended it."""
+
+    execution_id: int
+    status: str  # "succeeded", "failed", "rejected" or "cancelled"
+    trigger_type: str
