@@ -70,12 +70,14 @@ def make_policy(owner: User, status: str = lifecycle.DRAFT, admin: User | None =
 def _cancel_review_in_progress(policy_id: int, admin: User) -> None:
     """An active review workflow would hold the manual approval (policies/gate.py): the admin
     cancels its execution first, as a person would."""
-    from governance.engine import runtime
+    from governance.engine import operate
     from governance.policies import gate
+    from governance.unit_of_work import unit_of_work
 
     execution = gate.gating_execution(policies.get_policy(policy_id))
     if execution is not None:
-        runtime.cancel_execution(execution.id, actor_id=admin.id, reason="Approved by hand")
+        with unit_of_work():
+            operate.cancel_execution(execution.id, actor_id=admin.id, reason="Approved by hand")
 
 
 def step(key: str, kind: str, config: dict | None = None, **extra) -> dict:

@@ -16,7 +16,7 @@ from governance.api.schemas import MAX_ID, PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
 from governance.api.text import Text
 from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import EXECUTION_STATUSES, STEP_STATUSES, Execution
 from governance.errors import DomainError
 from governance.executions import service
@@ -281,9 +281,9 @@ def _conflict(error: DomainError) -> ApiError:
 )
 def cancel_execution(execution_id: int, body: CancelIn):
     user = current_api_user()
-    execution = runtime.get_execution(execution_id)
+    execution = operate.get_execution(execution_id)
     try:
-        runtime.cancel_execution(execution.id, actor_id=user.id, reason=body.reason.strip())
+        service.cancel_execution(execution.id, actor=user, reason=body.reason.strip())
     except DomainError as error:
         raise _conflict(error) from error
     return _execution_out(execution.id)
@@ -303,9 +303,9 @@ def cancel_execution(execution_id: int, body: CancelIn):
 )
 def retry_execution(execution_id: int):
     user = current_api_user()
-    execution = runtime.get_execution(execution_id)
+    execution = operate.get_execution(execution_id)
     try:
-        runtime.retry_execution(execution.id, actor_id=user.id)
+        service.retry_execution(execution.id, actor=user)
     except DomainError as error:
         raise _conflict(error) from error
     location = url_for("api.get_execution", execution_id=execution.id)

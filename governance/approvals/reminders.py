@@ -15,7 +15,6 @@ from governance.audit.service import record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
 from governance.dbutil import rowcount
-from governance.engine import runtime
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -115,7 +114,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
     """
     step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
-    config = runtime.find_step(execution.version, step_run.step_key)["config"]
+    config = execution.version.find_step(step_run.step_key)["config"]
     target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
     target = escalation_target_label(target_user, target_group)
     marked = db.session.execute(

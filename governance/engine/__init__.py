@@ -1,4 +1,5 @@
-"""The workflow runtime: dispatch, conditions, actions, runner, reconciler. Never imports views."""
+"""The workflow engine: it starts executions, runs their steps, moves them on and reconciles
+what Huey lost. It imports only the platform, audit and itself; features plug into it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from governance.engine import conditions, templating
 from governance.engine.actions import StepContext, get_action
-from governance.engine.runtime import policy_snapshot
+from governance.engine.start import policy_snapshot
 from governance.engine.template_names import TRIGGER_FIELDS
 from governance.engine.templating import TemplateError
 from governance.extensions import db

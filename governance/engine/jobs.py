@@ -1,4 +1,4 @@
-"""The Huey tasks of the engine. They carry only ids; the database says what to do."""
+"""The engine's one Huey task: run a step. It carries only the id; the database says what to do."""
 
 from __future__ import annotations
 
@@ -6,22 +6,21 @@ import logging
 
 from flask import current_app
 
-from governance.engine import runtime
+from governance.engine import run
 from governance.engine.handoff import RUN_STEP
+from governance.engine.lifecycle import RunOutcome
 from governance.queue import JobFailed, retry_later, task
 
 log = logging.getLogger(__name__)
 
 
-def execute_step(step_run_id: int) -> str:
-    """Claim and run one step here and now; returns its outcome ("succeeded", "retrying",
-    "failed", "waiting", "not-claimed", ...). What the task runs, without Huey's reporting."""
-    step_run = runtime.claim_step(
-        step_run_id, lease_seconds=current_app.config["STEP_TIMEOUT_SECONDS"]
-    )
+def execute_step(step_run_id: int) -> RunOutcome:
+    """Claim and run one step here and now, and say what came of it. What the task runs,
+    without Huey's reporting."""
+    step_run = run.claim_step(step_run_id, lease_seconds=current_app.config["STEP_TIMEOUT_SECONDS"])
     if step_run is None:
-        return "not-claimed"
-    return runtime.run_claimed_step(step_run)
+        return RunOutcome.NOT_CLAIMED
+    return run.run_claimed_step(step_run)
 
 
 # A fixed name (Huey drops messages for names it does not know). Attempts, back-off and
@@ -30,9 +29,9 @@ def execute_step(step_run_id: int) -> str:
 @task(name=RUN_STEP, retries=0)
 def run_step(step_run_id: int) -> str:
     outcome = execute_step(step_run_id)
-    if outcome in ("retrying", "failed"):
-        error, trace, due_at = runtime.failure_report(step_run_id)
-        if outcome == "retrying":
+    if outcome in (RunOutcome.RETRYING, RunOutcome.FAILED):
+        error, trace, due_at = run.failure_report(step_run_id)
+        if outcome == RunOutcome.RETRYING:
             raise retry_later(error, due_at)
         raise JobFailed(error, trace)
-    return outcome
+    return outcome.value  # a plain string in Huey's result store

@@ -53,3 +53,17 @@ FINISHED_STEP_STATUSES = frozenset(
         StepRunStatus.CANCELLED,
     }
 )
+
+
+class RunOutcome(StrEnum):
+    """What one delivery of a step to a consumer came to: the step's new status when it
+    changed, or why it did not (the task wrapper and the tests read these)."""
+
+    SUCCEEDED = StepRunStatus.SUCCEEDED.value
+    FAILED = StepRunStatus.FAILED.value
+    WAITING = StepRunStatus.WAITING.value
+    SKIPPED = StepRunStatus.SKIPPED.value
+    CANCELLED = StepRunStatus.CANCELLED.value
+    RETRYING = "retrying"  # queued again, due after its back-off
+    LOST_LEASE = "lost-lease"  # no longer this consumer's: its writes were undone
+    NOT_CLAIMED = "not-claimed"  # a duplicate or early message: someone else's, or not due

@@ -7,6 +7,7 @@ after insert.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -85,6 +86,17 @@ class WorkflowVersion(db.Model):
 
     workflow: so.Mapped[Workflow] = so.relationship(foreign_keys=[workflow_id])
     created_by = so.relationship("User")
+
+    def step_definitions(self) -> list[tuple[int, int, dict[str, Any]]]:
+        """(stage index, position, step) for every step of this version, in order."""
+        return [
+            (stage_index, position, step)
+            for stage_index, stage in enumerate(self.definition["stages"])
+            for position, step in enumerate(stage["steps"])
+        ]
+
+    def find_step(self, key: str) -> dict[str, Any]:
+        return next(step for _, _, step in self.step_definitions() if step["key"] == key)
 
 
 class Execution(db.Model):

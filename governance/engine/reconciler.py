@@ -17,8 +17,10 @@ from flask import Flask, current_app
 
 from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
-from governance.engine import backoff, runtime, schedule
+from governance.dbutil import rowcount
+from governance.engine import advance, backoff, schedule, start
 from governance.engine.handoff import RUN_STEP, send_steps_after_commit
+from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
 from governance.engine.models import (
     FINISHED_STEP_STATUSES,
     Execution,
@@ -46,7 +48,9 @@ def _candidates(statement: sa.Select) -> list[int]:
 def _requeue_expired_leases(now) -> list[int]:
     requeued = []
     expired = _candidates(
-        sa.select(StepRun.id).where(StepRun.status == "running", StepRun.lease_until < now)
+        sa.select(StepRun.id).where(
+            StepRun.status == StepRunStatus.RUNNING, StepRun.lease_until < now
+        )
     )
     for step_run_id in expired:
         step_run = db.session.get(StepRun, step_run_id)
@@ -61,7 +65,7 @@ def _requeue_expired_leases(now) -> list[int]:
             .values(finished_at=now, outcome="lost", error=error)
         )
         if step_run.attempt < step_run.max_attempts:
-            retry = runtime.find_step(step_run.execution.version, step_run.step_key)["retry"]
+            retry = step_run.execution.version.find_step(step_run.step_key)["retry"]
             delay = backoff.retry_delay(
                 step_run.attempt,
                 base_seconds=retry["base_seconds"],
@@ -72,11 +76,11 @@ def _requeue_expired_leases(now) -> list[int]:
                 sa.update(StepRun)
                 .where(
                     StepRun.id == step_run_id,
-                    StepRun.status == "running",
+                    StepRun.status == StepRunStatus.RUNNING,
                     StepRun.attempt == step_run.attempt,
                 )
                 .values(
-                    status="queued",
+                    status=StepRunStatus.QUEUED,
                     lease_until=None,
                     queued_at=now,
                     next_attempt_at=now + timedelta(seconds=delay),
@@ -84,19 +88,19 @@ def _requeue_expired_leases(now) -> list[int]:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:
+            if rowcount(changed) == 1:
                 requeued.append(step_run_id)
                 # Sent once its back-off has passed: a message now would find it not yet due.
                 send_steps_after_commit([step_run_id], delay=delay)
         else:
             changed = db.session.execute(
                 sa.update(StepRun)
-                .where(StepRun.id == step_run_id, StepRun.status == "running")
-                .values(status="failed", lease_until=None, finished_at=now, error=error)
+                .where(StepRun.id == step_run_id, StepRun.status == StepRunStatus.RUNNING)
+                .values(status=StepRunStatus.FAILED, lease_until=None, finished_at=now, error=error)
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:
-                runtime.fail_execution(
+            if rowcount(changed) == 1:
+                advance.fail_execution(
                     step_run.execution_id, f"Step “{step_run.step_key}” failed: {error}"
                 )
     return requeued
@@ -106,7 +110,7 @@ def _resend_stale_queued(now) -> list[int]:
     stale_before = now - timedelta(seconds=current_app.config["STALE_QUEUED_SECONDS"])
     stale = _candidates(
         sa.select(StepRun.id).where(
-            StepRun.status == "queued",
+            StepRun.status == StepRunStatus.QUEUED,
             StepRun.queued_at < stale_before,
             sa.or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
         )
@@ -121,7 +125,7 @@ def _resend_stale_queued(now) -> list[int]:
     if stale:
         db.session.execute(
             sa.update(StepRun)
-            .where(StepRun.id.in_(stale), StepRun.status == "queued")
+            .where(StepRun.id.in_(stale), StepRun.status == StepRunStatus.QUEUED)
             .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -132,7 +136,7 @@ def _resend_stale_queued(now) -> list[int]:
 def _wake_due_waits(now) -> list[int]:
     due = _candidates(
         sa.select(StepRun.id).where(
-            StepRun.status == "waiting",
+            StepRun.status == StepRunStatus.WAITING,
             StepRun.step_type == "wait",
             StepRun.next_attempt_at <= now,
         )
@@ -140,14 +144,14 @@ def _wake_due_waits(now) -> list[int]:
     if due:
         db.session.execute(
             sa.update(StepRun)
-            .where(StepRun.id.in_(due), StepRun.status == "waiting")
-            .values(status="queued", queued_at=now, next_attempt_at=None)
+            .where(StepRun.id.in_(due), StepRun.status == StepRunStatus.WAITING)
+            .values(status=StepRunStatus.QUEUED, queued_at=now, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         )
         for execution_id in set(
             db.session.scalars(sa.select(StepRun.execution_id).where(StepRun.id.in_(due)))
         ):
-            runtime.refresh_execution_status(execution_id)
+            advance.refresh_execution_status(execution_id)
     send_steps_after_commit(due)
     return due
 
@@ -156,7 +160,7 @@ def _fire_due_schedules(now) -> list[int]:
     started = []
     due = _candidates(
         sa.select(Workflow.id).where(
-            Workflow.status == "active",
+            Workflow.status == WorkflowStatus.ACTIVE,
             Workflow.trigger_type == "schedule",
             Workflow.next_run_at <= now,
         )
@@ -172,9 +176,9 @@ def _fire_due_schedules(now) -> list[int]:
             .values(next_run_at=schedule.next_run(cron, after=now))
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             continue
-        execution = runtime.start_execution(
+        execution = start.start_execution(
             workflow,
             policy_id=None,
             trigger_type="schedule",
@@ -212,10 +216,12 @@ def _advance_finished_stages() -> int:
         .exists()
     )
     stuck = _candidates(
-        sa.select(Execution.id).where(Execution.status.in_(("running", "waiting")), ~open_step)
+        sa.select(Execution.id).where(
+            Execution.status.in_((ExecutionStatus.RUNNING, ExecutionStatus.WAITING)), ~open_step
+        )
     )
     for execution_id in stuck:
-        runtime.advance(execution_id)
+        advance.advance(execution_id)
     return len(stuck)
 
 

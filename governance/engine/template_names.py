@@ -1,6 +1,6 @@
 """The names a step's templates can see, and the check a save runs against them.
 
-Pure (no database): the data a step renders with is built by runtime.build_data; this module
+Pure (no database): the data a step renders with is built by run.build_data; this module
 lists its shape per trigger, so a typo is refused when the workflow is saved rather than
 failing the step when it runs.
 """
@@ -13,7 +13,7 @@ from jinja2 import meta, nodes
 
 from governance.engine import templating
 
-# runtime.policy_snapshot's keys (a test holds the two together).
+# start.policy_snapshot's keys (a test holds the two together).
 POLICY_FIELDS = (
     "id",
     "title",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from governance.engine import dispatch
+from governance.engine import start
 from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 
 TRIGGER_OF_EVENT = {
@@ -21,4 +21,4 @@ def start_workflows(event: PolicyCreated | PolicyUpdated | PolicyStatusChanged) 
         payload["changed"] = list(payload["changed"])
     if payload.get("source_execution_id") is None:
         payload.pop("source_execution_id", None)
-    return dispatch.start_matching(TRIGGER_OF_EVENT[type(event)], payload)
+    return start.start_matching(TRIGGER_OF_EVENT[type(event)], payload)

@@ -14,7 +14,7 @@ from governance import visibility
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
 from governance.dbutil import rowcount
-from governance.engine import runtime
+from governance.engine import advance
 from governance.engine.models import Execution, StepRun, Workflow
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
@@ -166,7 +166,7 @@ def complete_task(task_id: int, *, actor: User, note: str = "") -> Task:
         if task.blocks_step and task.step_run_id is not None:
             # Only a step still parked moves (a conditional UPDATE on status='waiting'); a step
             # of a cancelled or finished execution was closed with it, so nothing happens there.
-            runtime.complete_waiting_step(
+            advance.complete_waiting_step(
                 task.step_run_id, {"task_id": task.id, "done_by": actor.id, "note": note}
             )
     db.session.refresh(task)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.engine import runtime
+from governance.engine import start
 from governance.engine.models import Workflow
 from governance.engine.signing import verify_inbound_signature, verify_standard_webhook
 from governance.errors import Conflict, DomainError, NotFound
@@ -130,7 +130,7 @@ def trigger_from_webhook(workflow_id: int, body: bytes, headers: Mapping[str, st
     except BodyRefused as error:
         raise WebhookRefused(error.message, field=error.field) from error
     _check_policy(policy_id)
-    execution = runtime.start_execution(
+    execution = start.start_execution(
         workflow, policy_id=policy_id, trigger_type="webhook", trigger_data=payload, actor_id=None
     )
     if message_id is not None:

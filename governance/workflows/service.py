@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.engine import runtime, schedule
+from governance.engine import schedule, start
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     WORKFLOW_STATUSES,
@@ -205,7 +205,7 @@ def run_manually(
             "started_by is set by Steward (who ran the workflow); use another name.",
             field="input.started_by",
         )
-    execution = runtime.start_execution(
+    execution = start.start_execution(
         workflow,
         policy_id=policy_id,
         trigger_type="manual",

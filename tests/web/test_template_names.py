@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
-from governance.engine.runtime import policy_snapshot
+from governance.engine.start import policy_snapshot
 from governance.engine.template_names import POLICY_FIELDS
 from governance.notifications.models import Notification
 from governance.workflows import service as workflows
