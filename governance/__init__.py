@@ -60,10 +60,12 @@ def register_features(app: Flask) -> None:
         policy_exceptions,
         reviews,
         tasks,
+        workflows,
     )
 
     for feature in (
         policies,
+        workflows,
         approvals,
         tasks,
         notifications,

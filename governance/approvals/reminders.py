@@ -25,6 +25,7 @@ from governance.unit_of_work import unit_of_work
 
 INBOX_LINK = "/inbox"
 REMIND_INTERVAL = timedelta(hours=1)
+ESCALATION_BATCH = 500  # steps escalated per reconciler pass
 
 
 def deciders(requests: list[ApprovalRequest], submitter_id: int | None) -> list[int]:
@@ -205,3 +206,18 @@ def _add_escalation_approver(step_run: StepRun, user_id, group_id, now, target) 
         )
     )
     return True
+
+
+def escalate_overdue(now: datetime) -> int:
+    """The reconciler's sweep: steps with past-due requests are escalated once (see escalate)."""
+    overdue_steps = db.session.scalars(
+        sa.select(ApprovalRequest.step_run_id)
+        .where(
+            ApprovalRequest.status == "pending",
+            ApprovalRequest.due_at < now,
+            ApprovalRequest.escalated_at.is_(None),
+        )
+        .distinct()
+        .limit(ESCALATION_BATCH)
+    ).all()
+    return sum(escalate(step_run_id, now) for step_run_id in overdue_steps)

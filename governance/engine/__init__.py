@@ -5,8 +5,12 @@ from __future__ import annotations
 
 
 def init_app() -> None:
-    """Load the step types and the one Huey task (sent by name, see handoff.py)."""
+    """Load the step types and the one Huey task (sent by name, see handoff.py), and register
+    the trigger built into the engine: a cron schedule (the reconciler fires it)."""
     from governance.engine import jobs  # noqa: F401
     from governance.engine.actions import load_all
+    from governance.engine.schedule import SCHEDULE_TRIGGER
+    from governance.engine.triggers import register_trigger
 
     load_all()
+    register_trigger(SCHEDULE_TRIGGER)

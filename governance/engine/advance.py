@@ -14,10 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from governance import events
-from governance.approvals.models import ApprovalRequest
 from governance.dbutil import rowcount
 from governance.engine import statements
-from governance.engine.events import ExecutionFinished
+from governance.engine.events import ExecutionFinished, ExecutionStepsClosed
 from governance.engine.handoff import send_steps_after_commit
 from governance.engine.lifecycle import (
     FINISHED_EXECUTION_STATUSES,
@@ -135,19 +134,15 @@ def _finished(execution_id: int, status: str, trigger_type: str) -> None:
 
 
 def _close_open_steps(execution_id: int) -> None:
-    """Cancel what has not run, and withdraw pending approval requests (no commit)."""
+    """Cancel what has not run (no commit); features withdraw what waited on those steps
+    (approvals: their pending requests), in this transaction."""
     db.session.execute(
         sa.update(StepRun)
         .where(StepRun.execution_id == execution_id, StepRun.status.in_(_OPEN_STEP))
         .values(status=StepRunStatus.CANCELLED, finished_at=utcnow(), lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        sa.update(ApprovalRequest)
-        .where(ApprovalRequest.execution_id == execution_id, ApprovalRequest.status == "pending")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
+    events.publish(ExecutionStepsClosed(execution_id=execution_id))
 
 
 def complete_waiting_step(step_run_id: int, output: dict[str, Any]) -> bool:

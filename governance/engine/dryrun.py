@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.engine import conditions, templating
+from governance.engine import conditions, context, templating
 from governance.engine.actions import StepContext, get_action
-from governance.engine.start import policy_snapshot
-from governance.engine.template_names import TRIGGER_FIELDS
+from governance.engine.template_names import trigger_fields_of
 from governance.engine.templating import TemplateError
 from governance.extensions import db
-from governance.policies.models import Policy
 
 
 @dataclass
@@ -37,17 +35,17 @@ class DryRunReport:
 
 
 def dry_run(
-    definition: dict[str, Any], policy: Policy | None, trigger: dict[str, Any]
+    definition: dict[str, Any], policy_id: int | None, trigger: dict[str, Any]
 ) -> DryRunReport:
-    snapshot = policy_snapshot(policy)
+    subjects = context.subject_data(policy_id)
+    snapshot = subjects.get("policy", {})
     # Every field the trigger's data has at run time, so a template reading one is not
     # reported undefined; the values the caller does not give are stand-ins (None).
-    stand_ins = dict.fromkeys(TRIGGER_FIELDS.get(definition["trigger"]["type"]) or ())
+    stand_ins = dict.fromkeys(trigger_fields_of(definition["trigger"]["type"]) or ())
     stand_ins |= {name: snapshot.get(name) for name in ("revision", "status") if name in stand_ins}
     if "policy_id" in stand_ins:
         stand_ins["policy_id"] = snapshot.get("id")
-    data: dict[str, Any] = {
-        "policy": snapshot,
+    data: dict[str, Any] = subjects | {
         "trigger": stand_ins | trigger,
         "steps": {},
         "execution": {"id": None, "workflow": None},
@@ -71,20 +69,20 @@ def dry_run(
                     when=when,
                 )
                 if would_run:
-                    context = StepContext(
+                    step_context = StepContext(
                         step_run_id=0,
                         execution_id=0,
                         step_key=step["key"],
                         attempt=1,
                         config=step["config"],
-                        policy_id=policy.id if policy else None,
+                        policy_id=policy_id,
                         actor_id=None,
                         data=data,
                         live=False,
                     )
                     try:
                         with templating.undefined_names_recorded() as undefined:
-                            outcome = action.run(context)
+                            outcome = action.run(step_context)
                         preview.status, preview.output = outcome.status, outcome.output
                         preview.error = outcome.error
                     except TemplateError as error:

@@ -2,8 +2,9 @@
 
 It re-sends steps left queued too long, takes back steps whose lease expired (their consumer
 died or the step ran past its timeout), wakes due wait steps, fires due schedules, and
-advances executions whose stage finished. Every change is a conditional UPDATE, so two
-reconcilers running at once (one per consumer) never do the same thing twice.
+advances executions whose stage finished; then it runs every sweep the features registered
+(engine/sweeps.py: escalations, lost emails, digests). Every change is a conditional UPDATE,
+so two reconcilers running at once (one per consumer) never do the same thing twice.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from governance.approvals import reminders
-from governance.approvals.models import ApprovalRequest
 from governance.dbutil import rowcount
-from governance.engine import advance, backoff, schedule, start
+from governance.engine import advance, backoff, schedule, start, sweeps
 from governance.engine.handoff import RUN_STEP, send_steps_after_commit
 from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
 from governance.engine.models import (
@@ -29,7 +28,6 @@ from governance.engine.models import (
     Workflow,
 )
 from governance.extensions import db
-from governance.notifications import digest, outbox
 from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
 
@@ -189,21 +187,6 @@ def _fire_due_schedules(now) -> list[int]:
     return started
 
 
-def _escalate_overdue_approvals(now) -> int:
-    """Steps with past-due requests are escalated once (see approvals.reminders.escalate)."""
-    overdue_steps = db.session.scalars(
-        sa.select(ApprovalRequest.step_run_id)
-        .where(
-            ApprovalRequest.status == "pending",
-            ApprovalRequest.due_at < now,
-            ApprovalRequest.escalated_at.is_(None),
-        )
-        .distinct()
-        .limit(BATCH)
-    ).all()
-    return sum(reminders.escalate(step_run_id, now) for step_run_id in overdue_steps)
-
-
 def _advance_finished_stages() -> int:
     """A safety net: an execution whose current stage has no open step is moved on."""
     open_step = (
@@ -226,25 +209,23 @@ def _advance_finished_stages() -> int:
 
 
 def reconcile() -> dict[str, int]:
-    """One pass. Safe to run in every consumer at once, and as often as you like."""
+    """One pass: the engine's own work, then every registered sweep, each in its own
+    transaction. Safe to run in every consumer at once, and as often as you like."""
     now = utcnow()
     counts = {}
     for name, work in (
         ("lease_expired", _requeue_expired_leases),
         ("stale_queued", _resend_stale_queued),
         ("waits_due", _wake_due_waits),
+        ("schedules_fired", _fire_due_schedules),
     ):
         counts[name] = len(work(now))  # each queues its sends for after this commit
         db.session.commit()
-    counts["schedules_fired"] = len(_fire_due_schedules(now))
-    db.session.commit()
-    counts["approvals_escalated"] = _escalate_overdue_approvals(now)
-    db.session.commit()
-    counts["emails_resent"] = outbox.resend_stale_emails(now)
-    counts["digests_queued"] = digest.send_due_digests(now)
-    db.session.commit()  # the digests' emails reach Huey after this commit
     counts["stages_advanced"] = _advance_finished_stages()
     db.session.commit()
+    for name, sweep in sweeps.sweeps().items():
+        counts[name] = sweep(now)
+        db.session.commit()  # what the sweep queued reaches Huey after this commit
     return counts
 
 

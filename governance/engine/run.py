@@ -19,14 +19,12 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from governance.dbutil import rowcount
-from governance.engine import advance, backoff, conditions, statements
+from governance.engine import advance, backoff, conditions, context, statements
 from governance.engine.actions import Outcome, StepContext, get_action
 from governance.engine.lifecycle import RunOutcome, StepRunStatus
 from governance.engine.models import Execution, StepAttempt, StepRun
-from governance.engine.start import policy_snapshot
 from governance.engine.templating import TemplateError
 from governance.extensions import db
-from governance.policies.models import Policy
 from governance.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -61,24 +59,25 @@ def claim_step(step_run_id: int, *, lease_seconds: float) -> StepRun | None:
         },
     )
     db.session.commit()
-    return db.session.scalars(_load_for_run(), {"step_run_id": step_run_id}).one()
+    statement = _load_for_run(context.generation())
+    return db.session.scalars(statement, {"step_run_id": step_run_id}).one()
 
 
 @functools.cache
-def _load_for_run() -> sa.Select:
-    """The step, with what a run reads of its execution, workflow, version, policy and owner.
+def _load_for_run(providers_generation: int) -> sa.Select:
+    """The step, with what a run reads of its execution, workflow and version, and what the
+    context providers read of its subject (their eager loads).
 
-    Built on first use rather than at import: loader options configure every mapper, and
-    at import some models may not be defined yet.
+    Built on first use rather than at import (loader options configure every mapper, and at
+    import some models may not be defined yet), and again only if the providers change.
     """
-    execution = so.joinedload(StepRun.execution)
+    extra = [
+        option for provider in context.providers().values() for option in provider.eager_loads()
+    ]
     return (
         sa.select(StepRun)
         .where(StepRun.id == sa.bindparam("step_run_id"))
-        .options(
-            execution.joinedload(Execution.version),
-            execution.joinedload(Execution.policy).defer(Policy.body),
-        )
+        .options(so.joinedload(StepRun.execution).joinedload(Execution.version), *extra)
     )
 
 
@@ -90,8 +89,7 @@ def build_data(execution: Execution) -> dict[str, Any]:
             statements.STEP_RESULTS, {"execution": execution.id}
         )
     }
-    return {
-        "policy": policy_snapshot(execution.policy),
+    return context.subject_data(execution.policy_id) | {
         "trigger": dict(execution.trigger_data or {}),
         "steps": steps,
         "execution": {

@@ -11,31 +11,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from governance.engine import conditions
+from governance.engine import conditions, context, triggers
 from governance.engine.handoff import send_steps_after_commit
 from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
 from governance.engine.models import Execution, StepRun, Workflow
 from governance.errors import DomainError
 from governance.extensions import db
-from governance.policies.models import Policy
 from governance.timeutil import utcnow
-
-
-def policy_snapshot(policy: Policy | None) -> dict[str, Any]:
-    if policy is None:
-        return {}
-    return {
-        "id": policy.id,
-        "title": policy.title,
-        "status": policy.status,
-        "category": policy.category,
-        "tags": policy.tag_list,
-        "owner": policy.owner.email if policy.owner else None,
-        "owner_id": policy.owner_id,
-        "owner_name": policy.owner.name if policy.owner else None,
-        "revision": policy.current_revision,
-        "next_review_on": policy.next_review_on.isoformat() if policy.next_review_on else None,
-    }
 
 
 def start_execution(
@@ -87,15 +69,6 @@ def start_execution(
     return execution
 
 
-def _trigger_matches(trigger: dict[str, Any], payload: dict[str, Any]) -> bool:
-    if trigger["type"] != "policy.status_changed":
-        return True
-    wanted_from, wanted_to = trigger.get("from_status"), trigger.get("to_status")
-    return (not wanted_from or wanted_from == payload.get("old_status")) and (
-        not wanted_to or wanted_to == payload.get("new_status")
-    )
-
-
 def _source_workflow_id(payload: dict[str, Any]) -> int | None:
     execution_id = payload.get("source_execution_id")
     if not execution_id:
@@ -104,7 +77,13 @@ def _source_workflow_id(payload: dict[str, Any]) -> int | None:
 
 
 def start_matching(trigger_type: str, payload: dict[str, Any]) -> list[int]:
-    """Start every active workflow whose trigger and conditions match. Returns execution ids."""
+    """Start every active workflow of this trigger type whose trigger settings and conditions
+    match (no commit). Returns the execution ids.
+
+    `payload` is the trigger's data, as its feature builds it from the event that fired it:
+    `policy_id` names the subject, `actor_id` who caused it, and `source_execution_id` (not
+    kept in the trigger data) the execution whose step made the change, if one did.
+    """
     workflows = db.session.scalars(
         sa.select(Workflow)
         .where(Workflow.status == WorkflowStatus.ACTIVE, Workflow.trigger_type == trigger_type)
@@ -112,21 +91,24 @@ def start_matching(trigger_type: str, payload: dict[str, Any]) -> list[int]:
     ).all()
     if not workflows:
         return []
-    policy = db.session.get(Policy, payload["policy_id"]) if payload.get("policy_id") else None
+    kind = triggers.get_trigger(trigger_type)
+    subject_id = payload.get("policy_id") or None
     trigger_data = {key: value for key, value in payload.items() if key != "source_execution_id"}
-    data = {"policy": policy_snapshot(policy), "trigger": trigger_data, "steps": {}}
+    data = context.subject_data(subject_id) | {"trigger": trigger_data, "steps": {}}
     # A workflow's own steps (set_status) never re-trigger that same workflow: no loops.
     source_workflow = _source_workflow_id(payload)
     started = []
     for workflow in workflows:
         definition = workflow.active_version.definition
-        if workflow.id == source_workflow or not _trigger_matches(definition["trigger"], payload):
+        if workflow.id == source_workflow:
+            continue
+        if kind is not None and not kind.matches(definition["trigger"], payload):
             continue
         if not conditions.all_hold(definition["conditions"], data):
             continue
         execution = start_execution(
             workflow,
-            policy_id=policy.id if policy else None,
+            policy_id=subject_id,
             trigger_type=trigger_type,
             trigger_data=trigger_data,
             actor_id=payload.get("actor_id"),

@@ -22,9 +22,12 @@ from typing import Any
 from governance.engine import conditions, template_names
 from governance.engine.actions import Action, load_all
 from governance.engine.templating import TemplateError
+from governance.engine.triggers import get_trigger
 from governance.errors import DomainError
-from governance.policies.lifecycle import STATUS_LABELS, STATUSES
+from governance.policies.lifecycle import STATUSES
 
+# The designer's list of triggers, in its order; each is a registered trigger type
+# (engine/triggers.py), which owns its settings, their checks and its summary.
 TRIGGERS = {
     "policy.created": "Policy created",
     "policy.updated": "Policy updated",
@@ -56,25 +59,11 @@ class DefinitionError(DomainError):
 def _clean_trigger(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     kind = str(raw.get("type", ""))
     trigger: dict[str, Any] = {"type": kind}
-    if kind not in TRIGGERS:
+    trigger_type = get_trigger(kind)
+    if kind not in TRIGGERS or trigger_type is None:
         errors["trigger.type"] = "Choose a trigger."
         return trigger
-    if kind == "policy.status_changed":
-        for name in ("from_status", "to_status"):
-            value = str(raw.get(name) or "")
-            if value and value not in STATUSES:
-                errors[f"trigger.{name}"] = f"Unknown status “{value}”."
-            trigger[name] = value
-    if kind == "schedule":
-        from governance.engine.schedule import CronError, check_cron
-
-        cron = " ".join(str(raw.get("cron") or "").split())
-        try:
-            check_cron(cron)
-        except CronError as error:
-            errors["trigger.cron"] = str(error)
-        trigger["cron"] = cron
-    return trigger
+    return trigger | trigger_type.clean(raw, errors)  # its settings, checked by its owner
 
 
 def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any] | None:
@@ -268,11 +257,5 @@ def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
 
 
 def trigger_summary(trigger: dict[str, Any]) -> str:
-    label = TRIGGERS.get(trigger.get("type", ""), "No trigger")
-    if trigger.get("type") == "policy.status_changed":
-        source = STATUS_LABELS.get(trigger.get("from_status") or "", "any")
-        target = STATUS_LABELS.get(trigger.get("to_status") or "", "any")
-        return f"{label}: {source.lower()} → {target.lower()}"
-    if trigger.get("type") == "schedule":
-        return f"{label}: {trigger.get('cron')}"
-    return label
+    trigger_type = get_trigger(trigger.get("type", ""))
+    return trigger_type.summary(trigger) if trigger_type else "No trigger"

@@ -387,7 +387,9 @@ def dry_run_view(workflow_id: int):
         "new_status": trigger.get("to_status") or (policy.status if policy else None),
         "changed": [],
     }
-    report = None if error else dry_run(version.definition, policy, trigger_data)
+    report = (
+        None if error else dry_run(version.definition, policy.id if policy else None, trigger_data)
+    )
     template = "workflows/_dry_run.html" if is_htmx() else "workflows/dry_run.html"
     return render_template(
         template, workflow=workflow, version=version, policy=policy, report=report, error=error

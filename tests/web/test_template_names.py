@@ -8,9 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
-from governance.engine.start import policy_snapshot
-from governance.engine.template_names import POLICY_FIELDS
 from governance.notifications.models import Notification
+from governance.policies.context import POLICY_FIELDS, policy_snapshot
 from governance.workflows import service as workflows
 from governance.workflows.definition import DefinitionError
 from tests import factories
@@ -199,8 +198,9 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
     assert count_rows(db, WorkflowVersion) == versions
 
 
-def test_every_trigger_says_which_fields_its_data_has():
-    from governance.engine.template_names import TRIGGER_FIELDS
+def test_every_trigger_says_which_fields_its_data_has(app):
+    from governance.engine.triggers import trigger_types
     from governance.workflows.definition import TRIGGERS
 
-    assert set(TRIGGER_FIELDS) == set(TRIGGERS)
+    # A registered trigger type always declares its data's fields (or None: the caller's).
+    assert set(trigger_types()) == set(TRIGGERS)
