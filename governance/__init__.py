@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 from governance.config import PROJECT_ROOT, Config, instance_dir
+from governance.version import __version__
 
-__version__ = "0.5.0"
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -55,11 +56,14 @@ def register_features(app: Flask) -> None:
     from governance import (
         acknowledgements,
         approvals,
+        evidence,
+        executions,
         notifications,
         policies,
         policy_exceptions,
         reviews,
         tasks,
+        webhooks,
         workflows,
     )
 
@@ -69,19 +73,22 @@ def register_features(app: Flask) -> None:
         approvals,
         tasks,
         notifications,
+        webhooks,
         policy_exceptions,
         reviews,
         acknowledgements,
+        evidence,
+        executions,
     ):
         feature.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from governance.acknowledgements.views import bp as acknowledgements_bp
+    from governance.admin.audit import bp as audit_bp
     from governance.admin.views import bp as admin_bp
     from governance.api import views as api
     from governance.approvals.views import bp as approvals_bp
-    from governance.audit.views import bp as audit_bp
     from governance.auth.views import bp as auth_bp
     from governance.dashboard.views import bp as dashboard_bp
     from governance.evidence.views import bp as evidence_bp

@@ -1,10 +1,9 @@
 """Every model module, imported once so the metadata (and Alembic) sees all tables."""
 
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
-from governance.api.models import ApiToken
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.auth.models import Group, User, UserRole, UserSession
+from governance.auth.models import ApiToken, Group, User, UserRole, UserSession
 from governance.engine.models import Execution, StepAttempt, StepRun, Workflow, WorkflowVersion
 from governance.evidence.models import EvidencePack
 from governance.monitor.models import Consumer, JobCounter, JobRecord, MonitorAlert

@@ -300,7 +300,7 @@ def api_token(users):
     """api_token(user) -> a fresh personal API token (the plain text) for that user."""
     from datetime import date
 
-    from governance.api import tokens
+    from governance.auth import tokens
 
     def _token(user, **kwargs) -> str:
         kwargs.setdefault("expires_on", None)

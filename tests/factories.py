@@ -349,8 +349,8 @@ def make_access_world(users) -> dict:
     """
     from datetime import timedelta
 
-    from governance.api import tokens
     from governance.approvals import service as approvals
+    from governance.auth import tokens
     from governance.engine.models import Execution
     from governance.evidence import service as evidence
     from governance.notifications.service import notify

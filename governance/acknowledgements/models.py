@@ -7,7 +7,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from governance.auth.models import User
 from governance.extensions import Model
+from governance.policies.models import Policy, PolicyRevision
 from governance.timeutil import UTCDateTime, utcnow
 
 
@@ -29,8 +31,8 @@ class AckCampaign(Model):
     # Set when a later major version opens a new campaign; closed campaigns send no reminders.
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
-    policy = so.relationship("Policy")
-    revision = so.relationship("PolicyRevision")
+    policy: so.Mapped[Policy] = so.relationship()
+    revision: so.Mapped[PolicyRevision] = so.relationship()
 
 
 class Acknowledgement(Model):
@@ -58,4 +60,4 @@ class Acknowledgement(Model):
     reminder_level: so.Mapped[int] = so.mapped_column(default=0)
 
     campaign: so.Mapped[AckCampaign] = so.relationship()
-    user = so.relationship("User")
+    user: so.Mapped[User] = so.relationship()

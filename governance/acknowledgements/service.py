@@ -15,8 +15,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-# models: every mapper is imported before auth.service configures them (at its import).
-from governance import models  # noqa: F401
 from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User

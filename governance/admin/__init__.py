@@ -1,1 +1,1 @@
-"""Administration of users and groups."""
+"""Administration: users and groups, and the audit trail's pages."""

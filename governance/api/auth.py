@@ -15,8 +15,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from governance.api import tokens
 from governance.api.errors import ApiError
+from governance.auth import tokens
 from governance.auth.models import User
 
 PUBLIC_ENDPOINTS = {"api.openapi_json"}

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from flask import current_app, url_for
 from pydantic import BaseModel, Field, StringConstraints
 
-from governance import visibility
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, Day, PageQuery, Strict
 from governance.api.spec import operation
 from governance.api.text import Text, no_nul, required_text, text_pattern
-from governance.policies import lifecycle, service
+from governance.policies import lifecycle, service, visibility
 from governance.policies.models import Policy, PolicyRevision
 
 TAG = "Policies"

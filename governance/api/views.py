@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
-from governance import __version__
 from governance.api import (  # noqa: F401  (each area registers its operations)
     approvals,
     auth,
+    errors,
     executions,
     policies,
     queues,
@@ -15,6 +15,7 @@ from governance.api import (  # noqa: F401  (each area registers its operations)
 )
 from governance.api.spec import bp, openapi_document
 from governance.extensions import csrf
+from governance.version import __version__
 
 docs_bp = Blueprint("api_docs", __name__)
 bp.before_request(auth.authenticate_request)
@@ -37,6 +38,7 @@ def docs():
 def init_app(app: Flask) -> None:
     # Bearer tokens only, no cookie: nothing a browser could be tricked into sending (see auth).
     csrf.exempt(bp)
+    errors.register(app)
     auth.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(docs_bp)

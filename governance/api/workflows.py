@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, assert_never
 
 from flask import Response, current_app, url_for
 from pydantic import (
@@ -28,24 +28,25 @@ from governance.api.schemas import MAX_ID, WHOLE_NUMBER, DocumentSchema, PageQue
 from governance.api.spec import operation
 from governance.api.text import Text
 from governance.auth.models import User
-from governance.engine.actions import Action, ConfigField, load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
-from governance.policies.lifecycle import STATUSES
-from governance.workflows import service, signing_secret
-from governance.workflows.definition import (
+from governance.engine.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
     TRIGGERS,
     DefinitionError,
     trigger_summary,
+    without_secrets,
 )
-from governance.workflows.signing_secret import MAX_GRACE_HOURS
+from governance.engine.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
+from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
+from governance.policies.lifecycle import STATUSES
+from governance.webhooks import signing_secret
+from governance.webhooks.signing_secret import MAX_GRACE_HOURS
+from governance.workflows import service
 
 TAG = "Workflows"
 ADMIN = ("admin",)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-STEP_TYPES = load_all()
 DESIGNER_RULES = (
     "Also: a rule of the designer the schema cannot say, every one listed in `details` "
     "(a name already taken, an unknown user, group or step key, a template that does not "
@@ -139,35 +140,74 @@ Assignee = Annotated[
 
 def _config_field(field: ConfigField) -> tuple[Any, Any]:
     """A step type's config input as a typed field: ids are ids, numbers numbers, checkboxes
-    booleans. Left out, a field is not sent on (the step type's own default applies)."""
+    booleans, secrets write-only. Left out, a field is not sent on (the step type's own
+    default applies; a secret keeps the value the step had)."""
     description = field.label + (f". {field.hint}" if field.hint else "")
-    if field.kind in ("users", "groups"):
-        return list[Id], Field(default=None, max_length=100, description=description)
-    if field.kind in ("user", "group"):
-        return Id | None, Field(default=None, description=description)
-    if field.kind == "assignee":
-        description += " `owner`, `group` (with assignee_group_id) or a user id."
-        return Assignee, Field(default=None, description=description)
-    if field.kind == "checkbox":
-        return bool, Field(default=None, description=description)
-    if field.kind == "number":
-        return float, Field(default=None, allow_inf_nan=False, description=description)
-    if field.kind == "select":
-        return Text, _one_of([value for value, _ in field.choices], description, None)
-    return Text, Field(default=None, description=description)
+    extra: dict[str, Any] = {}
+    if field.secret:
+        description += (
+            " Secret: write-only, never in an answer; left out, a save keeps the saved value."
+        )
+        extra["writeOnly"] = True
+    match field.kind:
+        case FieldKind.USERS | FieldKind.GROUPS:
+            return list[Id], Field(default=None, max_length=100, description=description)
+        case FieldKind.USER | FieldKind.GROUP:
+            return Id | None, Field(default=None, description=description)
+        case FieldKind.ASSIGNEE:
+            description += " `owner`, `group` (with assignee_group_id) or a user id."
+            return Assignee, Field(default=None, description=description)
+        case FieldKind.CHECKBOX:
+            return bool, Field(default=None, description=description)
+        case FieldKind.NUMBER:
+            return float, Field(default=None, allow_inf_nan=False, description=description)
+        case FieldKind.SELECT:
+            return Text, _one_of([value for value, _ in field.choices], description, None)
+        case FieldKind.URL:
+            extra["format"] = "uri"
+            return Text, Field(default=None, description=description, json_schema_extra=extra)
+        case FieldKind.TEXT | FieldKind.TEXTAREA | FieldKind.APPROVAL_STEP:
+            return Text, Field(
+                default=None, description=description, json_schema_extra=extra or None
+            )
+        case _:
+            assert_never(field.kind)
 
 
-def _config_model(action: Action) -> type[Strict]:
-    name = "".join(part.title() for part in action.name.split("_")) + "StepConfig"
-    fields: dict[str, Any] = {field.name: _config_field(field) for field in action.fields}
-    model = create_model(name, __base__=Strict, **fields)
-    model.__doc__ = f"The config of a `{action.name}` step ({action.label})."
+_CONFIG_MODELS: dict[type[StepType], type[Strict]] = {}
+
+
+def _config_model(step_type: StepType) -> type[Strict]:
+    """The typed config of a step type, built once per step type class."""
+    model = _CONFIG_MODELS.get(type(step_type))
+    if model is None:
+        name = "".join(part.title() for part in step_type.name.split("_")) + "StepConfig"
+        fields: dict[str, Any] = {field.name: _config_field(field) for field in step_type.fields}
+        model = create_model(name, __base__=Strict, **fields)
+        model.__doc__ = f"The config of a `{step_type.name}` step ({step_type.label})."
+        _CONFIG_MODELS[type(step_type)] = model
     return model
 
 
-CONFIG_MODELS: dict[str, type[Strict]] = {
-    name: _config_model(action) for name, action in STEP_TYPES.items()
-}
+def config_model(step_type_name: str) -> type[Strict] | None:
+    """The typed config of a registered step type, or None."""
+    step_type = step_types().get(step_type_name)
+    return _config_model(step_type) if step_type is not None else None
+
+
+# Derived when the document is built, so a step type registered later is in it too.
+def _step_type_schema(schema: dict[str, Any]) -> None:
+    schema["description"] = (
+        f"The step type; it decides the fields of `config`. One of: {', '.join(step_types())}."
+    )
+    schema["enum"] = list(step_types())
+
+
+def _config_schema(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [
+        _config_model(step_type).model_json_schema(schema_generator=DocumentSchema)
+        for step_type in step_types().values()
+    ]
 
 
 class StepIn(Strict):
@@ -175,16 +215,11 @@ class StepIn(Strict):
         description="Unique in the workflow: lower-case letters, digits and _, starting with a "
         "letter. Later steps read steps.<key>.output."
     )
-    type: Text = _one_of(STEP_TYPES, "The step type; it decides the fields of `config`.")
+    type: Text = Field(json_schema_extra=_step_type_schema)
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="The fields of the step's type (see each option's title).",
-        json_schema_extra={
-            "anyOf": [
-                model.model_json_schema(schema_generator=DocumentSchema)
-                for model in CONFIG_MODELS.values()
-            ]
-        },
+        json_schema_extra=_config_schema,
     )
     when: ConditionIn | None = Field(default=None, description="Run the step only if it holds.")
     retry: RetryIn | None = None
@@ -193,7 +228,7 @@ class StepIn(Strict):
     @classmethod
     def _config_of_its_type(cls, config: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         # An unknown type is the designer validator's to report; its config is not looked at.
-        model = CONFIG_MODELS.get(info.data.get("type", ""))
+        model = config_model(info.data.get("type", ""))
         if model is None:
             return config
         return model.model_validate(config).model_dump(exclude_none=True)
@@ -419,15 +454,7 @@ def _summary_fields(workflow: Workflow) -> dict[str, Any]:
 
 
 def _definition_out(definition: dict[str, Any]) -> DefinitionOut:
-    stages = [
-        {
-            "steps": [
-                step | {"config": {k: v for k, v in step["config"].items() if k != "secret"}}
-                for step in stage["steps"]
-            ]
-        }
-        for stage in definition["stages"]
-    ]
+    stages = without_secrets(definition)["stages"]
     unused = {"from_status": None, "to_status": None, "cron": None}
     trigger = unused | definition["trigger"] | {"summary": trigger_summary(definition["trigger"])}
     return DefinitionOut.model_validate(
@@ -474,12 +501,12 @@ def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
     if path.endswith(".backoff"):
         return list(BACKOFF_KINDS)
     if _STEP_TYPE_PATH.match(path):
-        return list(STEP_TYPES)
+        return list(step_types())
     if match := _CONFIG_PATH.match(path):
         stage, position, name = int(match[1]), int(match[2]), match[3]
-        action = STEP_TYPES.get(definition.stages[stage].steps[position].type)
-        for field in action.fields if action else ():
-            if field.name == name and field.kind == "select":
+        step_type = step_types().get(definition.stages[stage].steps[position].type)
+        for field in step_type.fields if step_type else ():
+            if field.name == name and field.kind == FieldKind.SELECT:
                 return [value for value, _ in field.choices]
     return None
 

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User, group_members
+from governance.engine.definition import steps_kept_apart
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.policies import versions
-from governance.workflows.definition import steps_kept_apart
 
 DECIDED = ("approved", "rejected")
 # A step's live requests: cancelled and expired ones no longer count either way.

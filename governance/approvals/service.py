@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance import visibility
-from governance.approvals import eligibility
+from governance.approvals import eligibility, visibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User

@@ -7,17 +7,53 @@ the old content stop counting: those requests are asked again, and the approvers
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.reminders import INBOX_LINK
 from governance.audit.service import record_event
+from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
 from governance.notifications.service import notify, user_ids_of_groups
+from governance.policies import versions
+from governance.policies.events import PolicyUpdated
+from governance.policies.service import get_policy
+
+
+def approvers_of_content(policy_id: int, digest: str) -> list[dict[str, Any]]:
+    """Who approved exactly this content through a workflow: the approvals whose decision
+    carries this hash, oldest decision first (policies' version freeze asks, via its source)."""
+    rows = db.session.execute(
+        sa.select(User.id, User.name, ApprovalRequest.decided_at, ApprovalRequest.execution_id)
+        .join(User, User.id == ApprovalRequest.decided_by_id)
+        .join(Execution, Execution.id == ApprovalRequest.execution_id)
+        .where(
+            Execution.policy_id == policy_id,
+            ApprovalRequest.status == "approved",
+            ApprovalRequest.content_hash == digest,
+        )
+        .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "at": row.decided_at.isoformat() if row.decided_at else None,
+            "via": f"execution {row.execution_id}",
+        }
+        for row in rows
+    ]
+
+
+def reask_on_policy_updated(event: PolicyUpdated) -> None:
+    """PolicyUpdated's subscriber: the edit changed the content, so the decisions made on the
+    old content stop counting (in the edit's transaction)."""
+    policy = get_policy(event.policy_id)
+    reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
 
 
 def reask_stale_decisions(policy_id: int, current_hash: str) -> list[int]:

@@ -17,8 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 
-from governance.api import tokens
-from governance.auth import passwords
+from governance.auth import passwords, tokens
 from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
 from governance.errors import DomainError
 from governance.timeutil import utcnow

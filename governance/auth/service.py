@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.orm.interfaces import LoaderOption
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from governance.audit.service import diff_fields, record_event
@@ -23,9 +24,14 @@ from governance.lookup import get_or_raise, name_taken
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
-WITH_ROLES_AND_GROUPS = (so.selectinload(User.role_rows), so.selectinload(User.groups))
 # Checked when the email is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("steward-timing-equaliser")
+
+
+def _with_roles_and_groups() -> tuple[LoaderOption, ...]:
+    # Built per query, not at import: a loader option configures every mapper, and at import
+    # time not every model module need have been imported yet.
+    return (so.selectinload(User.role_rows), so.selectinload(User.groups))
 
 
 def hash_password(password: str) -> str:
@@ -141,7 +147,7 @@ def load_session_user(
             UserSession.last_seen_at > now - idle,
         )
         # Every page checks roles and shows groups: load them with the user.
-        .options(*WITH_ROLES_AND_GROUPS)
+        .options(*_with_roles_and_groups())
     ).first()
     if row is None:
         _end_if_expired(live, now)
@@ -402,7 +408,16 @@ def list_users() -> list[User]:
         db.session.scalars(
             sa.select(User)
             .order_by(User.is_enabled.desc(), User.name)
-            .options(*WITH_ROLES_AND_GROUPS)
+            .options(*_with_roles_and_groups())
+        )
+    )
+
+
+def group_ids_of(user: User) -> list[int]:
+    """The ids of the groups this user belongs to (one query, whatever is loaded)."""
+    return list(
+        db.session.scalars(
+            sa.select(group_members.c.group_id).where(group_members.c.user_id == user.id)
         )
     )
 

@@ -16,8 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from governance.api import tokens
-from governance.auth import service
+from governance.auth import service, tokens
 from governance.auth.access import SESSION_TOKEN_KEY
 from governance.auth.forms import (
     ApiTokenForm,
@@ -26,9 +25,9 @@ from governance.auth.forms import (
     LoginForm,
     NotificationPreferenceForm,
 )
+from governance.auth.preferences import set_notification_preference
 from governance.auth.throttle import login_throttle
 from governance.errors import DomainError
-from governance.notifications.service import set_notification_preference
 from governance.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)

@@ -10,7 +10,7 @@ registered provider, and the data a trigger's conditions see from the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +28,8 @@ class ContextProvider:
     # Loader options for the one query that loads a step to run (run.claim_step), so read()
     # finds its rows already in the session instead of asking the database once more per step.
     eager_loads: Callable[[], Sequence[Any]] = _no_options
+    # Fields with a closed set of values, which a condition must compare with one of them.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # Filled by register(app) calls at start-up; registering a name again replaces it.

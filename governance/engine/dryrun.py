@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governance.engine import conditions, context, templating
-from governance.engine.actions import StepContext, get_action
+from governance.engine.steps import StepContext, get_step_type
 from governance.engine.template_names import trigger_fields_of
 from governance.engine.templating import TemplateError
 from governance.extensions import db
@@ -57,7 +57,7 @@ def dry_run(
     try:
         for stage_index, stage in enumerate(definition["stages"]):
             for step in stage["steps"]:
-                action = get_action(step["type"])
+                action = get_step_type(step["type"])
                 when = step.get("when")
                 would_run = not when or conditions.evaluate(when, data)
                 preview = StepPreview(

@@ -20,9 +20,9 @@ from flask import current_app
 
 from governance.dbutil import rowcount
 from governance.engine import advance, backoff, conditions, context, statements
-from governance.engine.actions import Outcome, StepContext, get_action
 from governance.engine.lifecycle import RunOutcome, StepRunStatus
 from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.engine.steps import Outcome, StepContext, get_step_type
 from governance.engine.templating import TemplateError
 from governance.extensions import db
 from governance.timeutil import utcnow
@@ -137,7 +137,7 @@ def run_claimed_step(step_run: StepRun) -> RunOutcome:
         advance.advance_past(step_run)
         db.session.commit()
         return RunOutcome.SKIPPED
-    action = get_action(step_run.step_type)
+    action = get_step_type(step_run.step_type)
     try:
         outcome = action.run(context)
     except TemplateError as error:

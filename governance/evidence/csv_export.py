@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance import visibility
 from governance.auth.models import User
 from governance.csvfile import ROWS_PER_CHUNK
 from governance.extensions import db
+from governance.policies import visibility
 from governance.policies.models import Policy, PolicyRevision, split_tags
 
 POLICY_COLUMNS = (

@@ -11,11 +11,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from governance import visibility
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.errors import Conflict, DomainError, NotFound
+from governance.evidence import visibility
 from governance.evidence.models import EvidencePack
 from governance.extensions import db
 from governance.unit_of_work import unit_of_work

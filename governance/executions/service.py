@@ -12,17 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
 from governance.engine import operate
-from governance.engine.actions import get_action
+from governance.engine.definition import secret_values
 from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun, Workflow
+from governance.engine.steps import get_step_type
 from governance.errors import NotFound
+from governance.executions import visibility
 from governance.extensions import db
 from governance.policies.models import Policy
 from governance.unit_of_work import unit_of_work
-from governance.workflows.signing_secret import known_secrets
+from governance.webhooks.signing_secret import known_secrets
 
 HIDDEN = "[hidden]"
 DECIDED_STATUSES = frozenset({"approved", "rejected"})
@@ -143,15 +144,6 @@ class Timeline:
         return redact(text, self.secrets)
 
 
-def _config_secrets(definition: dict[str, Any]) -> frozenset[str]:
-    return frozenset(
-        str(step["config"]["secret"])
-        for stage in definition.get("stages", [])
-        for step in stage.get("steps", [])
-        if isinstance(step.get("config"), dict) and step["config"].get("secret")
-    )
-
-
 def redact(value: Any, secrets: frozenset[str]) -> Any:
     """A copy of `value` with every `secret` key's value, and every known secret, hidden."""
     if isinstance(value, dict):
@@ -174,7 +166,7 @@ def pretty_json(value: Any, secrets: frozenset[str]) -> str:
 
 
 def _step_view(run: StepRun, config: dict[str, Any], requests, secrets) -> StepView:
-    action = get_action(run.step_type)
+    action = get_step_type(run.step_type)
     view = StepView(
         run=run,
         label=action.label,
@@ -226,7 +218,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
         by_step.setdefault(request.step_run_id, []).append(request)
 
     definition = execution.version.definition
-    secrets = _config_secrets(definition) | known_secrets(execution.workflow)
+    secrets = secret_values(definition) | known_secrets(execution.workflow)
     configs = {
         step["key"]: step.get("config") or {}
         for stage in definition["stages"]

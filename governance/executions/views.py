@@ -7,14 +7,13 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from governance import visibility
 from governance.approvals.service import can_decide, decide_refusal
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm
 from governance.engine import operate
 from governance.engine.models import EXECUTION_STATUSES
 from governance.errors import DomainError
-from governance.executions import service
+from governance.executions import service, visibility
 from governance.executions.forms import CancelForm
 from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial

@@ -20,11 +20,11 @@ import huey as huey_package
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from governance import __version__
 from governance.dbutil import rowcount
 from governance.extensions import db
 from governance.monitor.models import Consumer
 from governance.timeutil import utcnow
+from governance.version import __version__
 
 log = logging.getLogger(__name__)
 CONSUMERS = Consumer.__table__

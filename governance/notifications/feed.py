@@ -15,6 +15,7 @@ from governance.dbutil import rowcount
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.notifications.models import Notification
+from governance.notifications.visibility import can_read_notification
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
@@ -53,7 +54,7 @@ def mark_read(notification_id: int, *, user: User) -> Notification:
     """Mark one of the user's own notifications read (reading it twice changes nothing)."""
     notification = db.session.get(Notification, notification_id)
     # Someone else's notification is not told apart from none at all.
-    if notification is None or not visibility.can_read_notification(user, notification):
+    if notification is None or not can_read_notification(user, notification):
         raise NotFound("No such notification.")
     if notification.read_at is None:
         notification.read_at = utcnow()

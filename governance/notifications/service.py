@@ -13,14 +13,11 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from governance.auth.models import NOTIFY_CHOICES, User, group_members
-from governance.errors import DomainError
 from governance.extensions import db
 from governance.links import absolute_link
 from governance.notifications import outbox
 from governance.notifications.feed import safe_link
 from governance.notifications.models import Notification
-from governance.timeutil import utcnow
-from governance.unit_of_work import unit_of_work
 
 EMAIL_FOOTER = (
     "You get this email because your Steward notification setting is “{choice}”.\n"
@@ -95,20 +92,6 @@ def user_ids_of_groups(group_ids: Iterable[int]) -> list[int]:
         .order_by(User.id)
     )
     return list(db.session.scalars(statement))
-
-
-@unit_of_work()
-def set_notification_preference(user: User, notify_by: str) -> None:
-    """How this user hears about things.
-
-    Choosing the digest starts its 24-hour window now, so the first digest does not repeat
-    notifications that were already emailed one by one.
-    """
-    if notify_by not in NOTIFY_CHOICES:
-        raise DomainError("Choose one of the offered ways to be notified.", field="notify_by")
-    if notify_by == "digest" and user.notify_by != "digest":
-        user.digest_sent_at = utcnow()
-    user.notify_by = notify_by
 
 
 def email_body(body: str, link: str | None, notify_by: str | None) -> str:

@@ -6,17 +6,26 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """The policy.* triggers and the policy context (what a step reads about its policy); a
-    policy's events start the workflows whose trigger matches them."""
-    from governance import events
+    """A policy's events start the workflows whose trigger matches them (the policy.* triggers);
+    the policy context (what a step reads about its policy); the set-status and assign step
+    types; a link to a policy opens for who may read it."""
+    from governance import events, visibility
     from governance.engine.context import register_context
+    from governance.engine.steps import register_step_type
     from governance.engine.triggers import register_trigger
     from governance.policies import triggers
     from governance.policies.context import POLICY_CONTEXT
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
+    from governance.policies.models import Policy
+    from governance.policies.steps import Assign, SetStatus
+    from governance.policies.visibility import can_read_policy
+
+    visibility.register_path_object("policy_id", Policy, can_read_policy)
 
     register_context(POLICY_CONTEXT)
     for trigger_type in triggers.TRIGGER_TYPES:
         register_trigger(trigger_type)
     for event_type in (PolicyCreated, PolicyUpdated, PolicyStatusChanged):
         events.subscribe(event_type, triggers.start_workflows)
+    register_step_type(SetStatus)
+    register_step_type(Assign)

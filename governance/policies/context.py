@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from governance.engine.context import ContextProvider
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
+from governance.policies.lifecycle import STATUSES
 from governance.policies.models import Policy
 
 # policy_snapshot's keys (a test holds the two together).
@@ -56,5 +57,9 @@ def _eager_loads() -> Sequence[Any]:
 
 
 POLICY_CONTEXT = ContextProvider(
-    name="policy", fields=POLICY_FIELDS, read=read_policy, eager_loads=_eager_loads
+    name="policy",
+    fields=POLICY_FIELDS,
+    read=read_policy,
+    eager_loads=_eager_loads,
+    choices={"status": STATUSES},
 )

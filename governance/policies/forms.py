@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from governance.reviews.schedule import MAX_CUSTOM_DAYS
+from governance.policies.cadence import MAX_CUSTOM_DAYS
 from governance.web.fields import DateField, IntegerField, coerce_id, select_choices
 
 REVIEW_FREQUENCIES = select_choices(

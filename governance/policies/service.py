@@ -10,18 +10,16 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
-from governance import events, visibility
-from governance.approvals.staleness import reask_stale_decisions
+from governance import events
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import User, UserRole
 from governance.engine.models import Execution
 from governance.errors import Conflict, DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.policies import gate, lifecycle, versions
+from governance.policies import cadence, gate, lifecycle, versions, visibility
 from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import CHANGE_KINDS, MAJOR, Policy, PolicyRevision
-from governance.reviews import schedule
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
@@ -61,7 +59,7 @@ def normalise_tags(raw: str | list[str]) -> list[str]:
 # ---------------------------------------------------------------- permissions
 
 
-# Who reads which policy is governance.visibility's rule; these names are kept for the callers.
+# Who reads which policy is policies.visibility's rule; these names are kept for the callers.
 can_view = visibility.can_read_policy
 can_read_drafts = visibility.can_read_drafts
 
@@ -176,7 +174,7 @@ def _validated(data: PolicyInput, max_body: int) -> PolicyInput:
     frequency, interval = _validated_cadence(data.review_frequency, data.review_interval_days)
     next_review = data.next_review_on
     if next_review is None and frequency:
-        next_review = schedule.default_first_review(frequency, utcnow().date(), interval)
+        next_review = cadence.default_first_review(frequency, utcnow().date(), interval)
     return PolicyInput(
         title=title,
         body=data.body.replace("\r\n", "\n"),
@@ -195,7 +193,7 @@ def _validated_cadence(
     frequency = frequency or ("custom" if interval is not None else None)
     if frequency is None:
         return None, None
-    if frequency not in schedule.FREQUENCIES:
+    if frequency not in cadence.FREQUENCIES:
         raise DomainError("Choose how often the policy is reviewed.", field="review_frequency")
     if frequency != "custom":
         return frequency, None
@@ -204,9 +202,9 @@ def _validated_cadence(
             "Give the number of days between reviews for a custom cadence.",
             field="review_interval_days",
         )
-    if not 1 <= interval <= schedule.MAX_CUSTOM_DAYS:
+    if not 1 <= interval <= cadence.MAX_CUSTOM_DAYS:
         raise DomainError(
-            f"The review interval must be between 1 and {schedule.MAX_CUSTOM_DAYS} days.",
+            f"The review interval must be between 1 and {cadence.MAX_CUSTOM_DAYS} days.",
             field="review_interval_days",
         )
     return frequency, interval
@@ -331,8 +329,8 @@ def update_policy(
         summary=f"Edited policy “{policy.title}” (revision {policy.current_revision})",
         changes=changes,
     )
+    # Subscribers start the matching workflows and re-ask approvals decided on the old content.
     events.publish(PolicyUpdated(**_what_is(policy, actor), changed=tuple(sorted(changes))))
-    reask_stale_decisions(policy.id, versions.policy_content_hash(policy))
     _flush_or_conflict()
     return policy.current_revision
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from governance import events
-from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
-from governance.engine.models import Execution
 from governance.errors import NotFound
 from governance.extensions import db
 from governance.policies.events import PolicyVersionPublished
 from governance.policies.models import MAJOR, MINOR, Policy, PolicyRevision
 from governance.timeutil import utcnow
+
+# (policy id, content hash) -> who approved that content, each {"id", "name", "at", "via"},
+# oldest decision first; registered by the features that record approvals.
+ApprovalSource = Callable[[int, str], list[dict[str, Any]]]
+_approval_sources: list[ApprovalSource] = []
 
 
 def content_hash(*, title: str, category: str, tags: str, body: str) -> str:
@@ -151,29 +155,17 @@ def change_authors(policy: Policy) -> set[int]:
     return change_authors_of({policy.id})[policy.id]
 
 
+def register_approval_source(source: ApprovalSource) -> None:
+    """A feature that approves content (approvals' workflow decisions) tells, from its
+    register(app), who approved a content hash: policies cannot import the features above it."""
+    if source not in _approval_sources:
+        _approval_sources.append(source)
+
+
 def approvers_of(policy: Policy, digest: str) -> list[dict[str, Any]]:
     """Who approved exactly this content: workflow approvals whose decision carries this
     hash, and the person who took the manual "Approve" step. Oldest decision first."""
-    rows = db.session.execute(
-        sa.select(User.id, User.name, ApprovalRequest.decided_at, ApprovalRequest.execution_id)
-        .join(User, User.id == ApprovalRequest.decided_by_id)
-        .join(Execution, Execution.id == ApprovalRequest.execution_id)
-        .where(
-            Execution.policy_id == policy.id,
-            ApprovalRequest.status == "approved",
-            ApprovalRequest.content_hash == digest,
-        )
-        .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
-    ).all()
-    approvers = [
-        {
-            "id": row.id,
-            "name": row.name,
-            "at": row.decided_at.isoformat() if row.decided_at else None,
-            "via": f"execution {row.execution_id}",
-        }
-        for row in rows
-    ]
+    approvers = [item for source in _approval_sources for item in source(policy.id, digest)]
     manual = db.session.get(User, policy.approved_by_id) if policy.approved_by_id else None
     if manual is not None and all(item["id"] != manual.id for item in approvers):
         approvers.append(

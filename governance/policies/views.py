@@ -14,15 +14,14 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from governance import visibility
 from governance.auth.access import require_role
 from governance.auth.forms import user_choices
 from governance.errors import Conflict, DomainError
-from governance.executions.service import policy_executions
-from governance.policies import lifecycle, service, versions
+from governance.policies import lifecycle, service, versions, visibility
 from governance.policies.diffing import changed_count, side_by_side
 from governance.policies.forms import PolicyForm, PreviewForm, TransitionForm
 from governance.policies.models import CHANGE_KINDS, PolicyRevision
+from governance.policies.page_parts import page_parts
 from governance.policies.rendering import render_markdown
 from governance.web.forms import forget_local_draft, show_domain_error
 from governance.web.htmx import page_or_partial
@@ -186,7 +185,7 @@ def show(policy_id: int):
         revisions=service.list_readable_revisions(policy.id, current_user)[:5],
         is_review_due=policy.is_review_due(),
         can_read_drafts=service.can_read_drafts(current_user),
-        executions=policy_executions(policy.id, current_user, limit=20),
+        **page_parts(policy, current_user),  # the latest executions, from executions
     )
 
 

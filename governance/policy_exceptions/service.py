@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from governance import visibility
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
@@ -25,6 +24,8 @@ from governance.policies.events import PolicyStatusChanged
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy
 from governance.policies.service import can_manage
+from governance.policies.visibility import READ_ALL_ROLES
+from governance.policy_exceptions import visibility
 from governance.policy_exceptions.models import (
     APPROVAL_TRIGGER,
     EXCEPTION_STATUSES,
@@ -35,7 +36,7 @@ from governance.unit_of_work import unit_of_work
 
 TRIGGER = APPROVAL_TRIGGER
 OPEN_STATUSES = ("pending", "active")
-READ_ROLES = visibility.READ_ALL_ROLES  # who reads exceptions: governance.visibility's rule
+READ_ROLES = READ_ALL_ROLES  # who reads exceptions: policy_exceptions.visibility's rule
 SCOPE_MAX = 200
 JUSTIFICATION_MAX = 5000
 REASON_MAX = 500

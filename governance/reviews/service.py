@@ -17,11 +17,11 @@ from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.notifications.service import notify
+from governance.policies import cadence
 from governance.policies.events import PolicyVersionPublished
 from governance.policies.lifecycle import RETIRED
 from governance.policies.models import Policy, PolicyReview
 from governance.policies.service import can_manage
-from governance.reviews import schedule
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
@@ -74,7 +74,7 @@ def review_state(policy: Policy, today: date | None = None) -> ReviewState:
     today = _today(today)
     days_left = (policy.next_review_on - today).days if policy.next_review_on else None
     return ReviewState(
-        cadence=schedule.describe(policy.review_frequency, policy.review_interval_days),
+        cadence=cadence.describe(policy.review_frequency, policy.review_interval_days),
         next_review_on=policy.next_review_on,
         days_left=days_left,
         overdue_since=policy.review_overdue_since if policy.has_live_version else None,
@@ -106,7 +106,7 @@ def has_cadence(policy: Policy) -> bool:
 
 def _next_date(policy: Policy, today: date) -> date:
     assert policy.review_frequency and policy.next_review_on  # callers check has_cadence
-    return schedule.next_review_on(
+    return cadence.next_review_on(
         policy.review_anchor_on or policy.next_review_on,
         policy.review_frequency,
         due_on=policy.next_review_on,

@@ -6,4 +6,12 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """What this feature contributes to the engine (its step types, sweeps, subscriptions)."""
+    """The create-task step type, and who may open a link to a task."""
+    from governance import visibility
+    from governance.engine.steps import register_step_type
+    from governance.tasks.models import Task
+    from governance.tasks.step import CreateTask
+    from governance.tasks.visibility import can_read_task
+
+    register_step_type(CreateTask)
+    visibility.register_path_object("task_id", Task, can_read_task)

@@ -10,7 +10,6 @@ from datetime import date
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance import visibility
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
 from governance.dbutil import rowcount
@@ -20,6 +19,7 @@ from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
+from governance.tasks import visibility
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work

@@ -9,10 +9,10 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from governance.api import errors as api_errors
 from governance.dbutil import is_database_unreachable
 from governance.errors import DomainError
 from governance.extensions import db
+from governance.web import problems
 from governance.web.htmx import is_htmx
 
 TITLES = {
@@ -51,8 +51,6 @@ def render_error(status: int, message: str | None = None):
 
 
 def register(app: Flask) -> None:
-    api_errors.register(app)
-
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(
@@ -63,14 +61,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        if api_errors.is_api_request():
-            return api_errors.domain_error_response(error)
+        if problems.is_api_request():
+            return problems.domain_error_response(error)
         return render_error(error.status_code, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if api_errors.is_api_request():
-            return api_errors.http_error_response(error)
+        if problems.is_api_request():
+            return problems.http_error_response(error)
         status = error.code or 500
         # A description given to abort() is meant for the user; werkzeug's stock text is not.
         custom = error.description if error.description != type(error).description else None
@@ -83,8 +81,8 @@ def register(app: Flask) -> None:
         # One line, no traceback: during an outage every request lands here.
         app.logger.warning("Database unreachable (%s): %s", type(error.orig).__name__, error.orig)
         _forget_session()
-        if api_errors.is_api_request():
-            return api_errors.database_unavailable_response(MESSAGES[503], RETRY_AFTER_SECONDS)
+        if problems.is_api_request():
+            return problems.database_unavailable_response(MESSAGES[503], RETRY_AFTER_SECONDS)
         # A page of its own, rendered without the context processors: base.html and Flask-Login's
         # processor read current_user, and loading a user needs the database that just failed.
         template = "errors/_error.html" if is_htmx() else "errors/unavailable.html"
@@ -95,8 +93,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        if api_errors.is_api_request():
-            return api_errors.unexpected_error_response()
+        if problems.is_api_request():
+            return problems.unexpected_error_response()
         app.logger.exception("Unhandled error")
         # The one cleanup after an error no view expected: the error page must not render
         # from a failed or half-written transaction (a command's unit rolled its own back).

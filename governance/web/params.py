@@ -9,8 +9,8 @@ from datetime import date
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, Map
 
-from governance.api.errors import is_api_request
 from governance.parsing import ID_MAX, parse_date, parse_int
+from governance.web.problems import is_api_request
 
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

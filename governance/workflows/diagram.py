@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from governance.engine.actions import load_all
+from governance.engine.steps import step_types
 
 BOX_WIDTH, BOX_HEIGHT = 180, 54
 COLUMN_GAP, ROW_GAP, MARGIN = 60, 16, 20
@@ -40,7 +40,7 @@ class Diagram:
 
 def layout(definition: dict[str, Any]) -> Diagram:
     """One column per stage (they run one after another), one row per step (in parallel)."""
-    actions = load_all()
+    actions = step_types()
     boxes: list[Box] = []
     arrows: list[Arrow] = []
     labels: list[tuple[int, str]] = []

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol, overload
 
-MULTI_VALUE_KINDS = frozenset({"users", "groups"})
 _STEP_FIELD = re.compile(r"^stage-(\d+)-step-(\d+)-(.+)$")
 _CONDITION_FIELD = re.compile(r"^cond-(\d+)-(field|op|value)$")
 _STAGE_MARKER = re.compile(r"^stage-(\d+)-present$")

@@ -20,13 +20,13 @@ from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import start
 from governance.engine.models import Workflow
-from governance.engine.signing import verify_inbound_signature, verify_standard_webhook
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
+from governance.webhooks.signing import verify_inbound_signature, verify_standard_webhook
 from governance.workflows.hook_body import BodyRefused, parse_hook_body
 from governance.workflows.models import InboundWebhookMessage
 

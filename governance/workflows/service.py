@@ -1,6 +1,6 @@
 """Workflow rules: create, save a new immutable version, activate, deactivate, run manually,
 delete. (The inbound webhook trigger is inbound.py; the outbound signing secret is
-signing_secret.py.)"""
+webhooks/signing_secret.py.)"""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.engine import schedule, start
+from governance.engine.definition import (
+    DefinitionError,
+    carry_over_secrets,
+    validate_definition,
+)
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     WORKFLOW_STATUSES,
@@ -20,14 +25,13 @@ from governance.engine.models import (
     Workflow,
     WorkflowVersion,
 )
-from governance.engine.signing import new_inbound_secret, new_signing_secret
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise, name_taken
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
-from governance.workflows.definition import DefinitionError, validate_definition
+from governance.webhooks.signing import new_inbound_secret, new_signing_secret
 
 
 def get_workflow(workflow_id: int) -> Workflow:
@@ -91,6 +95,8 @@ def save_workflow(
             f"{expected_version}: someone saved it after you read it. Nothing was saved; "
             "read it again and apply your changes."
         )
+    if workflow is not None:
+        definition = carry_over_secrets(definition, latest_version(workflow).definition)
     name, clean = _validated(name, definition, exclude_id=workflow_id)
     if workflow is None:
         workflow = Workflow(

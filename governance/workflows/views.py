@@ -19,26 +19,27 @@ from flask import (
 )
 from flask_login import current_user
 
-from governance.api import errors as api_errors
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import schedule, template_names
-from governance.engine.actions import load_all
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.engine.dryrun import dry_run
-from governance.engine.signing import inbound_signature, standard_form
+from governance.engine.steps import step_types
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf
 from governance.links import absolute_url
 from governance.parsing import parse_int
 from governance.policies import service as policies
 from governance.policies.lifecycle import STATUS_LABELS
+from governance.web import problems
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
-from governance.workflows import editor, inbound, policy_picker, signing_secret
+from governance.webhooks import signing_secret
+from governance.webhooks.signing import inbound_signature, standard_form
+from governance.workflows import editor, inbound, policy_picker
 from governance.workflows import service as workflows
-from governance.workflows.definition import TRIGGERS, DefinitionError, trigger_summary
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
     ActivateForm,
@@ -53,10 +54,10 @@ bp = Blueprint("workflows", __name__)
 
 
 def _multi_value_fields(step_type: str) -> frozenset[str]:
-    action = load_all().get(step_type)
+    action = step_types().get(step_type)
     if action is None:
         return frozenset()
-    return frozenset(f.name for f in action.fields if f.kind in editor.MULTI_VALUE_KINDS)
+    return frozenset(f.name for f in action.fields if f.multi_value)
 
 
 @bp.route("/workflows")
@@ -88,7 +89,7 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
         "statuses": STATUS_LABELS,
         "operators": OPERATORS,
         "fields": FIELD_LABELS,
-        "actions": load_all(),
+        "actions": step_types(),
         "approval_keys": [
             step["key"]
             for stage in draft["stages"]
@@ -205,7 +206,7 @@ def _show_context(
         "diagram": layout(shown.definition),
         "unescalated_steps": reminders.steps_without_escalation_target(shown.definition),
         "trigger_text": trigger_summary(trigger),
-        "actions": load_all(),
+        "actions": step_types(),
         "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
         "webhook_url": absolute_url("workflows.inbound_webhook", workflow_id=workflow.id),
@@ -407,5 +408,5 @@ def inbound_webhook(workflow_id: int):
             workflow_id, request.get_data(cache=False)[: limit + 1], request.headers
         )
     except DomainError as error:
-        return api_errors.domain_error_response(error, status=error.status_code)
+        return problems.domain_error_response(error, status=error.status_code)
     return jsonify(execution_id=execution_id), 202

@@ -25,7 +25,7 @@ depends_on = None
 
 
 def _new_secret() -> str:
-    # As governance.engine.signing.new_signing_secret (a migration does not import the app).
+    # As governance.webhooks.signing.new_signing_secret (a migration does not import the app).
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 

@@ -14,9 +14,8 @@ import sqlalchemy as sa
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from governance.api.models import ApiToken
-from governance.api.tokens import TOKEN_PREFIX, token_hash
-from governance.auth.models import User
+from governance.auth.models import ApiToken, User
+from governance.auth.tokens import TOKEN_PREFIX, token_hash
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from tests.conftest import ApiClient, require_service

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from governance.api import tokens
-from governance.api.models import ApiToken
 from governance.audit.models import AuditEvent
+from governance.auth import tokens
+from governance.auth.models import ApiToken
 from governance.policies.models import Policy, PolicyRevision
 from governance.timeutil import utcnow
 from tests import factories

@@ -195,7 +195,7 @@ def test_failed_list_filters_by_task_name_and_failure_time_and_pages(
     assert item["args"] == [old.step_run_id]
     assert item["step_run_id"] == old.step_run_id
     assert item["error"] == "ZeroDivisionError: integer division or modulo by zero"
-    assert "actions/notify.py" in item["traceback"]  # the step's own traceback
+    assert "notifications/step.py" in item["traceback"]  # the step's own traceback
     assert item["can_retry"] is True
     assert response.json["items"][0]["can_retry"] is False  # housekeeping runs on its own
 

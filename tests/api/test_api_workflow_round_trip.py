@@ -10,10 +10,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from governance.api import tokens
+from governance.auth import tokens
 from governance.auth.models import User
+from governance.engine.definition import TRIGGERS
 from governance.engine.models import Workflow, WorkflowVersion
-from governance.workflows.definition import TRIGGERS
 from tests.conftest import ApiClient
 from tests.factories import step
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from governance.api import tokens
+from governance.auth import tokens
 from tests import factories
 
 pytestmark = pytest.mark.browser

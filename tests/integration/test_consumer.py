@@ -18,13 +18,13 @@ import sqlalchemy as sa
 
 from governance.auth.models import UserSession
 from governance.engine.models import Execution
-from governance.engine.signing import sign_standard_webhook
 from governance.extensions import huey
 from governance.maintenance import prune_ended_sessions, prune_ended_sessions_nightly
 from governance.notifications.models import Notification
 from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.timeutil import utcnow
+from governance.webhooks.signing import sign_standard_webhook
 from tests import factories
 from tests.consumers import running_consumer
 from tests.factories import count_committed

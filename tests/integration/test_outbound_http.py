@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from governance.engine.outbound import UnsafeDestination, classify, post_json
-from governance.engine.signing import new_signing_secret, standard_webhook_headers
+from governance.webhooks.outbound import UnsafeDestination, classify, post_json
+from governance.webhooks.signing import new_signing_secret, standard_webhook_headers
 
 LOCAL = ["127.0.0.1"]
 

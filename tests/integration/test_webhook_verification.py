@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from governance.engine.models import Workflow
-from governance.engine.signing import new_signing_secret
 from governance.timeutil import utcnow
+from governance.webhooks.signing import new_signing_secret
 from tests import factories
 
 

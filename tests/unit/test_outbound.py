@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from governance.engine.outbound import (
+from governance.webhooks.outbound import (
     DeliveryResult,
     UnsafeDestination,
     check_url,

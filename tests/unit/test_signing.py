@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from governance.engine.signing import (
+from governance.webhooks.signing import (
     inbound_signature,
     new_inbound_secret,
     new_signing_secret,

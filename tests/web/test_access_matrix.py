@@ -215,8 +215,8 @@ def test_anonymous_visitors_are_sent_to_log_in_or_get_401(app, world, client, ap
 
 
 def test_refused_changes_change_nothing(app, world, as_role, api_as, db):
-    from governance.api.models import ApiToken
     from governance.approvals.models import ApprovalRequest
+    from governance.auth.models import ApiToken
     from governance.evidence.models import EvidencePack
     from governance.notifications.models import Notification
     from governance.policy_exceptions.models import PolicyException
@@ -350,6 +350,27 @@ def test_a_viewer_asked_to_approve_reads_that_request_and_its_execution_only(use
     assert [r.status for r in factories.approval_requests(db)] == ["approved"]
     # Having decided, they still read what they decided on.
     assert mine.get(execution_url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "policy_id",
+        "execution_id",
+        "exception_id",
+        "request_id",
+        "task_id",
+        "notification_id",
+        "pack_id",
+    ],
+)
+def test_every_object_a_link_names_is_checked_by_its_features_read_rule(name, users, db):
+    """Each feature registers its read rule in its register(app): a link naming an object that
+    does not exist opens for nobody, admin included; a path argument naming no object is free."""
+    from governance import visibility
+
+    assert visibility.can_open(users["admin"], {name: 99999}) is False
+    assert visibility.can_open(users["admin"], {"page": 99999}) is True
 
 
 def test_a_notification_link_to_nothing_is_shown_as_plain_text(users, db, as_role):

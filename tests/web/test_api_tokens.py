@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from governance.api.models import ApiToken
 from governance.audit.models import AuditEvent
+from governance.auth.models import ApiToken
 from governance.timeutil import utcnow
 from tests.conftest import ApiClient
 

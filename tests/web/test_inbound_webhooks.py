@@ -14,16 +14,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from governance.api.errors import CODES
 from governance.api.schemas import ErrorBody
 from governance.audit.models import AuditEvent
 from governance.engine.models import Execution, Workflow
-from governance.engine.signing import (
+from governance.timeutil import utcnow
+from governance.web.problems import CODES
+from governance.webhooks.signing import (
     inbound_signature,
     new_signing_secret,
     standard_webhook_headers,
 )
-from governance.timeutil import utcnow
 from governance.workflows import inbound
 from governance.workflows.models import InboundWebhookMessage
 from tests import factories

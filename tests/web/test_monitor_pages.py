@@ -321,7 +321,7 @@ def test_job_detail_shows_arguments_step_run_execution_error_and_traceback(as_ro
     assert "Per tag" in html
     assert "ZeroDivisionError: integer division or modulo by zero" in html
     assert "Traceback (most recent call last)" in html
-    assert "actions/notify.py" in html  # the step action's own traceback, not Huey's
+    assert "notifications/step.py" in html  # the step type's own traceback, not Huey's
     assert ">Retry</button>" in html and ">Discard</button>" in html
     assert as_role("admin").get("/admin/queues/jobs/99999").status_code == 404
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from governance import events
 from governance.audit.models import AuditEvent
 from governance.extensions import db as _db
+from governance.policies.cadence import add_months
 from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
 from governance.policies.models import Policy, PolicyRevision
-from governance.reviews.schedule import add_months
 from governance.timeutil import utcnow
 from tests import factories
 from tests.factories import count_rows

@@ -12,9 +12,9 @@ from governance.audit.models import AuditEvent
 from governance.engine.models import Execution
 from governance.notifications.models import Notification
 from governance.policies import service as policies
+from governance.policies.cadence import add_months, first_date_after
 from governance.policies.models import Policy, PolicyReview
 from governance.reviews import service as reviews
-from governance.reviews.schedule import add_months, first_date_after
 from governance.timeutil import utcnow
 from tests import factories
 

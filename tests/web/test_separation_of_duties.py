@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
+from governance.engine.definition import DefinitionError, validate_definition
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict
 from governance.workflows import service as workflows
-from governance.workflows.definition import DefinitionError, validate_definition
 from tests import factories
 from tests.conftest import ApiClient
 from tests.factories import approval_requests, make_workflow, step, submit_for_review

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from governance.engine.definition import DefinitionError
 from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
 from governance.notifications.models import Notification
 from governance.policies.context import POLICY_FIELDS, policy_snapshot
 from governance.workflows import service as workflows
-from governance.workflows.definition import DefinitionError
 from tests import factories
 from tests.factories import count_rows, make_workflow, step
 
@@ -199,8 +199,8 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
 
 
 def test_every_trigger_says_which_fields_its_data_has(app):
+    from governance.engine.definition import TRIGGERS
     from governance.engine.triggers import trigger_types
-    from governance.workflows.definition import TRIGGERS
 
     # A registered trigger type always declares its data's fields (or None: the caller's).
     assert set(trigger_types()) == set(TRIGGERS)

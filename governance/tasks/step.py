@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from governance.auth.models import Group, User
 from governance.engine import templating
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.parsing import id_or_none
 from governance.tasks.models import Task
@@ -20,8 +20,7 @@ def _optional_id(raw) -> int | None:
     return id_or_none(str(raw or "").strip())
 
 
-@register
-class CreateTask(Action):
+class CreateTask(StepType):
     name = "create_task"
     label = "Create a task"
     # The designer renders fields generically: the existing "assignee" choice (the policy
@@ -30,23 +29,23 @@ class CreateTask(Action):
         ConfigField(
             "title",
             "Title (template)",
-            "text",
+            FieldKind.TEXT,
             hint="e.g. Review {{ policy.title }}",
             template=True,
         ),
-        ConfigField("assignee", "Assignee", "assignee"),
+        ConfigField("assignee", "Assignee", FieldKind.ASSIGNEE),
         ConfigField(
             "assignee_group_id",
             "Or assign to a group",
-            "group",
+            FieldKind.GROUP,
             hint="Any member of the group may do it. Leave the assignee on “The policy owner” "
             "when you choose a group.",
         ),
-        ConfigField("due_days", "Due in (days, 0 = no due date)", "number", default="7"),
+        ConfigField("due_days", "Due in (days, 0 = no due date)", FieldKind.NUMBER, default="7"),
         ConfigField(
             "wait_until_done",
             "Wait until the task is done",
-            "checkbox",
+            FieldKind.CHECKBOX,
             hint="The workflow pauses at this step until someone marks the task done.",
         ),
     )

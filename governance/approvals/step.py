@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from governance.approvals import reminders
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import Group, User
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.models import StepRun
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.parsing import id_or_none
 from governance.timeutil import utcnow
@@ -28,44 +28,45 @@ def _optional_id(raw) -> int | None:
     return id_or_none(str(raw or "").strip())
 
 
-@register
-class Approval(Action):
+class Approval(StepType):
     name = "approval"
     label = "Approval"
     automated = False
     fields = (
-        ConfigField("users", "Approvers (users)", "users"),
-        ConfigField("groups", "Approver groups", "groups"),
+        ConfigField("users", "Approvers (users)", FieldKind.USERS),
+        ConfigField("groups", "Approver groups", FieldKind.GROUPS),
         ConfigField(
             "rule",
             "Rule",
-            "select",
+            FieldKind.SELECT,
             tuple(RULES.items()),
             "Any: the first approval decides. All: every assignee. Quorum: N approvals.",
             default="any",
         ),
-        ConfigField("quorum", "Quorum (approvals needed)", "number", default="1"),
-        ConfigField("due_hours", "Due in (hours, 0 = no deadline)", "number", default="48"),
-        ConfigField("escalate_user_id", "Escalate to (user)", "user"),
-        ConfigField("escalate_group_id", "Escalate to (group)", "group"),
+        ConfigField("quorum", "Quorum (approvals needed)", FieldKind.NUMBER, default="1"),
+        ConfigField("due_hours", "Due in (hours, 0 = no deadline)", FieldKind.NUMBER, default="48"),
+        ConfigField("escalate_user_id", "Escalate to (user)", FieldKind.USER),
+        ConfigField("escalate_group_id", "Escalate to (group)", FieldKind.GROUP),
         ConfigField(
             "escalate_adds_approvers",
             "When overdue, add the escalation target as an approver",
-            "checkbox",
+            FieldKind.CHECKBOX,
             hint="Otherwise the escalation target is only notified.",
         ),
         ConfigField(
             "decide_by_count",
             "Decide by count (majority)",
-            "checkbox",
+            FieldKind.CHECKBOX,
             hint="A single rejection does not reject the step while enough approvals can "
             "still come; it is rejected once they cannot.",
         ),
-        ConfigField("continue_on_reject", "Continue the workflow after a rejection", "checkbox"),
+        ConfigField(
+            "continue_on_reject", "Continue the workflow after a rejection", FieldKind.CHECKBOX
+        ),
         ConfigField(
             "distinct_from",
             "Distinct from the approvers of step",
-            "approval_step",
+            FieldKind.APPROVAL_STEP,
             hint="The key of another approval step of this workflow: whoever decides one of the "
             "two steps in an execution cannot decide the other. Empty: no such tie.",
         ),

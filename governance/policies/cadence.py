@@ -1,4 +1,4 @@
-"""Review date arithmetic: pure functions, no database, no Flask.
+"""A policy's review cadence and its date arithmetic: pure functions, no database, no Flask.
 
 A cadence is a frequency (monthly, quarterly, yearly, or custom every N days) counted from an
 anchor, the first intended review date. The n-th review date is always computed from the

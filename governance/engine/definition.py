@@ -15,16 +15,16 @@ rule they ran with; the designer starts a new workflow with it on.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from governance.engine import conditions, template_names
-from governance.engine.actions import Action, load_all
+from governance.engine import conditions, context, template_names
+from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
 from governance.engine.triggers import get_trigger
 from governance.errors import DomainError
-from governance.policies.lifecycle import STATUSES
 
 # The designer's list of triggers, in its order; each is a registered trigger type
 # (engine/triggers.py), which owns its settings, their checks and its summary.
@@ -82,9 +82,12 @@ def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, A
         errors[f"{path}.op"] = "Choose an operator."
     elif operator != "changed" and not value:
         errors[f"{path}.value"] = "Give a value to compare with."
-    is_status_compare = field == "policy.status" and operator in ("equals", "not_equals")
-    if is_status_compare and value and value not in STATUSES:
-        errors[f"{path}.value"] = f"Unknown status “{value}”; use one of {', '.join(STATUSES)}."
+    # A field with a closed set of values (policy.status) is compared with one of them.
+    root, _, name = field.partition(".")
+    provider = context.providers().get(root)
+    choices = provider.choices.get(name) if provider else None
+    if choices and operator in ("equals", "not_equals") and value and value not in choices:
+        errors[f"{path}.value"] = f"Unknown {name} “{value}”; use one of {', '.join(choices)}."
     return {"field": field, "op": operator, "value": value}
 
 
@@ -117,7 +120,7 @@ class StepNames:
 
 
 def _check_template_names(
-    action: Action, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
+    action: StepType, config: dict[str, Any], path: str, seen: StepNames, errors: dict[str, str]
 ) -> None:
     """Refuse a template naming what the step will not have (a typo would otherwise fail
     the step at run time)."""
@@ -142,7 +145,7 @@ def _check_template_names(
 def _clean_step(
     raw: Any, path: str, earlier_keys: set[str], seen: StepNames, errors: dict[str, str]
 ) -> dict[str, Any]:
-    actions = load_all()
+    actions = step_types()
     raw = raw if isinstance(raw, dict) else {}
     key = str(raw.get("key") or "").strip()
     if not STEP_KEY.match(key):
@@ -259,3 +262,71 @@ def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
 def trigger_summary(trigger: dict[str, Any]) -> str:
     trigger_type = get_trigger(trigger.get("type", ""))
     return trigger_type.summary(trigger) if trigger_type else "No trigger"
+
+
+# Steps saved before secrets were fields kept the webhook's signing secret under this key.
+LEGACY_SECRET_KEY = "secret"  # noqa: S105  (a key name, not a password)
+
+
+def _secret_names(step: dict[str, Any]) -> frozenset[str]:
+    step_type = step_types().get(str(step.get("type") or ""))
+    return (step_type.secret_fields() if step_type else frozenset()) | {LEGACY_SECRET_KEY}
+
+
+def _steps(definition: dict[str, Any]):
+    for stage in definition.get("stages") or []:
+        if isinstance(stage, dict):
+            for step in stage.get("steps") or []:
+                if isinstance(step, dict) and isinstance(step.get("config"), dict):
+                    yield step
+
+
+def secret_values(definition: dict[str, Any]) -> frozenset[str]:
+    """Every secret the definition's steps hold (their types' secret fields), to hide."""
+    return frozenset(
+        str(step["config"][name])
+        for step in _steps(definition)
+        for name in _secret_names(step)
+        if step["config"].get(name)
+    )
+
+
+def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the definition whose step configs leave their secret fields out."""
+    return definition | {
+        "stages": [
+            stage
+            | {
+                "steps": [
+                    step
+                    | {
+                        "config": {
+                            name: value
+                            for name, value in step["config"].items()
+                            if name not in _secret_names(step)
+                        }
+                    }
+                    for step in stage["steps"]
+                ]
+            }
+            for stage in definition["stages"]
+        ]
+    }
+
+
+def carry_over_secrets(
+    definition: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The definition with each secret field a step leaves empty filled from the step of the
+    same key and type in `previous` (the version it was edited from): the designer and the
+    API never show a secret, so a save that sends none back keeps it."""
+    if not previous:
+        return definition
+    definition = copy.deepcopy(definition)
+    saved = {(step.get("key"), step.get("type")): step["config"] for step in _steps(previous)}
+    for step in _steps(definition):
+        config, before = step["config"], saved.get((step.get("key"), step.get("type")), {})
+        for name in _secret_names(step) - {LEGACY_SECRET_KEY}:
+            if config.get(name) in (None, "") and before.get(name):
+                config[name] = before[name]
+    return definition

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.timeutil import utcnow
 
 MAX_WAIT_MINUTES = 60 * 24 * 365
 
 
-@register
-class Wait(Action):
+class Wait(StepType):
     name = "wait"
     label = "Wait"
-    fields = (ConfigField("minutes", "Wait for (minutes)", "number", default="60"),)
+    fields = (ConfigField("minutes", "Wait for (minutes)", FieldKind.NUMBER, default="60"),)
     automated = False
 
     def validate(self, config):

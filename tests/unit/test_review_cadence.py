@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from governance.reviews.schedule import (
+from governance.policies.cadence import (
     add_months,
     default_first_review,
     describe,

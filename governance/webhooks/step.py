@@ -2,7 +2,7 @@
 
 At-least-once: a retry sends the same `webhook-id` (derived from the step run), so the
 receiver can drop duplicates. Signed with the workflow's signing secret as it is when the
-request is sent (both during a rotation's grace period: workflows/signing_secret.py).
+request is sent (both during a rotation's grace period: webhooks/signing_secret.py).
 Loopback, private and other non-global destinations are refused at save time and again at
 send time, unless WEBHOOK_ALLOWLIST names them.
 """
@@ -14,13 +14,13 @@ import time
 
 from flask import current_app
 
-from governance.engine import outbound
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
 from governance.engine.models import Execution
-from governance.engine.signing import standard_webhook_headers
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.links import absolute_url
-from governance.workflows.signing_secret import secrets_in_use
+from governance.webhooks import outbound
+from governance.webhooks.signing import standard_webhook_headers
+from governance.webhooks.signing_secret import secrets_in_use
 
 
 def _links(context: StepContext) -> dict[str, str]:
@@ -31,14 +31,15 @@ def _links(context: StepContext) -> dict[str, str]:
     return links
 
 
-@register
-class Webhook(Action):
+class Webhook(StepType):
     name = "webhook"
     label = "Outbound webhook"
     fields = (
-        ConfigField("url", "URL (https or http)", "text", hint="Must resolve to a public address."),
-        ConfigField("connect_timeout", "Connect timeout (s)", "number", default="5"),
-        ConfigField("read_timeout", "Read timeout (s)", "number", default="10"),
+        ConfigField(
+            "url", "URL (https or http)", FieldKind.TEXT, hint="Must resolve to a public address."
+        ),
+        ConfigField("connect_timeout", "Connect timeout (s)", FieldKind.NUMBER, default="5"),
+        ConfigField("read_timeout", "Read timeout (s)", FieldKind.NUMBER, default="10"),
     )
 
     def validate(self, config):

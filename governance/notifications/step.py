@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
 from governance.engine import templating
-from governance.engine.actions import Action, ConfigField, Outcome, StepContext, register
+from governance.engine.steps import ConfigField, FieldKind, Outcome, StepContext, StepType
 from governance.extensions import db
 from governance.notifications import service as notifications
 from governance.parsing import id_or_none
@@ -19,25 +19,24 @@ def _ids(raw) -> list[int]:
     return sorted({number for number in map(id_or_none, raw or []) if number is not None})
 
 
-@register
-class Notify(Action):
+class Notify(StepType):
     name = "notify"
     label = "Notify"
     fields = (
-        ConfigField("users", "Users", "users"),
-        ConfigField("groups", "Groups", "groups"),
-        ConfigField("to_owner", "The policy owner", "checkbox"),
+        ConfigField("users", "Users", FieldKind.USERS),
+        ConfigField("groups", "Groups", FieldKind.GROUPS),
+        ConfigField("to_owner", "The policy owner", FieldKind.CHECKBOX),
         ConfigField(
             "subject",
             "Subject (template)",
-            "text",
+            FieldKind.TEXT,
             hint="e.g. {{ policy.title }} was published",
             template=True,
         ),
         ConfigField(
             "body",
             "Body (template)",
-            "textarea",
+            FieldKind.TEXTAREA,
             hint="Jinja over policy, trigger and steps.<key>.output, e.g. {{ trigger.new_status }}",
             template=True,
         ),

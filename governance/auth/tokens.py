@@ -9,9 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from governance.api.models import ApiToken
 from governance.audit.service import record_event
-from governance.auth.models import User
+from governance.auth.models import ApiToken, User
 from governance.errors import DomainError, NotFound
 from governance.extensions import db
 from governance.timeutil import utcnow
