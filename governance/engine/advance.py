@@ -155,9 +155,9 @@ def complete_waiting_step(step_run_id: int, output: dict[str, Any]) -> bool:
     )
     if rowcount(changed) != 1:
         return False
-    execution_id = db.session.scalar(
+    execution_id = db.session.execute(
         sa.select(StepRun.execution_id).where(StepRun.id == step_run_id)
-    )
+    ).scalar_one()
     advance(execution_id)
     return True
 

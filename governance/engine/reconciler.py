@@ -51,7 +51,7 @@ def _requeue_expired_leases(now) -> list[int]:
         )
     )
     for step_run_id in expired:
-        step_run = db.session.get(StepRun, step_run_id)
+        step_run = db.session.get_one(StepRun, step_run_id)
         error = "The step did not finish within its lease (consumer died or step timed out)."
         db.session.execute(
             sa.update(StepAttempt)
@@ -164,9 +164,11 @@ def _fire_due_schedules(now) -> list[int]:
         )
     )
     for workflow_id in due:
-        workflow = db.session.get(Workflow, workflow_id)
-        planned = workflow.next_run_at
-        cron = workflow.active_version.definition["trigger"]["cron"]
+        workflow = db.session.get_one(Workflow, workflow_id)
+        planned, version = workflow.next_run_at, workflow.active_version
+        # Selected as active and due, so it has a version and a next run (for the checker).
+        assert planned is not None and version is not None
+        cron = version.definition["trigger"]["cron"]
         # Claim this run of the schedule: only the reconciler that moves next_run_at fires it.
         claimed = db.session.execute(
             sa.update(Workflow)

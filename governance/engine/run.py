@@ -235,9 +235,9 @@ def _park_step(step_run_id: int, attempt: int, outcome: Outcome) -> bool:
     if rowcount(changed) != 1:
         return False
     _close_attempt(step_run_id, attempt, StepRunStatus.WAITING)
-    execution_id = db.session.scalar(
+    execution_id = db.session.execute(
         sa.select(StepRun.execution_id).where(StepRun.id == step_run_id)
-    )
+    ).scalar_one()
     advance.refresh_execution_status(execution_id)
     return True
 

@@ -99,7 +99,9 @@ def start_matching(trigger_type: str, payload: dict[str, Any]) -> list[int]:
     source_workflow = _source_workflow_id(payload)
     started = []
     for workflow in workflows:
-        definition = workflow.active_version.definition
+        version = workflow.active_version
+        assert version is not None  # an active workflow always has one (service.activate)
+        definition = version.definition
         if workflow.id == source_workflow:
             continue
         if kind is not None and not kind.matches(definition["trigger"], payload):
