@@ -195,7 +195,7 @@ def approver(session: Session, stop: threading.Event) -> None:
     if not _login(session, stop):
         return
     while not stop.is_set():
-        status, body, _ = session.request("GET /inbox", "/inbox")
+        status, body, _ = session.request("GET /approvals", "/approvals")
         request_ids = list(dict.fromkeys(DECIDE.findall(body)))[:3] if status == 200 else []
         for request_id in request_ids:
             status, _, _ = session.post(

@@ -236,7 +236,7 @@ def pages(subjects: Subjects) -> list[tuple[str, str, str]]:
         ),
         ("/policies last page", ADMIN, "/policies?page=last"),
         ("/policies/<id>", ADMIN, f"/policies/{subjects.policy_id}"),
-        ("/inbox (2,000 pending)", APPROVER, "/inbox"),
+        ("/approvals (2,000 pending)", APPROVER, "/approvals"),
         ("/executions?status=failed", ADMIN, "/executions?status=failed"),
         ("/executions/<id>", ADMIN, f"/executions/{subjects.execution_id}"),
         ("/admin/queues", ADMIN, "/admin/queues"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import TypedDict
 
 import sqlalchemy as sa
 from flask import current_app
@@ -11,6 +12,8 @@ from flask import current_app
 from governance.acknowledgements import service as acknowledgements
 from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
+from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine.jobs import execute_step
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
@@ -71,14 +74,24 @@ POLICIES = [
     ("Privacy Notice for Employees", "Privacy", "omar", "gdpr, hr", "published", "yearly"),
 ]
 
+
+class _Edit(TypedDict, total=False):
+    """What one revision changes in the demo text: `_body`'s keyword arguments."""
+
+    scope: str
+    notes: list[str]
+
+
 # Each revision after the first: its change summary and what it changed in the text.
-EDITS = [
+EDITS: list[tuple[str, _Edit]] = [
     ("Clarified scope", {"scope": "Applies to all employees, contractors and temporary staff."}),
     ("Added exceptions", {"notes": ["Exceptions must be approved in writing by the owner."]}),
 ]
 
 
-def _body(title: str, category: str, scope: str = "Applies to all employees.", notes=()) -> str:
+def _body(
+    title: str, category: str, scope: str = "Applies to all employees.", notes: Sequence[str] = ()
+) -> str:
     lines = [
         f"# {title}",
         "",
@@ -147,7 +160,7 @@ def seed() -> Iterator[str]:
             max_body=max_body,
             summary="First draft",
         )
-        changes: dict = {}
+        changes: _Edit = {}
         for summary, change in EDITS[: 1 + index % 2]:
             changes |= change
             policy = policies.get_policy(policy_id)
@@ -187,7 +200,7 @@ def seed() -> Iterator[str]:
 
 def _revise(title: str, *, owner, old: str, new: str, summary: str) -> int:
     """Start a revision of a published demo policy and save one edit as a draft."""
-    policy_id = db.session.scalar(sa.select(Policy.id).where(Policy.title == title))
+    policy_id = db.session.execute(sa.select(Policy.id).where(Policy.title == title)).scalar_one()
     policies.transition_policy(policy_id, lifecycle.DRAFT, actor=owner)
     policy = policies.get_policy(policy_id)
     policies.update_policy(
@@ -245,7 +258,7 @@ def _seed_acknowledgements(users: dict, groups: dict[str, int]) -> Iterator[str]
         ("Data Retention Schedule", "Legal", 20, ["lena"]),
     ]
     for title, group, days_ago, readers in campaigns:
-        policy = db.session.scalar(sa.select(Policy).where(Policy.title == title))
+        policy = db.session.execute(sa.select(Policy).where(Policy.title == title)).scalar_one()
         # Opened days ago through the service itself, so the due date its announcement
         # states is the one the campaign stores (rewriting it afterwards made them differ).
         acknowledgements.update_settings(
@@ -258,6 +271,7 @@ def _seed_acknowledgements(users: dict, groups: dict[str, int]) -> Iterator[str]
         )
         for reader in readers:
             row = acknowledgements.my_row_for_policy(users[reader].id, policy.id)
+            assert row is not None, f"{reader} is in the campaign's audience"
             acknowledgements.acknowledge(
                 row.id,
                 user=users[reader],
@@ -455,7 +469,9 @@ def _seed_exceptions(admin, groups: dict[str, int], users: dict) -> Iterator[str
     ]
     ids = []
     for title, requester, scope, justification, days in requests:
-        policy_id = db.session.scalar(sa.select(Policy.id).where(Policy.title == title))
+        policy_id = db.session.execute(
+            sa.select(Policy.id).where(Policy.title == title)
+        ).scalar_one()
         ids.append(
             exceptions.request_exception(
                 policy_id,
@@ -471,9 +487,9 @@ def _seed_exceptions(admin, groups: dict[str, int], users: dict) -> Iterator[str
     _run_queued_steps()
     # Sam (Security) approves the first; the second waits in Security's inboxes.
     approved = exceptions.get_exception(ids[0])
-    request_id = db.session.scalar(
+    request_id = db.session.execute(
         sa.select(ApprovalRequest.id).where(ApprovalRequest.execution_id == approved.execution_id)
-    )
+    ).scalar_one()
     approvals.record_decision(
         request_id, user=users["sam"], decision="approved", comment="Compensating controls OK."
     )
@@ -495,16 +511,18 @@ def _backdate_requests(title: str, *, hours: int) -> int:
     db.session.execute(
         sa.update(Execution).where(Execution.id.in_(execution_ids)).values(created_at=then)
     )
-    changed = db.session.execute(
-        sa.update(ApprovalRequest)
-        .where(ApprovalRequest.execution_id.in_(execution_ids))
-        .values(created_at=then, due_at=then + timedelta(hours=48))
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            sa.update(ApprovalRequest)
+            .where(ApprovalRequest.execution_id.in_(execution_ids))
+            .values(created_at=then, due_at=then + timedelta(hours=48))
+        )
+    )
     db.session.commit()
     return changed
 
 
-def _move_to(policy_id: int, status: str, *, owner, admin) -> None:
+def _move_to(policy_id: int, status: str, *, owner: User, admin: User) -> None:
     path = {
         lifecycle.DRAFT: [],
         lifecycle.IN_REVIEW: [(lifecycle.IN_REVIEW, owner)],
@@ -520,7 +538,7 @@ def _move_to(policy_id: int, status: str, *, owner, admin) -> None:
             (lifecycle.PUBLISHED, owner),
             (lifecycle.RETIRED, owner),
         ],
-    }[status]
+    }[lifecycle.PolicyStatus(status)]
     for target, actor in path:
         reason = (
             "Replaced by the Information Security Policy." if target == lifecycle.RETIRED else ""

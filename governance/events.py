@@ -20,18 +20,19 @@ class Event:
 
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any], None]
+# A handler may return a value (a trigger returns the executions it started); publish ignores it.
+Handler = Callable[[Any], object]
 
 # Filled by register(app) calls at start-up; idempotent, so a second app changes nothing.
 _handlers: dict[type[Event], list[Handler]] = defaultdict(list)
 
 
-def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+def subscribe(event_type: type[E], handler: Callable[[E], object]) -> None:
     if handler not in _handlers[event_type]:
         _handlers[event_type].append(handler)
 
 
-def unsubscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+def unsubscribe(event_type: type[E], handler: Callable[[E], object]) -> None:
     if handler in _handlers[event_type]:
         _handlers[event_type].remove(handler)
 

@@ -24,5 +24,5 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def absolute_link(path: str) -> str:
-    """A path inside Steward ("/inbox", as notifications store it) as an absolute URL."""
+    """A path inside Steward ("/approvals", as notifications store it) as an absolute URL."""
     return current_app.config["STEWARD_BASE_URL"] + "/" + path.lstrip("/")

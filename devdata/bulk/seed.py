@@ -191,6 +191,12 @@ class BulkSeed:
     def start(self) -> datetime:
         return self.now - HISTORY
 
+    @property
+    def people(self) -> Accounts:
+        """The accounts create_accounts() made, which every later table points at."""
+        assert self.accounts is not None, "create_accounts() runs first"
+        return self.accounts
+
     def timed(self, label: str, rows: int, work: Callable[[], object]) -> None:
         began = time.perf_counter()
         work()
@@ -255,7 +261,7 @@ def _definition(index: int, approver_id: int, owner_id: int) -> tuple[dict, bool
     if index < APPROVAL_WORKFLOWS:
         trigger = {"type": "policy.status_changed", "from_status": "", "to_status": "in_review"}
         approval = {"users": [approver_id], "rule": "any", "due_hours": 72}
-        kinds = {
+        kinds: dict[str, dict] = {
             "approval": approval,
             "set_status": {"status": "approved"},
             "notify": notify,
@@ -281,8 +287,8 @@ def _definition(index: int, approver_id: int, owner_id: int) -> tuple[dict, bool
 
 def create_workflows(run: BulkSeed) -> None:
     """Twenty active workflows, saved and activated through the workflow service."""
-    people = run.accounts
-    admin = db.session.get(User, people.admin_id)
+    people = run.people
+    admin = db.session.get_one(User, people.admin_id)
     for index in range(WORKFLOWS):
         definition, has_approval = _definition(
             index, people.approver_ids[0], people.owner_ids[index % OWNERS]
@@ -297,6 +303,7 @@ def create_workflows(run: BulkSeed) -> None:
         )
         workflows.activate(workflow_id, actor=admin)
         workflow = workflows.get_workflow(workflow_id)
+        assert workflow.active_version_id is not None, "activate() sets the active version"
         trigger = definition["trigger"]
         trigger_data = (
             {"from_status": "draft", "to_status": trigger["to_status"]}
@@ -371,7 +378,7 @@ def _labels(status: str, rng: random.Random) -> dict[int, str]:
 def _plan_policy(run: BulkSeed, policy_id: int) -> tuple[tuple, list[tuple]]:
     """One policy's row and its three revisions' rows, the same every time for this id."""
     rng = random.Random(SEED * 1_000_003 + policy_id)
-    people = run.accounts
+    people = run.people
     index = policy_id - run.first_policy_id
     status = run.policy_status[index]
     owner_id = run.policy_owner[index]
@@ -463,7 +470,7 @@ def _plan_policy(run: BulkSeed, policy_id: int) -> tuple[tuple, list[tuple]]:
 
 def write_policies(run: BulkSeed) -> None:
     count = run.scale.policies
-    people = run.accounts
+    people = run.people
     run.first_policy_id = run.writer.next_id(Policy.__table__)
     run.policy_status = _weighted(run.rng, POLICY_STATUSES, count)
     run.policy_owner = [people.owner_ids[run.rng.randrange(OWNERS)] for _ in range(count)]
@@ -690,7 +697,7 @@ def _approval_rows(
     run: BulkSeed, first_id: int, asked: list[int], waiting: set[int]
 ) -> Iterator[tuple]:
     rng = run.rng
-    approvers = run.accounts.approver_ids
+    approvers = run.people.approver_ids
     for number, index in enumerate(asked):
         created = run.execution_created[index] + SECONDS[2]
         step_run_id = run.first_step_run_id + index * STEPS_PER_EXECUTION
@@ -770,7 +777,7 @@ def write_audit_events(run: BulkSeed) -> None:
     ).one()
     count = run.scale.audit_events
     first_id = run.writer.next_id(AuditEvent.__table__)
-    users = run.accounts.all_ids
+    users = run.people.all_ids
     actions = _weighted(run.rng, [((a, o), w) for a, o, w in AUDIT_ACTIONS], count)
     last = {"seq": seq, "hash": prev_hash}
 
@@ -870,7 +877,7 @@ def write_job_records(run: BulkSeed, window: timedelta) -> None:
     count = run.scale.job_records
     first_id = run.writer.next_id(JobRecord.__table__)
     statuses = _weighted(run.rng, JOB_STATUSES, count)
-    admin_id = run.accounts.admin_id
+    admin_id = run.people.admin_id
     step_runs = run.scale.step_runs
     counters: dict[tuple[datetime, str], dict[str, float]] = {}
 
@@ -885,20 +892,23 @@ def write_job_records(run: BulkSeed, window: timedelta) -> None:
                 name = "steward.run_step"
                 step_run_id = run.first_step_run_id + number % step_runs
                 args = [step_run_id]
-            started = finished = duration = None
+            started: datetime | None = None
+            finished: datetime | None = None
+            duration: float | None = None
             counter = counters.setdefault((minute_of(created), name), {})
             if status not in NEVER_STARTED:
                 started = created + timedelta(milliseconds=5)
                 counter["started"] = counter.get("started", 0) + 1
-            if status in JOB_COUNTED:
-                duration = rng.expovariate(1 / 40)
-                finished = started + timedelta(milliseconds=duration)
-                for column, increment in (
-                    (JOB_COUNTED[status], 1),
-                    ("total_duration_ms", duration),
-                    (duration_bucket(duration), 1),
-                ):
-                    counter[column] = counter.get(column, 0) + increment
+                # Only a job that started is counted (JOB_COUNTED and NEVER_STARTED are apart).
+                if status in JOB_COUNTED:
+                    duration = rng.expovariate(1 / 40)
+                    finished = started + timedelta(milliseconds=duration)
+                    for column, increment in (
+                        (JOB_COUNTED[status], 1),
+                        ("total_duration_ms", duration),
+                        (duration_bucket(duration), 1),
+                    ):
+                        counter[column] = counter.get(column, 0) + increment
             resolved = status in ("retried", "discarded")
             yield (
                 first_id + number,
@@ -925,7 +935,7 @@ def write_job_records(run: BulkSeed, window: timedelta) -> None:
     run.timed(
         "job_records", count, lambda: run.writer.write(JobRecord.__table__, JOB_COLUMNS, rows())
     )
-    columns = ("minute", "task_name", "started", *DURATION_BUCKET_COLUMNS)
+    columns: tuple[str, ...] = ("minute", "task_name", "started", *DURATION_BUCKET_COLUMNS)
     columns += ("succeeded", "failed", "retried", "total_duration_ms")
     run.timed(
         "job_counters",
@@ -983,7 +993,7 @@ def seed_bulk(policies: int, *, echo: Callable[[str], None]) -> Accounts:
     db.session.commit()
     echo(f"  {'commit':<22} {'':>15} {time.perf_counter() - commit_began:>8.1f} s")
     echo(f"  {'total':<22} {'':>15} {time.perf_counter() - began:>8.1f} s")
-    return run.accounts
+    return run.people
 
 
 def login_lines(people: Accounts) -> list[str]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+import psycopg
 import sqlalchemy as sa
 
 CHUNK = 5_000
@@ -32,16 +33,20 @@ class RowWriter:
             index for index, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)
         ]
         names = ", ".join(f'"{name}"' for name in columns)
-        cursor = self.connection.connection.driver_connection.cursor()
+        # Only PostgreSQL gets here, and Steward reaches it through psycopg 3.
+        driver = self.connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
         count = 0
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        with driver.cursor().copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 if json_positions:
-                    row = list(row)
+                    values = list(row)
                     for index in json_positions:
-                        if row[index] is not None:
-                            row[index] = json.dumps(row[index])
-                copy.write_row(row)
+                        if values[index] is not None:
+                            values[index] = json.dumps(values[index])
+                    copy.write_row(values)
+                else:
+                    copy.write_row(row)
                 count += 1
         return count
 

@@ -540,7 +540,7 @@ def send_ack_reminders(now: datetime | None = None) -> int:
                 )
                 if won != 1:
                     continue  # another run reminded them first
-                campaign = db.session.get(AckCampaign, campaign_id)
+                campaign = db.session.get_one(AckCampaign, campaign_id)
                 notify(
                     [user_id],
                     subject=f"Reminder: please acknowledge “{campaign.policy.title}” "

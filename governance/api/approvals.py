@@ -14,14 +14,12 @@ from governance.api.executions import GroupRef, PersonRef, person_ref
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict
 from governance.api.spec import operation
+from governance.api.statuses import ExecutionStatus, RequestStatus
 from governance.api.text import Text
 from governance.approvals import inbox, service
-from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
-from governance.engine.models import EXECUTION_STATUSES
+from governance.approvals.models import ApprovalRequest
 
 TAG = "Approvals"
-RequestStatus = Literal[REQUEST_STATUSES]
-ExecutionStatus = Literal[EXECUTION_STATUSES]
 # The API speaks in verbs; the decision service records what the request became.
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 

@@ -14,18 +14,15 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
+from governance.api.statuses import ExecutionStatus, RequestStatus, StepStatus
 from governance.api.text import Text
-from governance.approvals.models import REQUEST_STATUSES, ApprovalRequest
+from governance.approvals.models import ApprovalRequest
 from governance.engine import operate
-from governance.engine.models import EXECUTION_STATUSES, STEP_STATUSES, Execution
+from governance.engine.models import Execution
 from governance.errors import DomainError
 from governance.executions import service
 
 TAG = "Executions"
-# Literal[tuple] is Literal of its items: the models' own lists, so the two cannot drift.
-ExecutionStatus = Literal[EXECUTION_STATUSES]
-StepStatus = Literal[STEP_STATUSES]
-RequestStatus = Literal[REQUEST_STATUSES]
 StageState = Literal["done", "failed", "cancelled", "current", "upcoming"]
 
 

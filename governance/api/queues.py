@@ -13,13 +13,13 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
+from governance.api.statuses import JobStatus
 from governance.api.text import Text, required_text
 from governance.monitor import operations, stats
-from governance.monitor.models import JOB_STATUSES, JobRecord
+from governance.monitor.models import JobRecord
 from governance.timeutil import utcnow
 
 TAG = "Queues"
-JobStatus = Literal[JOB_STATUSES]
 if TYPE_CHECKING:  # built by a function, which a type checker cannot read as a type
     Reason = str
 else:

@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal, assert_never
+from typing import TYPE_CHECKING, Annotated, Any, Literal, assert_never
 
 from flask import Response, current_app, url_for
 from pydantic import (
@@ -26,6 +26,7 @@ from governance.api.errors import ApiError
 from governance.api.paging import keyset_page
 from governance.api.schemas import MAX_ID, WHOLE_NUMBER, DocumentSchema, PageQuery, Strict
 from governance.api.spec import operation
+from governance.api.statuses import WorkflowStatus
 from governance.api.text import Text
 from governance.auth.models import User
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
@@ -37,7 +38,7 @@ from governance.engine.definition import (
     trigger_summary,
     without_secrets,
 )
-from governance.engine.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
+from governance.engine.models import Workflow, WorkflowVersion
 from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
 from governance.policies.lifecycle import STATUSES
 from governance.webhooks import signing_secret
@@ -47,6 +48,10 @@ from governance.workflows import service
 TAG = "Workflows"
 ADMIN = ("admin",)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+if TYPE_CHECKING:  # the triggers' names, read from a table at run time: a str to a type checker
+    TriggerType = str
+else:
+    TriggerType = Literal[tuple(TRIGGERS)]
 DESIGNER_RULES = (
     "Also: a rule of the designer the schema cannot say, every one listed in `details` "
     "(a name already taken, an unknown user, group or step key, a template that does not "
@@ -259,8 +264,8 @@ class WorkflowIn(Strict):
 
 
 class WorkflowListQuery(PageQuery):
-    status: Literal[WORKFLOW_STATUSES] | None = None
-    trigger_type: Literal[tuple(TRIGGERS)] | None = None
+    status: WorkflowStatus | None = None
+    trigger_type: TriggerType | None = None
 
 
 class ActivateQuery(BaseModel):
@@ -360,7 +365,7 @@ class WorkflowSummary(BaseModel):
         description="The latest version's number. Send it back as `version` when saving: it "
         "tells a PUT which version you edited."
     )
-    status: Literal[WORKFLOW_STATUSES]
+    status: WorkflowStatus
     trigger_type: str
     active_version_number: int | None = Field(description="The version new executions use.")
     next_run_at: datetime | None = Field(description="Scheduled workflows only.")

@@ -118,7 +118,7 @@ def delegate(request_id: int, *, actor: User, to_user_id: int | None, reason: st
         [delegate_user.id],
         subject=f"{actor.name} delegated an approval to you",
         body=f"Step “{step_key}” of “{execution.workflow.name}”. Reason: {reason}",
-        link="/inbox",
+        link="/approvals",
     )
     return delegate_user
 

@@ -23,7 +23,7 @@ from governance.notifications.service import notify_users
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
-INBOX_LINK = "/inbox"
+INBOX_LINK = "/approvals"  # the Inbox
 REMIND_INTERVAL = timedelta(hours=1)
 ESCALATION_BATCH = 500  # steps escalated per reconciler pass
 
@@ -81,10 +81,13 @@ def remind(request_id: int, *, actor: User) -> datetime:
         .execution_options(synchronize_session=False)
     )
     if rowcount(changed) != 1:
-        db.session.refresh(request)  # the reminder that was first
-        again = request.reminded_at + REMIND_INTERVAL
+        db.session.refresh(request)  # the reminder that was first, or a decision
+        reminded_at = request.reminded_at
+        if reminded_at is None:  # decided since the check above, never reminded
+            raise Conflict("This request is no longer waiting for a decision.")
+        again = reminded_at + REMIND_INTERVAL
         raise DomainError(
-            f"A reminder was already sent at {request.reminded_at:%H:%M} UTC; "
+            f"A reminder was already sent at {reminded_at:%H:%M} UTC; "
             f"you can remind again after {again:%H:%M} UTC."
         )
     step_run = request.step_run

@@ -19,12 +19,14 @@ from governance.extensions import db
 from governance.web.fields import select_choices
 from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.moved import redirect_prefix
 from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args
 from governance.web.params import arg_int, form_ids
 
 bp = Blueprint("approvals", __name__)
 PER_PAGE = 25
+redirect_prefix(bp, "/inbox", "/approvals")  # the Inbox's address until issue 16
 WAITING_COUNT_KEY = "inbox_waiting_count"
 FORM_EXPIRED = "The form expired or was not sent from Steward. Please try again."
 
@@ -55,17 +57,17 @@ def _query_from_args() -> inbox.InboxQuery:
     )
 
 
-@bp.route("/inbox")
+@bp.route("/approvals")
 @login_required
-def inbox_page():
+def index():
     query = _query_from_args()
     counts = _tab_counts()
     pagination = inbox.page_of_requests(
         query, current_user.id, page=page_from_args(), per_page=PER_PAGE, counts=counts
     )
     return page_or_partial(
-        "inbox/index.html",
-        "inbox/_results.html",
+        "approvals/index.html",
+        "approvals/_results.html",
         query=query,
         pagination=pagination,
         items=inbox.build_items(pagination.items, current_user),
@@ -89,8 +91,8 @@ def _item_helpers() -> dict:
 def _inbox_redirect():
     """Back to the inbox view the form came from (only ever an inbox address)."""
     back = request.form.get("back", "")
-    if not (back.startswith("/inbox") and "//" not in back and "\\" not in back):
-        back = url_for("approvals.inbox_page")
+    if not (back.startswith("/approvals") and "//" not in back and "\\" not in back):
+        back = url_for("approvals.index")
     return redirect(back, 303)
 
 
@@ -126,7 +128,7 @@ def _decision_answer(approval_request, from_inbox: bool, *, state=None, error=No
         db.session.refresh(approval_request)
         items = inbox.build_items([approval_request], current_user)
         html = render_template(
-            "inbox/_decided.html",
+            "approvals/_decided.html",
             item=items[0],
             state=state,
             error=error,
@@ -146,7 +148,7 @@ def _decision_answer(approval_request, from_inbox: bool, *, state=None, error=No
     return redirect(url_for("executions.show", execution_id=approval_request.execution_id), 303)
 
 
-@bp.route("/inbox/bulk", methods=["POST"])
+@bp.route("/approvals/bulk", methods=["POST"])
 @login_required
 def bulk_decide():
     form = BulkDecisionForm()
@@ -202,11 +204,11 @@ def delegate(request_id: int):
             status = 422
         else:
             flash(f"Delegated to {delegate_user.name}.", "success")
-            return redirect(url_for("approvals.inbox_page", tab="delegated"), 303)
+            return redirect(url_for("approvals.index", tab="delegated"), 303)
     elif form.is_submitted():
         status = 422
     item = inbox.build_items([approval_request], current_user)[0]
-    return render_template("inbox/delegate.html", form=form, item=item), status
+    return render_template("approvals/delegate.html", form=form, item=item), status
 
 
 @bp.route("/approvals/<int:request_id>/remind", methods=["POST"])

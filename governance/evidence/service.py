@@ -39,8 +39,8 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def check_period(start: date | None, end: date | None, *, today: date) -> None:
-    """The period's rules, each refusal naming the field it is about."""
+def check_period(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
+    """The period's rules, each refusal naming the field it is about; the period that passes."""
     if start is None:
         raise DomainError("Enter the first day of the period.", field="period_start")
     if end is None:
@@ -57,6 +57,7 @@ def check_period(start: date | None, end: date | None, *, today: date) -> None:
             f"A pack covers at most {MAX_PERIOD_YEARS} years; choose a later start.",
             field="period_start",
         )
+    return start, end
 
 
 def request_pack(user: User, start: date | None, end: date | None, *, today: date) -> int:
@@ -65,7 +66,7 @@ def request_pack(user: User, start: date | None, end: date | None, *, today: dat
     with unit_of_work():
         if not can_request(user):
             raise DomainError("Only admins and policy owners can build evidence packs.")
-        check_period(start, end, today=today)
+        start, end = check_period(start, end, today=today)
         pack = EvidencePack(
             requested_by_id=user.id, period_start=start, period_end=end, status="queued"
         )

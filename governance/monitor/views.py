@@ -17,7 +17,7 @@ from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
 from governance.web.params import form_ids
 
-bp = Blueprint("monitor", __name__, url_prefix="/admin/queues")
+bp = Blueprint("queues", __name__, url_prefix="/admin/queues")
 PER_PAGE = 50
 BULK_LIMIT = 200
 SINCE_CHOICES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -36,21 +36,21 @@ def _live_context() -> dict:
 @bp.route("")
 @require_role("admin")
 def index():
-    return render_template("monitor/index.html", **_live_context())
+    return render_template("queues/index.html", **_live_context())
 
 
 @bp.route("/live")
 @require_role("admin")
 def live():
     """The figures, charts and consumers: polled every 2 seconds by the page."""
-    return render_template("monitor/_live.html", **_live_context())
+    return render_template("queues/_live.html", **_live_context())
 
 
 @bp.route("/workflows")
 @require_role("admin")
 def workflows():
     return render_template(
-        "monitor/_workflows.html", workflow_days=workflow_stats.last_day(utcnow())
+        "queues/_workflows.html", workflow_days=workflow_stats.last_day(utcnow())
     )
 
 
@@ -66,8 +66,8 @@ def failed():
         per_page=PER_PAGE,
     )
     return page_or_partial(
-        "monitor/failed.html",
-        "monitor/_failed_list.html",
+        "queues/failed.html",
+        "queues/_failed_list.html",
         pagination=pagination,
         task_names=operations.failed_task_names(),
         filters={"task": task_name, "since": since_key if since else ""},
@@ -81,7 +81,7 @@ def _job_page(job_id: int, discard_form: DiscardForm | None = None, status: int 
     job = operations.get_job(job_id)
     return (
         render_template(
-            "monitor/job.html",
+            "queues/job.html",
             job=job,
             step_run=operations.step_run_of(job),
             email=operations.email_of(job),
@@ -105,14 +105,14 @@ def retry(job_id: int):
     operations.get_job(job_id)  # 404 for an unknown id
     if not BulkRetryForm().validate_on_submit():
         flash(FORM_EXPIRED, "error")
-        return redirect(url_for("monitor.job", job_id=job_id), 303)
+        return redirect(url_for("queues.job", job_id=job_id), 303)
     try:
         message = operations.retry_job(job_id, actor=current_user)
     except DomainError as error:
         flash(error.message, "error")
     else:
         flash(f"Job retried. {message}", "success")
-    return redirect(url_for("monitor.job", job_id=job_id), 303)
+    return redirect(url_for("queues.job", job_id=job_id), 303)
 
 
 @bp.route("/jobs/<int:job_id>/discard", methods=["POST"])
@@ -130,13 +130,13 @@ def discard(job_id: int):
         show_domain_error(form, error)
         return _job_page(job_id, form, status=error.status_code)
     flash("Job discarded; the reason is in the audit trail.", "success")
-    return redirect(url_for("monitor.job", job_id=job_id), 303)
+    return redirect(url_for("queues.job", job_id=job_id), 303)
 
 
 @bp.route("/failed/retry", methods=["POST"])
 @require_role("admin")
 def bulk_retry():
-    back = url_for("monitor.failed")
+    back = url_for("queues.failed")
     if not BulkRetryForm().validate_on_submit():
         flash(FORM_EXPIRED, "error")
         return redirect(back, 303)

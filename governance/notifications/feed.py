@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,6 +18,7 @@ from governance.notifications.models import Notification
 from governance.notifications.visibility import can_read_notification
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
+from governance.web import moved
 
 
 def notification_list_statement(user_id: int) -> sa.Select:
@@ -67,10 +68,14 @@ def openable_link(link: str | None, user: User) -> str | None:
     link = safe_link(link)
     if link is None:
         return None
+    adapter = current_app.url_map.bind("steward")
+    parts = urlsplit(link)
     try:
-        _endpoint, view_args = current_app.url_map.bind("steward").match(
-            urlsplit(link).path, method="GET"
-        )
+        endpoint, view_args = adapter.match(parts.path, method="GET")
+        path = moved.new_path(endpoint, view_args)
+        if path is not None:  # stored before its page moved: link (and judge) the page now
+            link = urlunsplit(parts._replace(path=path))
+            endpoint, view_args = adapter.match(path, method="GET")
     except NotFoundError:  # no page there (an id no row can have included): a dead link
         return None
     except HTTPException:  # a redirect or another method: nothing to check

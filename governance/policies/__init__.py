@@ -25,7 +25,10 @@ def register(app: Flask) -> None:
     register_context(POLICY_CONTEXT)
     for trigger_type in triggers.TRIGGER_TYPES:
         register_trigger(trigger_type)
-    for event_type in (PolicyCreated, PolicyUpdated, PolicyStatusChanged):
-        events.subscribe(event_type, triggers.start_workflows)
+    # One call per type: over a loop a type checker sees only their common base, Event, which
+    # start_workflows does not take.
+    events.subscribe(PolicyCreated, triggers.start_workflows)
+    events.subscribe(PolicyUpdated, triggers.start_workflows)
+    events.subscribe(PolicyStatusChanged, triggers.start_workflows)
     register_step_type(SetStatus)
     register_step_type(Assign)

@@ -23,7 +23,8 @@ RETIRED = PolicyStatus.RETIRED
 
 # The CHECK constraint's and the forms' value list: the enum's plain strings.
 STATUSES = tuple(status.value for status in PolicyStatus)
-STATUS_LABELS = {
+# Keyed by the plain string a `status` column holds; each member is equal to its string.
+STATUS_LABELS: dict[str, str] = {
     DRAFT: "Draft",
     IN_REVIEW: "In review",
     APPROVED: "Approved",

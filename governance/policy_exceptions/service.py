@@ -309,7 +309,7 @@ def settle_exception_in_transaction(execution_id: int, execution_status: str) ->
         [exception.requested_by_id],
         subject=subject,
         body=body,
-        link=f"/exceptions/{exception.id}",
+        link=f"/policy-exceptions/{exception.id}",
         dedupe_key=f"exception-{exception.id}-{new_status}",
     )
     return exception.id
@@ -401,7 +401,7 @@ def _revoke_in_transaction(exception: PolicyException, *, reason: str, actor: Us
             [exception.requested_by_id],
             subject=f"Exception revoked: “{exception.scope}”",
             body=f"{who} revoked your exception to “{exception.policy.title}”: {reason}",
-            link=f"/exceptions/{exception.id}",
+            link=f"/policy-exceptions/{exception.id}",
             dedupe_key=f"exception-{exception.id}-revoked",
         )
     return True
@@ -431,7 +431,7 @@ def expire_exceptions(today: date | None = None) -> list[int]:
             )
             if rowcount(changed) != 1:
                 continue  # another run expired it first
-            exception = db.session.get(PolicyException, exception_id, populate_existing=True)
+            exception = db.session.get_one(PolicyException, exception_id, populate_existing=True)
             policy = exception.policy
             record_event(
                 actor_id=None,
@@ -447,7 +447,7 @@ def expire_exceptions(today: date | None = None) -> list[int]:
                 subject=f"Exception expired: “{exception.scope}”",
                 body=f"The exception to “{policy.title}” for “{exception.scope}” expired after "
                 f"{exception.expires_on:%d %b %Y}; the policy applies in full again.",
-                link=f"/exceptions/{exception.id}",
+                link=f"/policy-exceptions/{exception.id}",
                 dedupe_key=f"exception-{exception.id}-expired",
             )
         expired.append(exception_id)

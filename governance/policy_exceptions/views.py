@@ -18,11 +18,13 @@ from governance.policy_exceptions.forms import ExceptionForm, RevokeForm
 from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial
+from governance.web.moved import redirect_prefix
 from governance.web.pagination import page_from_args, paginate
 from governance.web.params import arg_int
 
-bp = Blueprint("exceptions", __name__)
+bp = Blueprint("policy_exceptions", __name__)
 PER_PAGE = 25
+redirect_prefix(bp, "/exceptions", "/policy-exceptions")  # the address until issue 16
 
 
 @bp.app_template_global()
@@ -33,7 +35,7 @@ def exceptions_readable() -> bool:
 
 @bp.app_template_global()
 def policy_exceptions_panel(policy: Policy) -> dict[str, Any]:
-    """What the policy page's exceptions panel shows (templates/exceptions/_panel.html)."""
+    """What the policy page's exceptions panel shows (templates/policy_exceptions/_panel.html)."""
     if not current_user.is_authenticated or not service.can_list(current_user):
         return {"visible": False}
     return {
@@ -73,10 +75,10 @@ def new(policy_id: int):
             show_domain_error(form, error)
         else:
             flash("Exception requested: it takes effect once its workflow approves it.", "success")
-            return redirect(url_for("exceptions.show", exception_id=exception_id))
+            return redirect(url_for("policy_exceptions.show", exception_id=exception_id))
     today = utcnow().date()
     return render_template(
-        "exceptions/form.html",
+        "policy_exceptions/form.html",
         form=form,
         policy=policies.get_policy(policy_id),
         max_days=max_days,
@@ -85,7 +87,7 @@ def new(policy_id: int):
     )
 
 
-@bp.route("/exceptions")
+@bp.route("/policy-exceptions")
 @require_role(*service.READ_ROLES)
 def index():
     status = request.args.get("status", "open")
@@ -99,8 +101,8 @@ def index():
         per_page=PER_PAGE,
     )
     return page_or_partial(
-        "exceptions/index.html",
-        "exceptions/_results.html",
+        "policy_exceptions/index.html",
+        "policy_exceptions/_results.html",
         status=status,
         policy=policy,
         statuses=service.STATUS_FILTERS,
@@ -109,12 +111,12 @@ def index():
     )
 
 
-@bp.route("/exceptions/<int:exception_id>")
+@bp.route("/policy-exceptions/<int:exception_id>")
 @login_required
 def show(exception_id: int):
     exception = service.get_readable_exception(exception_id, current_user)
     return render_template(
-        "exceptions/show.html",
+        "policy_exceptions/show.html",
         exception=exception,
         history=service.history(exception.id),
         can_revoke=service.can_revoke(current_user, exception),
@@ -123,7 +125,7 @@ def show(exception_id: int):
     )
 
 
-@bp.route("/exceptions/<int:exception_id>/revoke", methods=["POST"])
+@bp.route("/policy-exceptions/<int:exception_id>/revoke", methods=["POST"])
 @login_required
 def revoke(exception_id: int):
     # 404 for who may not read it; 403 for a reader who may not revoke it.
@@ -140,10 +142,10 @@ def revoke(exception_id: int):
             show_domain_error(form, error)
         else:
             flash("Exception revoked.", "success")
-            return redirect(url_for("exceptions.show", exception_id=exception_id), 303)
+            return redirect(url_for("policy_exceptions.show", exception_id=exception_id), 303)
     exception = service.get_exception(exception_id)
     return render_template(
-        "exceptions/show.html",
+        "policy_exceptions/show.html",
         exception=exception,
         history=service.history(exception.id),
         can_revoke=service.can_revoke(current_user, exception),

@@ -20,5 +20,5 @@ def index():
 def nav_counts():
     """Polled by every page: the inbox badge and the unread bell, as out-of-band swaps."""
     if not is_htmx():
-        return redirect(url_for("approvals.inbox_page"))
+        return redirect(url_for("approvals.index"))
     return render_template("_nav_counts.html", oob=True)

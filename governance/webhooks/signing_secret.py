@@ -37,8 +37,9 @@ def _in_grace(workflow: Workflow, now: datetime) -> bool:
 def secrets_in_use(workflow: Workflow, now: datetime | None = None) -> list[str]:
     """What a delivery is signed with now: the secret, and the previous one during grace."""
     secrets = [workflow.signing_secret]
-    if _in_grace(workflow, now or utcnow()):
-        secrets.append(workflow.previous_signing_secret)
+    previous = workflow.previous_signing_secret
+    if previous and _in_grace(workflow, now or utcnow()):
+        secrets.append(previous)
     return secrets
 
 

@@ -47,7 +47,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _text(value: str, where: str) -> str:
+def _text(value: str, where: str | None) -> str:
     if "\x00" in value:
         raise BodyRefused("The NUL character (\\u0000) is not accepted.", where)
     try:

@@ -10,14 +10,15 @@ is accepted only where the workflow's legacy switch is on.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.dbutil import rowcount
 from governance.engine import start
 from governance.engine.models import Workflow
 from governance.errors import Conflict, DomainError, NotFound
@@ -36,6 +37,13 @@ REPLAY_WINDOW = timedelta(minutes=5)
 LARGEST_ROW_ID = 2**31 - 1
 _MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, as message ids are
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+class HeaderLookup(Protocol):
+    """What the checks read of a request's headers: werkzeug's Headers (which matches names in
+    any case) or, from a caller that already has them, a plain mapping."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 class WebhookRefused(DomainError):
@@ -61,7 +69,7 @@ def _webhook_workflow(workflow_id: int) -> Workflow:
     return workflow
 
 
-def _standard_message_id(workflow: Workflow, headers: Mapping[str, str], body: bytes) -> str:
+def _standard_message_id(workflow: Workflow, headers: HeaderLookup, body: bytes) -> str:
     """The verified message id of a Standard Webhooks request, or Unauthenticated."""
     message_id = headers.get("webhook-id") or ""
     timestamp = headers.get("webhook-timestamp") or ""
@@ -87,7 +95,7 @@ def _standard_message_id(workflow: Workflow, headers: Mapping[str, str], body: b
     return message_id
 
 
-def _authenticate(workflow: Workflow, headers: Mapping[str, str], body: bytes) -> str | None:
+def _authenticate(workflow: Workflow, headers: HeaderLookup, body: bytes) -> str | None:
     """The message id to remember (None for a legacy request), or Unauthenticated."""
     if headers.get("webhook-signature"):
         return _standard_message_id(workflow, headers, body)
@@ -115,7 +123,7 @@ def _check_policy(policy_id: int | None) -> None:
 
 
 @unit_of_work()
-def trigger_from_webhook(workflow_id: int, body: bytes, headers: Mapping[str, str]) -> int:
+def trigger_from_webhook(workflow_id: int, body: bytes, headers: HeaderLookup) -> int:
     """Start the workflow for a signed JSON body; returns the execution id.
 
     Checked in this order, and nothing is written unless all pass: the workflow, the size,
@@ -181,4 +189,4 @@ def forget_old_messages(now=None) -> int:
     result = db.session.execute(
         sa.delete(InboundWebhookMessage).where(InboundWebhookMessage.received_at < cutoff)
     )
-    return result.rowcount or 0
+    return rowcount(result)

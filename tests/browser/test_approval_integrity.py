@@ -57,7 +57,7 @@ def test_one_person_decides_one_request_of_a_step_and_the_gate_shows_why(
         policy_id, execution_id = _quorum_review()
     page = browser_page
     log_in(page, "priya@example.test")
-    page.goto("/inbox")
+    page.goto("/approvals")
     items = page.locator("article.inbox-item")
     expect(items).to_have_count(2)
     first, second = items.nth(0), items.nth(1)

@@ -65,7 +65,7 @@ def test_owner_requests_approver_approves_owner_revokes(
 
     approver = new_page(viewport={"width": 1280, "height": 800})
     log_in(approver, "sam@example.test")
-    approver.goto("/inbox")
+    approver.goto("/approvals")
     item = approver.locator("article.inbox-item", has_text="Information Security")
     expect(item.locator(".exception-summary")).to_contain_text("Legacy payroll server PAY-01")
     approver.screenshot(path=tmp_path / "exception-inbox.png", full_page=True)
@@ -91,7 +91,7 @@ def test_owner_requests_approver_approves_owner_revokes(
     page.get_by_role("link", name="Dashboard").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.get_by_role("navigation", name="Governance").get_by_role("link", name="Exceptions").click()
-    expect(page).to_have_url(re.compile(r"/exceptions$"))
+    expect(page).to_have_url(re.compile(r"/policy-exceptions$"))
     expect(page.get_by_text("No open (active and pending) exceptions")).to_be_visible()
     page.evaluate("window.__noReload = true")
     page.get_by_label("Status").select_option("revoked")

@@ -52,7 +52,7 @@ def test_approver_decides_in_place_and_the_submitter_sees_no_buttons(
     # execution page while its approval waits.
     owner_page = new_page(viewport={"width": 1280, "height": 800})
     log_in(owner_page, "omar@example.test")
-    owner_page.goto("/inbox")
+    owner_page.goto("/approvals")
     expect(owner_page.locator("article.inbox-item")).to_have_count(0)
     owner_page.goto(f"/executions/{first_execution}")
     expect(owner_page.get_by_role("heading", name=re.compile("Legal review"))).to_be_visible()

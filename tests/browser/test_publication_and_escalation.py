@@ -74,7 +74,7 @@ def test_an_approver_sees_the_escalation_on_the_inbox_item_and_the_timeline(
     page = browser_page
     log_in(page, "lena@example.test")
 
-    page.goto("/inbox")
+    page.goto("/approvals")
     item = page.locator("article.inbox-item").filter(has_text="Vendor Access")
     expect(item).to_contain_text(shown)
     item.get_by_role("link", name="Vendor review").click()

@@ -52,7 +52,7 @@ def test_priya_decides_one_step_and_sees_why_not_the_other(app, browser_page: Pa
         execution_id = _review_waiting_for_legal_and_security()
     page = browser_page
     log_in(page, "priya@example.test")
-    page.goto("/inbox")
+    page.goto("/approvals")
     items = page.locator("article.inbox-item")
     expect(items).to_have_count(2)
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(2)
@@ -61,7 +61,7 @@ def test_priya_decides_one_step_and_sees_why_not_the_other(app, browser_page: Pa
     legal.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator(".inbox-item-done")).to_contain_text("Approved")
 
-    page.goto("/inbox")
+    page.goto("/approvals")
     security = page.locator("article.inbox-item")
     expect(security).to_have_count(1)
     expect(security).to_contain_text(REASON)

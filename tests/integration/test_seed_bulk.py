@@ -95,7 +95,7 @@ def test_seed_bulk_fills_every_table_to_scale_and_the_app_works_on_it(app, db, c
     assert verify_chain().is_intact
 
     assert client.login(seed.APPROVER_EMAIL, seed.PASSWORD).status_code == 302
-    inbox = client.get("/inbox")
+    inbox = client.get("/approvals")
     assert inbox.status_code == 200
     waiting_title = db.session.scalar(
         sa.select(Policy.title)

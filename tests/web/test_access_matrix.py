@@ -112,9 +112,9 @@ CASES: list[Case] = [
     Case("/api/v1/executions/{beside_execution}", READ_ALL),
     Case("/api/v1/executions/{exception_execution}", READ_ALL),
     # The exception, its approval request, and the pages that embed them.
-    Case("/exceptions/{exception}", READ_ALL),
-    Case("/exceptions/{exception}/revoke", READ_ALL, "POST", changers=OWNER_ADMIN),
-    *page("/exceptions", READ_ALL, others=403),
+    Case("/policy-exceptions/{exception}", READ_ALL),
+    Case("/policy-exceptions/{exception}/revoke", READ_ALL, "POST", changers=OWNER_ADMIN),
+    *page("/policy-exceptions", READ_ALL, others=403),
     Case("/dashboard", READ_ALL, others=403),
     Case("/approvals/{request}/decide", READ_ALL, "POST", changers=frozenset({"approver"})),
     Case("/approvals/{request}/remind", READ_ALL, "POST", changers=OWNER_ADMIN),
@@ -126,8 +126,8 @@ CASES: list[Case] = [
         changers=frozenset({"approver"}),
         json={"decision": "approve"},
     ),
-    *page("/inbox"),
-    *page("/inbox?tab=decided"),
+    *page("/approvals"),
+    *page("/approvals?tab=decided"),
     Case("/api/v1/approvals"),
     # One person's own things: notification, task, evidence pack, API token.
     *page("/notifications"),
@@ -330,10 +330,10 @@ def test_a_viewer_asked_to_approve_reads_that_request_and_its_execution_only(use
     execution_url = f"/executions/{request.execution_id}"
 
     mine = login(asked)
-    assert factories.EXCEPTION_SCOPE in mine.get("/inbox").get_data(as_text=True)
+    assert factories.EXCEPTION_SCOPE in mine.get("/approvals").get_data(as_text=True)
     assert factories.EXCEPTION_SCOPE in mine.get(execution_url).get_data(as_text=True)
     # The exception itself is for the roles that read exceptions.
-    assert mine.get(f"/exceptions/{exception_id}").status_code == 404
+    assert mine.get(f"/policy-exceptions/{exception_id}").status_code == 404
     stranger = login(users["viewer"])
     assert stranger.get(execution_url).status_code == 404
     assert (
@@ -344,7 +344,7 @@ def test_a_viewer_asked_to_approve_reads_that_request_and_its_execution_only(use
     )
 
     decided = mine.submit(
-        f"/approvals/{request.id}/decide", {"decision": "approved"}, token_from="/inbox"
+        f"/approvals/{request.id}/decide", {"decision": "approved"}, token_from="/approvals"
     )
     assert decided.status_code == 303
     assert [r.status for r in factories.approval_requests(db)] == ["approved"]
@@ -377,10 +377,10 @@ def test_a_notification_link_to_nothing_is_shown_as_plain_text(users, db, as_rol
     from governance.notifications.service import notify
 
     notify([users["owner"].id], subject="Gone", link="/executions/99999999999999")
-    notify([users["owner"].id], subject="Kept", link="/inbox")
+    notify([users["owner"].id], subject="Kept", link="/approvals")
     db.session.commit()
     response = as_role("owner").get("/notifications")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'href="/executions/99999999999999"' not in html
-    assert 'href="/inbox">Kept' in html
+    assert 'href="/approvals">Kept' in html

@@ -66,7 +66,7 @@ def _decide(client, request_id, decision="approved", comment="", htmx=False):
     return client.submit(
         f"/approvals/{request_id}/decide",
         {"decision": decision, "comment": comment, "origin": "inbox"},
-        token_from="/inbox",
+        token_from="/approvals",
         headers={"HX-Request": "true"} if htmx else {},
     )
 
@@ -215,7 +215,7 @@ def test_the_inbox_tells_priya_she_already_decided_and_offers_no_buttons(as_role
     legal_request, security_request = _request(db, group=legal), _request(db, group=security)
     client = login(priya)
     assert _decide(client, legal_request.id, htmx=True).status_code == 200
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert f'id="request-{security_request.id}"' in html
     assert "You already decided this step" in html
     assert f"/approvals/{security_request.id}/decide" not in html
@@ -226,13 +226,15 @@ def test_the_inbox_tells_priya_she_already_decided_and_offers_no_buttons(as_role
     assert response.status_code == 409
     assert "already decided this step" in response.get_data(as_text=True)
     response = client.submit(
-        "/inbox/bulk", {"request_ids": [security_request.id], "comment": ""}, token_from="/inbox"
+        "/approvals/bulk",
+        {"request_ids": [security_request.id], "comment": ""},
+        token_from="/approvals",
     )
-    assert "already decided this step" in client.get("/inbox").get_data(as_text=True)
+    assert "already decided this step" in client.get("/approvals").get_data(as_text=True)
     assert _request(db, group=security).status == "pending"
     assert _approval_events(db) == 1
     # Sam, the other Security member, still sees the buttons.
-    sam_html = as_role("security").get("/inbox").get_data(as_text=True)
+    sam_html = as_role("security").get("/approvals").get_data(as_text=True)
     assert f"/approvals/{security_request.id}/decide" in sam_html
 
 
@@ -252,7 +254,7 @@ def test_an_admin_who_rewrote_the_draft_cannot_approve_it_in_a_workflow(as_role,
     _admin_rewrites_and_owner_submits(users, workflow={"groups": [legal.id]})
     request = approval_requests(db)[0]
     client = as_role("admin")
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert "You wrote part of this change" in html
     assert f"/approvals/{request.id}/decide" not in html
     response = _decide(client, request.id, htmx=True)

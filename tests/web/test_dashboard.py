@@ -68,7 +68,7 @@ def test_dashboard_figures_match_the_seeded_data_and_link_to_their_lists(as_role
         assert re.search(rf'id="dash-age-{key}"><a href="[^"]+">{count}</a>', page), key
 
     href, text = _figure(page, "dash-exceptions-count")
-    assert (href, text) == ("/exceptions?status=active", "2")
+    assert (href, text) == ("/policy-exceptions?status=active", "2")
     assert "Legacy payroll server (no MFA)" in page and "Old kiosk terminals" not in page
 
     assert f'href="/policies/{estate.campaign_policy_id}/acknowledgements">Code of Conduct' in page

@@ -60,7 +60,7 @@ def test_an_escalation_is_audited_and_shown_on_the_timeline_and_the_inbox_item(d
     shown = "escalated to <strong>Security</strong> at <time datetime="
     timeline = as_role("admin").get(f"/executions/{execution.id}").get_data(as_text=True)
     assert shown in timeline and f">{at}</time>" in timeline
-    inbox = as_role("approver").get("/inbox").get_data(as_text=True)
+    inbox = as_role("approver").get("/approvals").get_data(as_text=True)
     assert shown in inbox and f">{at}</time>" in inbox
 
 

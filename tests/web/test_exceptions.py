@@ -110,7 +110,7 @@ def test_owner_requests_an_exception_through_the_form_and_its_workflow_starts(as
 
     exception = db.session.scalars(sa.select(PolicyException)).one()
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/exceptions/{exception.id}"
+    assert response.headers["Location"] == f"/policy-exceptions/{exception.id}"
     assert exception.status == "pending"
     assert exception.requested_by_id == users["owner"].id
     execution = db.session.get(Execution, exception.execution_id)
@@ -356,14 +356,14 @@ def test_pending_and_rejected_exceptions_never_expire(users, db):
 def test_owner_revokes_an_active_exception_with_a_reason(as_role, users, db):
     exception_id = _active_exception(users, db)
     client = as_role("owner")
-    url = f"/exceptions/{exception_id}/revoke"
+    url = f"/policy-exceptions/{exception_id}/revoke"
 
-    missing = client.submit(url, {"reason": ""}, token_from=f"/exceptions/{exception_id}")
+    missing = client.submit(url, {"reason": ""}, token_from=f"/policy-exceptions/{exception_id}")
     assert "Give a reason to revoke the exception." in missing.get_data(as_text=True)
     assert _exception(db, exception_id).status == "active"
 
     response = client.submit(
-        url, {"reason": "Server decommissioned."}, token_from=f"/exceptions/{exception_id}"
+        url, {"reason": "Server decommissioned."}, token_from=f"/policy-exceptions/{exception_id}"
     )
 
     assert response.status_code == 303
@@ -371,7 +371,7 @@ def test_owner_revokes_an_active_exception_with_a_reason(as_role, users, db):
     assert exception.status == "revoked"
     assert exception.end_reason == "Server decommissioned."
     assert _actions(db, exception_id)[-1] == "exception.revoked"
-    again = client.submit(url, {"reason": "Twice"}, token_from=f"/exceptions/{exception_id}")
+    again = client.submit(url, {"reason": "Twice"}, token_from=f"/policy-exceptions/{exception_id}")
     assert "This exception has already ended (revoked)." in again.get_data(as_text=True)
 
 
@@ -419,22 +419,22 @@ def test_exceptions_page_filters_by_status(as_role, users, db):
     pending_id = _request(users, policy, scope="Branch office printers")
     client = as_role("approver")
 
-    active = client.get("/exceptions?status=active").get_data(as_text=True)
+    active = client.get("/policy-exceptions?status=active").get_data(as_text=True)
     assert f'id="exception-row-{active_id}"' in active
     assert f'id="exception-row-{pending_id}"' not in active
 
-    pending = client.get("/exceptions?status=pending").get_data(as_text=True)
+    pending = client.get("/policy-exceptions?status=pending").get_data(as_text=True)
     assert f'id="exception-row-{pending_id}"' in pending
     assert f'id="exception-row-{active_id}"' not in pending
 
-    everything = client.get("/exceptions?status=bogus").get_data(as_text=True)
+    everything = client.get("/policy-exceptions?status=bogus").get_data(as_text=True)
     assert f'id="exception-row-{active_id}"' in everything
     assert f'id="exception-row-{pending_id}"' in everything
-    assert "No expired exceptions" in client.get("/exceptions?status=expired").get_data(
+    assert "No expired exceptions" in client.get("/policy-exceptions?status=expired").get_data(
         as_text=True
     )
 
-    fragment = client.get("/exceptions?status=active", headers={"HX-Request": "true"})
+    fragment = client.get("/policy-exceptions?status=active", headers={"HX-Request": "true"})
     assert fragment.get_data(as_text=True).lstrip().startswith("<section")
 
 
@@ -442,21 +442,24 @@ def test_exception_page_shows_its_history_and_execution(as_role, users, db):
     exception_id = _active_exception(users, db)
     execution_id = _exception(db, exception_id).execution_id
 
-    page = as_role("approver").get(f"/exceptions/{exception_id}").get_data(as_text=True)
+    page = as_role("approver").get(f"/policy-exceptions/{exception_id}").get_data(as_text=True)
 
     assert "requested an exception" in page
     assert f"approved by execution {execution_id}; decided by {users['approver'].name}" in page
     assert f"/executions/{execution_id}" in page
     assert "Revoke exception" not in page  # approvers do not revoke
     admin = as_role("admin")
-    assert "/audit?object_type=policy_exception" in admin.get(f"/exceptions/{exception_id}").text
+    assert (
+        "/audit?object_type=policy_exception"
+        in admin.get(f"/policy-exceptions/{exception_id}").text
+    )
     trail = admin.get(
         f"/audit?object_type=policy_exception&object_id={exception_id}", follow_redirects=True
     ).text
-    assert f'href="/exceptions/{exception_id}"' in trail
-    assert "Revoke exception" in as_role("owner").get(f"/exceptions/{exception_id}").get_data(
-        as_text=True
-    )
+    assert f'href="/policy-exceptions/{exception_id}"' in trail
+    assert "Revoke exception" in as_role("owner").get(
+        f"/policy-exceptions/{exception_id}"
+    ).get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- role checks
@@ -468,10 +471,10 @@ def test_viewers_reach_no_exception_route(as_role, users, db):
     viewer = as_role("viewer")
     token = viewer.csrf_token()
 
-    assert viewer.get("/exceptions").status_code == 403
+    assert viewer.get("/policy-exceptions").status_code == 403
     # An exception a viewer may not read does not exist for them; the published policy they
     # do read, so asking for an exception to it is refused (403).
-    assert viewer.get(f"/exceptions/{exception_id}").status_code == 404
+    assert viewer.get(f"/policy-exceptions/{exception_id}").status_code == 404
     assert viewer.get(f"/policies/{policy_id}/exceptions/new").status_code == 403
     assert (
         viewer.post(
@@ -480,7 +483,7 @@ def test_viewers_reach_no_exception_route(as_role, users, db):
         == 403
     )
     revoke = viewer.post(
-        f"/exceptions/{exception_id}/revoke", data={"reason": "x", "csrf_token": token}
+        f"/policy-exceptions/{exception_id}/revoke", data={"reason": "x", "csrf_token": token}
     )
     assert revoke.status_code == 404
     assert _exception(db, exception_id).status == "active"
@@ -500,7 +503,9 @@ def test_other_owners_and_approvers_cannot_request_or_revoke(as_role, users, db)
     )
     assert (
         other.submit(
-            f"/exceptions/{exception_id}/revoke", {"reason": "Mine now"}, token_from="/account"
+            f"/policy-exceptions/{exception_id}/revoke",
+            {"reason": "Mine now"},
+            token_from="/account",
         ).status_code
         == 403
     )
@@ -508,7 +513,7 @@ def test_other_owners_and_approvers_cannot_request_or_revoke(as_role, users, db)
     assert approver.get(f"/policies/{policy_id}/exceptions/new").status_code == 403
     assert (
         approver.submit(
-            f"/exceptions/{exception_id}/revoke", {"reason": "No"}, token_from="/account"
+            f"/policy-exceptions/{exception_id}/revoke", {"reason": "No"}, token_from="/account"
         ).status_code
         == 403
     )
@@ -521,10 +526,12 @@ def test_other_owners_and_approvers_cannot_request_or_revoke(as_role, users, db)
 
 def test_missing_exception_and_policy_are_404(as_role, users, db):
     client = as_role("admin")
-    assert client.get("/exceptions/999").status_code == 404
+    assert client.get("/policy-exceptions/999").status_code == 404
     assert client.get("/policies/999/exceptions/new").status_code == 404
     assert (
-        client.submit("/exceptions/999/revoke", {"reason": "x"}, token_from="/account").status_code
+        client.submit(
+            "/policy-exceptions/999/revoke", {"reason": "x"}, token_from="/account"
+        ).status_code
         == 404
     )
 

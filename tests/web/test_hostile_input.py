@@ -416,9 +416,9 @@ def test_a_bulk_decision_with_ids_that_are_not_ids_is_refused_and_decides_nothin
     client = as_role("approver")
     for forged in ("²", "99999999999999999999", "abc"):
         response = client.submit(
-            "/inbox/bulk",
+            "/approvals/bulk",
             {"comment": "", "request_ids": [str(request.id), forged]},
-            token_from="/inbox",
+            token_from="/approvals",
         )
         assert response.status_code == 400
         assert "“request_ids”: Enter a whole number" in response.get_data(as_text=True)

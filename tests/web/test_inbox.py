@@ -50,7 +50,7 @@ def _decide(client, request_id, decision, comment="", htmx=False, **extra):
     return client.submit(
         f"/approvals/{request_id}/decide",
         {"decision": decision, "comment": comment, "origin": "inbox", **extra},
-        token_from="/inbox",
+        token_from="/approvals",
         headers=headers,
     )
 
@@ -78,7 +78,7 @@ def test_waiting_lists_my_and_my_groups_requests_with_what_an_approver_needs(as_
         security_request.id, user=users["security"], decision="approved", comment="Fine by me"
     )
 
-    html = as_role("approver").get("/inbox").get_data(as_text=True)
+    html = as_role("approver").get("/approvals").get_data(as_text=True)
     assert "Data retention" in html
     assert users["owner"].name in html  # owner and the person who triggered it
     assert "step “review”" in html
@@ -91,8 +91,8 @@ def test_waiting_lists_my_and_my_groups_requests_with_what_an_approver_needs(as_
     assert _tab_count(html, "waiting") == 1
     assert '<span class="nav-badge">1</span>' in html
     # Not in the inbox of someone outside the group, nor of the submitter.
-    assert "Data retention" not in as_role("viewer").get("/inbox").get_data(as_text=True)
-    owner_inbox = as_role("owner").get("/inbox").get_data(as_text=True)
+    assert "Data retention" not in as_role("viewer").get("/approvals").get_data(as_text=True)
+    owner_inbox = as_role("owner").get("/approvals").get_data(as_text=True)
     assert "Data retention" not in owner_inbox and "/decide" not in owner_inbox
 
 
@@ -106,7 +106,7 @@ def test_the_change_is_compared_with_the_last_published_revision(as_role, users,
     db.session.commit()
     factories.policies.transition_policy(policy.id, "in_review", actor=users["owner"])
     run_queued_steps()
-    html = as_role("approver").get("/inbox").get_data(as_text=True)
+    html = as_role("approver").get("/approvals").get_data(as_text=True)
     assert "Change under review: revision 2 against published revision 1" in html
     assert "<del>Old</del>" in html and "<ins>New</ins>" in html
 
@@ -132,22 +132,22 @@ def test_tabs_overdue_delegated_and_decided(as_role, users, db):
         requests[2].id, actor=users["approver"], to_user_id=users["security"].id, reason="Away"
     )
     client = as_role("approver")
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert [_tab_count(html, tab) for tab in ("waiting", "overdue", "delegated", "decided")] == [
         1,
         1,
         1,
         1,
     ]
-    overdue = client.get("/inbox?tab=overdue").get_data(as_text=True)
+    overdue = client.get("/approvals?tab=overdue").get_data(as_text=True)
     assert "overdue by 2 d" in overdue and "P0" in overdue
-    delegated = client.get("/inbox?tab=delegated").get_data(as_text=True)
+    delegated = client.get("/approvals?tab=delegated").get_data(as_text=True)
     assert "P2" in delegated and "Away" in delegated and users["security"].name in delegated
     assert "/decide" not in delegated  # handed over: no longer mine to decide
-    decided = client.get("/inbox?tab=decided").get_data(as_text=True)
+    decided = client.get("/approvals?tab=decided").get_data(as_text=True)
     assert "P1" in decided and "Approved" in decided
     # The delegate sees it waiting for them.
-    assert "P2" in as_role("security").get("/inbox").get_data(as_text=True)
+    assert "P2" in as_role("security").get("/approvals").get_data(as_text=True)
 
 
 def test_filters_by_workflow_category_and_due(as_role, users, db):
@@ -157,21 +157,21 @@ def test_filters_by_workflow_category_and_due(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id], "due_hours": 0}, name="Quick review")
     submit_for_review(users, title="Security one", category="Security")
     client = as_role("approver")
-    by_workflow = client.get(f"/inbox?workflow={legal_review.id}").get_data(as_text=True)
+    by_workflow = client.get(f"/approvals?workflow={legal_review.id}").get_data(as_text=True)
     assert "Privacy one" in by_workflow and "Security one" not in by_workflow
-    by_category = client.get("/inbox?category=Security").get_data(as_text=True)
+    by_category = client.get("/approvals?category=Security").get_data(as_text=True)
     assert "Security one" in by_category and "Privacy one" not in by_category
-    no_deadline = client.get("/inbox?due=none").get_data(as_text=True)
+    no_deadline = client.get("/approvals?due=none").get_data(as_text=True)
     assert "Security one" in no_deadline and "Privacy one" not in no_deadline
-    within_day = client.get("/inbox?due=day").get_data(as_text=True)
+    within_day = client.get("/approvals?due=day").get_data(as_text=True)
     assert "Privacy one" in within_day and "Security one" not in within_day
     # Due first: dated requests before undated ones.
-    everything = client.get("/inbox").get_data(as_text=True)
+    everything = client.get("/approvals").get_data(as_text=True)
     assert everything.index("Privacy one") < everything.index("Security one")
     # Nonsense choices in the address bar fall back to defaults; a workflow id that is not one
     # is refused with the reason.
-    assert client.get("/inbox?tab=nope&due=soon&sort=x").status_code == 200
-    refused = client.get("/inbox?workflow=abc")
+    assert client.get("/approvals?tab=nope&due=soon&sort=x").status_code == 200
+    refused = client.get("/approvals?workflow=abc")
     assert refused.status_code == 400
     assert "“workflow” in the address: Enter a whole number" in refused.get_data(as_text=True)
 
@@ -183,13 +183,13 @@ def test_a_page_costs_the_same_queries_for_few_and_many_requests(
     _review_workflow(users, {"groups": [legal.id], "users": [users["security"].id]})
     submit_for_review(users)
     client = as_role("approver")
-    client.get("/inbox")  # warm up: the session and the user are loaded
+    client.get("/approvals")  # warm up: the session and the user are loaded
     with count_statements() as few:
-        assert client.get("/inbox").status_code == 200
+        assert client.get("/approvals").status_code == 200
     for n in range(8):
         submit_for_review(users, title=f"More {n}")
     with count_statements() as many:
-        html = client.get("/inbox").get_data(as_text=True)
+        html = client.get("/approvals").get_data(as_text=True)
     assert html.count('<article class="inbox-item') == 9
     assert many.count == few.count
 
@@ -234,16 +234,16 @@ def test_without_javascript_a_decision_redirects_back_to_the_inbox(as_role, user
     submit_for_review(users)
     request = approval_requests(db)[0]
     client = as_role("approver")
-    response = _decide(client, request.id, "rejected", "Too vague", back="/inbox?tab=waiting")
+    response = _decide(client, request.id, "rejected", "Too vague", back="/approvals?tab=waiting")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/inbox?tab=waiting"
-    assert "Rejected." in client.get("/inbox").get_data(as_text=True)
+    assert response.headers["Location"] == "/approvals?tab=waiting"
+    assert "Rejected." in client.get("/approvals").get_data(as_text=True)
     assert _execution(db).status == "rejected"
     # The return address is only ever an inbox page.
     submit_for_review(users)
     other = approval_requests(db)[-1]
     evil = _decide(client, other.id, "approved", back="//evil.example/inbox")
-    assert evil.headers["Location"] == "/inbox"
+    assert evil.headers["Location"] == "/approvals"
 
 
 def test_the_submitter_gets_403_on_a_forged_post_even_as_admin_in_the_group(as_role, users, db):
@@ -254,7 +254,7 @@ def test_the_submitter_gets_403_on_a_forged_post_even_as_admin_in_the_group(as_r
     submit_for_review(users, submitter=users["admin"])
     request = approval_requests(db)[0]
     client = as_role("admin")
-    assert "/decide" not in client.get("/inbox").get_data(as_text=True)
+    assert "/decide" not in client.get("/approvals").get_data(as_text=True)
     response = _decide(client, request.id, "approved", htmx=True)
     assert response.status_code == 403
     assert "four-eyes" in response.get_data(as_text=True)
@@ -290,7 +290,7 @@ def test_decisions_on_a_cancelled_execution_are_refused(as_role, users, db):
         approvals.record_decision(request.id, user=users["approver"], decision="approved")
     db.session.rollback()
     assert {r.status for r in approval_requests(db)} == {"cancelled"}
-    html = as_role("approver").get("/inbox").get_data(as_text=True)
+    html = as_role("approver").get("/approvals").get_data(as_text=True)
     assert _tab_count(html, "waiting") == 0
 
 
@@ -306,9 +306,9 @@ def test_bulk_approval_records_each_and_reports_refusals(as_role, users, db):
     approvals.record_decision(requests[2].id, user=users["approver"], decision="approved")
     client = as_role("approver")
     response = client.post(
-        "/inbox/bulk",
+        "/approvals/bulk",
         data={
-            "csrf_token": client.csrf_token("/inbox"),
+            "csrf_token": client.csrf_token("/approvals"),
             "comment": "Batch OK",
             "request_ids": [str(r.id) for r in requests] + ["999999"],
         },
@@ -339,7 +339,7 @@ def test_bulk_approval_records_each_and_reports_refusals(as_role, users, db):
 def test_bulk_with_nothing_selected_says_so(as_role, users, db):
     client = as_role("approver")
     response = client.submit(
-        "/inbox/bulk", {"comment": ""}, token_from="/inbox", follow_redirects=True
+        "/approvals/bulk", {"comment": ""}, token_from="/approvals", follow_redirects=True
     )
     assert "Select at least one request to approve." in response.get_data(as_text=True)
 
@@ -368,7 +368,7 @@ def test_delegation_chain_only_the_last_delegate_decides_once(as_role, users, db
     assert _decide(c, request.id, "approved").status_code == 303
     again = _decide(c, request.id, "approved")
     assert again.status_code == 303  # answered with a message, not a second decision
-    assert "already been decided" in c.get("/inbox").get_data(as_text=True)
+    assert "already been decided" in c.get("/approvals").get_data(as_text=True)
     chain = db.session.execute(
         sa.select(ApprovalDelegation.from_user_id, ApprovalDelegation.to_user_id).order_by(
             ApprovalDelegation.id
@@ -377,7 +377,7 @@ def test_delegation_chain_only_the_last_delegate_decides_once(as_role, users, db
     assert chain == [(users["approver"].id, users["security"].id), (users["security"].id, third.id)]
     assert approval_requests(db)[0].decided_by_id == third.id
     # A and B both see it under "Delegated by me"; the delegate got a notification.
-    assert "On leave" in a.get("/inbox?tab=delegated").get_data(as_text=True)
+    assert "On leave" in a.get("/approvals?tab=delegated").get_data(as_text=True)
     assert (
         db.session.scalar(
             sa.select(sa.func.count())

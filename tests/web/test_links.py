@@ -12,13 +12,13 @@ def test_absolute_urls_outside_a_request_use_the_base_url_and_its_path(app, monk
         assert absolute_url("executions.show", execution_id=7) == (
             "https://steward.example.org/gov/executions/7"
         )
-        assert absolute_link("/inbox") == "https://steward.example.org/gov/inbox"
+        assert absolute_link("/approvals") == "https://steward.example.org/gov/approvals"
 
 
 def test_a_requests_host_header_never_reaches_an_absolute_url(app, monkeypatch):
     monkeypatch.setitem(app.config, "STEWARD_BASE_URL", "https://steward.example.org")
     with app.test_request_context("/", headers={"Host": "attacker.example"}):
-        assert absolute_url("approvals.inbox_page") == "https://steward.example.org/inbox"
+        assert absolute_url("approvals.index") == "https://steward.example.org/approvals"
 
 
 def test_the_workflow_page_shows_the_inbound_webhook_at_the_base_url(app, as_role, monkeypatch):

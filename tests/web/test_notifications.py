@@ -110,12 +110,12 @@ def test_someone_elses_notification_is_not_marked_read_with_htmx_either(as_role,
 
 
 def test_each_notification_has_an_open_link_to_its_object_when_safe(as_role, users, db):
-    _notification(users["owner"], "Inside", link="/inbox")
+    _notification(users["owner"], "Inside", link="/approvals")
     _notification(users["owner"], "Outside", link="https://evil.example/")
     _notification(users["owner"], "Nowhere")
     html = as_role("owner").get("/notifications").get_data(as_text=True)
     assert html.count(">Open<") == 1
-    assert '<a class="button small" href="/inbox">Open' in html
+    assert '<a class="button small" href="/approvals">Open' in html
     assert "evil.example" not in html
 
 

@@ -81,7 +81,7 @@ def _decide(client, request_id, decision="approved", *, htmx=False, origin="inbo
     return client.submit(
         f"/approvals/{request_id}/decide",
         {"decision": decision, "comment": "", "origin": origin},
-        token_from="/inbox",
+        token_from="/approvals",
         headers={"HX-Request": "true"} if htmx else {},
     )
 
@@ -217,11 +217,11 @@ def test_the_inbox_shows_priya_why_and_no_buttons_and_bulk_skips_it(login, as_ro
     submit_for_review(users)
     requests = _requests(db)
     client = login(priya)
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert f"/approvals/{requests['security'].id}/decide" in html  # both open before she decides
     assert _decide(client, requests["legal"].id, htmx=True).status_code == 200
 
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert f'id="request-{requests["security"].id}"' in html
     assert "You already decided step “legal” of this execution" in html
     assert f"/approvals/{requests['security'].id}/decide" not in html
@@ -233,15 +233,15 @@ def test_the_inbox_shows_priya_why_and_no_buttons_and_bulk_skips_it(login, as_ro
     assert ONE_STEP in response.get_data(as_text=True)
     # Bulk: skipped, with the reason.
     client.submit(
-        "/inbox/bulk",
+        "/approvals/bulk",
         {"request_ids": [requests["security"].id], "comment": ""},
-        token_from="/inbox",
+        token_from="/approvals",
     )
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert f"Request {requests['security'].id} was not approved: You already decided step" in html
     assert _state(db) == before
     # Sam still sees Security's buttons.
-    sam_html = as_role("security").get("/inbox").get_data(as_text=True)
+    sam_html = as_role("security").get("/approvals").get_data(as_text=True)
     assert f"/approvals/{requests['security'].id}/decide" in sam_html
 
 
@@ -422,6 +422,6 @@ def test_in_the_demo_priya_decides_legal_or_security_not_both(app, db, client):
     }
     assert client.login(priya.email, DEMO_PASSWORD).status_code == 302
     assert _decide(client, requests["legal"].id).status_code == 303
-    html = client.get("/inbox").get_data(as_text=True)
+    html = client.get("/approvals").get_data(as_text=True)
     assert "You already decided step “legal” of this execution" in html
     assert f"/approvals/{requests['security'].id}/decide" not in html
