@@ -19,7 +19,7 @@ from governance.engine.lifecycle import (
     StepRunStatus,
     WorkflowStatus,
 )
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 # The CHECK constraints' and the API's value lists: the enums' plain strings.
@@ -28,7 +28,7 @@ EXECUTION_STATUSES = tuple(status.value for status in ExecutionStatus)
 STEP_STATUSES = tuple(status.value for status in StepRunStatus)
 
 
-class Workflow(db.Model):
+class Workflow(Model):
     __tablename__ = "workflows"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(WORKFLOW_STATUSES), name="known_status"),
@@ -68,7 +68,7 @@ class Workflow(db.Model):
     )
 
 
-class WorkflowVersion(db.Model):
+class WorkflowVersion(Model):
     __tablename__ = "workflow_versions"
     __table_args__ = (
         sa.UniqueConstraint("workflow_id", "number", name="uq_workflow_version_number"),
@@ -99,7 +99,7 @@ class WorkflowVersion(db.Model):
         return next(step for _, _, step in self.step_definitions() if step["key"] == key)
 
 
-class Execution(db.Model):
+class Execution(Model):
     __tablename__ = "executions"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(EXECUTION_STATUSES), name="known_status"),
@@ -135,7 +135,7 @@ class Execution(db.Model):
         return self.status in FINISHED_EXECUTION_STATUSES
 
 
-class StepRun(db.Model):
+class StepRun(Model):
     __tablename__ = "step_runs"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(STEP_STATUSES), name="known_status"),
@@ -174,7 +174,7 @@ class StepRun(db.Model):
         return self.status in FINISHED_STEP_STATUSES
 
 
-class StepAttempt(db.Model):
+class StepAttempt(Model):
     """One try of a step run: when, how long, and how it ended (with the traceback)."""
 
     __tablename__ = "step_attempts"

@@ -51,6 +51,8 @@ def unknown_names(
     subject_fields = {name: provider.fields for name, provider in context.providers().items()}
     problems: dict[str, str] = {}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not isinstance(node, nodes.Getattr | nodes.Getitem):
+            continue  # find_all gives only these; the check tells the type checker so
         key = _first_key(node)
         inner = node.node
         if key is None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -227,14 +227,14 @@ class _Guard(NodeTransformer):
     charges the budget) and every `~` goes through joined (which checks the size first)."""
 
     def visit_For(self, node: nodes.For) -> nodes.For:
-        node = self.generic_visit(node)
+        node = cast(nodes.For, self.generic_visit(node))  # a For visited is a For
         if node.recursive:
             raise TemplateError(f"line {node.lineno}: recursive loops are not allowed")
-        node.iter = self._helper("guarded_iter", [node.iter], node.lineno)
+        node.iter = self._helper("guarded_iter", [cast(nodes.Expr, node.iter)], node.lineno)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
-        node = self.generic_visit(node)
+        node = cast(nodes.Concat, self.generic_visit(node))
         return self._helper("joined", node.nodes, node.lineno)
 
     @staticmethod
@@ -302,7 +302,8 @@ def render(
     parts: list[str] = []
     size = 0
     try:
-        chunks = template.generate(**data)
+        # A generator (typed as an iterator): closed early when the output is too long.
+        chunks = cast(Generator[str, None, None], template.generate(**data))
         try:
             for chunk in chunks:
                 parts.append(chunk)

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 
-class InboundWebhookMessage(db.Model):
+class InboundWebhookMessage(Model):
     """A Standard Webhooks message id a webhook workflow accepted: a second request with the
     same id is a replay. Kept as long as its timestamp could still pass the window."""
 
