@@ -262,7 +262,7 @@ def measure_steward(workdir: Path, database_url: str) -> dict[str, float]:
         with consumer(worker, dict(os.environ), log):
             wait_for(lambda: succeeded(batch), 300, "the throughput executions", 0.2)
             window = step_window(batch)
-            task_runs = log.read_text().count("Executing governance.engine.tasks.steward.run_step")
+            task_runs = log.read_text().count("Executing governance.engine.jobs.steward.run_step")
             # Latency: triggers arrive one by one while the consumer is idle-ish.
             paced = []
             for _ in range(LATENCY_EXECUTIONS):

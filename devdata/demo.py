@@ -14,8 +14,8 @@ from governance.approvals.models import ApprovalRequest
 from governance.auth import service as accounts
 from governance.auth.models import User
 from governance.dbutil import rowcount
+from governance.engine.jobs import execute_step
 from governance.engine.models import Execution, StepRun
-from governance.engine.tasks import execute_step
 from governance.extensions import db
 from governance.policies import lifecycle
 from governance.policies import service as policies

@@ -64,10 +64,12 @@ def register_features(app: Flask) -> None:
         reviews,
         tasks,
         webhooks,
+        workflows,
     )
 
     for feature in (
         policies,
+        workflows,
         approvals,
         tasks,
         notifications,

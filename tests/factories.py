@@ -70,12 +70,14 @@ def make_policy(owner: User, status: str = lifecycle.DRAFT, admin: User | None =
 def _cancel_review_in_progress(policy_id: int, admin: User) -> None:
     """An active review workflow would hold the manual approval (policies/gate.py): the admin
     cancels its execution first, as a person would."""
-    from governance.engine import runtime
+    from governance.engine import operate
     from governance.policies import gate
+    from governance.unit_of_work import unit_of_work
 
     execution = gate.gating_execution(policies.get_policy(policy_id))
     if execution is not None:
-        runtime.cancel_execution(execution.id, actor_id=admin.id, reason="Approved by hand")
+        with unit_of_work():
+            operate.cancel_execution(execution.id, actor_id=admin.id, reason="Approved by hand")
 
 
 def step(key: str, kind: str, config: dict | None = None, **extra) -> dict:
@@ -134,8 +136,8 @@ def run_queued_steps(max_rounds: int = 50) -> int:
     is left. Returns how many steps ran. The transport (Huey) is the only part left out."""
     import sqlalchemy as sa
 
+    from governance.engine.jobs import execute_step
     from governance.engine.models import StepRun
-    from governance.engine.tasks import execute_step
     from governance.timeutil import utcnow
 
     ran = 0
@@ -198,7 +200,7 @@ def approval_requests(db) -> list:
 
 def signing_secrets(db, workflow_id: int) -> tuple:
     """A workflow's outbound signing secret, the previous one and when that one stops signing."""
-    from governance.workflows.models import Workflow
+    from governance.engine.models import Workflow
 
     db.session.expire_all()
     row = db.session.get(Workflow, workflow_id)

@@ -17,7 +17,7 @@ from governance.api.spec import operation
 from governance.api.statuses import ExecutionStatus, RequestStatus, StepStatus
 from governance.api.text import Text
 from governance.approvals.models import ApprovalRequest
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.definition import redact
 from governance.engine.models import Execution
 from governance.errors import DomainError
@@ -279,9 +279,9 @@ def _conflict(error: DomainError) -> ApiError:
 )
 def cancel_execution(execution_id: int, body: CancelIn):
     user = current_api_user()
-    execution = runtime.get_execution(execution_id)
+    execution = operate.get_execution(execution_id)
     try:
-        runtime.cancel_execution(execution.id, actor_id=user.id, reason=body.reason.strip())
+        service.cancel_execution(execution.id, actor=user, reason=body.reason.strip())
     except DomainError as error:
         raise _conflict(error) from error
     return _execution_out(execution.id)
@@ -301,9 +301,9 @@ def cancel_execution(execution_id: int, body: CancelIn):
 )
 def retry_execution(execution_id: int):
     user = current_api_user()
-    execution = runtime.get_execution(execution_id)
+    execution = operate.get_execution(execution_id)
     try:
-        runtime.retry_execution(execution.id, actor_id=user.id)
+        service.retry_execution(execution.id, actor=user)
     except DomainError as error:
         raise _conflict(error) from error
     location = url_for("api.get_execution", execution_id=execution.id)

@@ -38,11 +38,11 @@ from governance.engine.definition import (
     trigger_summary,
     without_secrets,
 )
+from governance.engine.models import Workflow, WorkflowVersion
 from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
 from governance.policies.lifecycle import STATUSES
 from governance.webhooks.signing_secret import SigningSecret
 from governance.workflows import service, signing_secret
-from governance.workflows.models import Workflow, WorkflowVersion
 from governance.workflows.signing_secret import MAX_GRACE_HOURS
 
 TAG = "Workflows"

@@ -6,20 +6,25 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """The approval step type; a policy edit re-asks the decisions made on its old content, a
-    published version names who approved its content; and who may open a link to a request or
-    to an execution (whose readers its requests widen)."""
+    """The approval step type and the escalation sweep; a step closed withdraws its pending
+    requests; a policy edit re-asks the decisions made on its old content, a published version
+    names who approved its content; and who may open a link to a request or to an execution
+    (whose readers its requests widen)."""
     from governance import events, visibility
-    from governance.approvals import staleness
+    from governance.approvals import reminders, staleness, withdraw
     from governance.approvals.models import ApprovalRequest
     from governance.approvals.step import Approval
     from governance.approvals.visibility import can_read_approval_request, can_read_execution
+    from governance.engine.events import ExecutionStepsClosed
     from governance.engine.models import Execution
     from governance.engine.steps import register_step_type
+    from governance.engine.sweeps import register_sweep
     from governance.policies import versions
     from governance.policies.events import PolicyUpdated
 
     register_step_type(Approval)
+    register_sweep("approvals_escalated", reminders.escalate_overdue)
+    events.subscribe(ExecutionStepsClosed, withdraw.withdraw_pending_requests)
     events.subscribe(PolicyUpdated, staleness.reask_on_policy_updated)
     versions.register_approval_source(staleness.approvers_of_content)
     visibility.register_path_object("request_id", ApprovalRequest, can_read_approval_request)

@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 from governance.approvals import eligibility
 from governance.approvals.models import ApprovalDelegation, ApprovalRequest
 from governance.auth.models import User, group_members
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.policies import diffing, versions
@@ -26,7 +26,6 @@ from governance.policies.models import Policy, PolicyRevision
 from governance.policies.service import list_categories
 from governance.timeutil import utcnow
 from governance.web.pagination import Page, paginate
-from governance.workflows.models import Workflow
 
 TABS = {
     "waiting": "Waiting for me",

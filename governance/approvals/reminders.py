@@ -15,7 +15,6 @@ from governance.audit.service import record_event
 from governance.auth.models import Group, User
 from governance.auth.service import enabled_user_ids
 from governance.dbutil import rowcount
-from governance.engine import runtime
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
@@ -26,6 +25,7 @@ from governance.unit_of_work import unit_of_work
 
 INBOX_LINK = "/approvals"  # the Inbox
 REMIND_INTERVAL = timedelta(hours=1)
+ESCALATION_BATCH = 500  # steps escalated per reconciler pass
 
 
 def deciders(requests: list[ApprovalRequest], submitter_id: int | None) -> list[int]:
@@ -118,7 +118,7 @@ def escalate(step_run_id: int, now: datetime) -> int:
     """
     step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
-    config = runtime.find_step(execution.version, step_run.step_key)["config"]
+    config = execution.version.find_step(step_run.step_key)["config"]
     target_user, target_group = config.get("escalate_user_id"), config.get("escalate_group_id")
     target = escalation_target_label(target_user, target_group)
     marked = db.session.execute(
@@ -209,3 +209,18 @@ def _add_escalation_approver(step_run: StepRun, user_id, group_id, now, target) 
         )
     )
     return True
+
+
+def escalate_overdue(now: datetime) -> int:
+    """The reconciler's sweep: steps with past-due requests are escalated once (see escalate)."""
+    overdue_steps = db.session.scalars(
+        sa.select(ApprovalRequest.step_run_id)
+        .where(
+            ApprovalRequest.status == "pending",
+            ApprovalRequest.due_at < now,
+            ApprovalRequest.escalated_at.is_(None),
+        )
+        .distinct()
+        .limit(ESCALATION_BATCH)
+    ).all()
+    return sum(escalate(step_run_id, now) for step_run_id in overdue_steps)

@@ -20,7 +20,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
-from governance.engine import runtime
+from governance.engine import advance
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
@@ -234,7 +234,7 @@ def _settle_step(step_run_id: int) -> str:
     """
     step_run = db.session.get_one(StepRun, step_run_id)
     execution = step_run.execution
-    config = runtime.find_step(execution.version, step_run.step_key)["config"]
+    config = execution.version.find_step(step_run.step_key)["config"]
     rows = eligibility.step_requests(step_run_id)
     covered = eligibility.covered_request_ids(
         rows, eligibility.barred_ids(execution, eligibility.change_authors(execution))
@@ -253,9 +253,9 @@ def _settle_step(step_run_id: int) -> str:
     }
     _withdraw_pending(step_run_id)
     if outcome == "approved" or config.get("continue_on_reject"):
-        runtime.complete_waiting_step(step_run_id, output)
+        advance.complete_waiting_step(step_run_id, output)
     else:
-        runtime.reject_at_step(step_run_id, output)
+        advance.reject_at_step(step_run_id, output)
     return outcome
 
 

@@ -20,12 +20,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from governance.engine import conditions, template_names
+from governance.engine import conditions, context, template_names
 from governance.engine.steps import StepType, step_types
 from governance.engine.templating import TemplateError
+from governance.engine.triggers import get_trigger
 from governance.errors import DomainError
-from governance.policies.lifecycle import STATUS_LABELS, STATUSES, PolicyStatus
 
+# The designer's list of triggers, in its order; each is a registered trigger type
+# (engine/triggers.py), which owns its settings, their checks and its summary.
 TRIGGERS = {
     "policy.created": "Policy created",
     "policy.updated": "Policy updated",
@@ -57,25 +59,11 @@ class DefinitionError(DomainError):
 def _clean_trigger(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     kind = str(raw.get("type", ""))
     trigger: dict[str, Any] = {"type": kind}
-    if kind not in TRIGGERS:
+    trigger_type = get_trigger(kind)
+    if kind not in TRIGGERS or trigger_type is None:
         errors["trigger.type"] = "Choose a trigger."
         return trigger
-    if kind == "policy.status_changed":
-        for name in ("from_status", "to_status"):
-            value = str(raw.get(name) or "")
-            if value and value not in STATUSES:
-                errors[f"trigger.{name}"] = f"Unknown status “{value}”."
-            trigger[name] = value
-    if kind == "schedule":
-        from governance.workflows.schedule import CronError, check_cron
-
-        cron = " ".join(str(raw.get("cron") or "").split())
-        try:
-            check_cron(cron)
-        except CronError as error:
-            errors["trigger.cron"] = str(error)
-        trigger["cron"] = cron
-    return trigger
+    return trigger | trigger_type.clean(raw, errors)  # its settings, checked by its owner
 
 
 def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any] | None:
@@ -94,9 +82,12 @@ def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, A
         errors[f"{path}.op"] = "Choose an operator."
     elif operator != "changed" and not value:
         errors[f"{path}.value"] = "Give a value to compare with."
-    is_status_compare = field == "policy.status" and operator in ("equals", "not_equals")
-    if is_status_compare and value and value not in STATUSES:
-        errors[f"{path}.value"] = f"Unknown status “{value}”; use one of {', '.join(STATUSES)}."
+    # A field with a closed set of values (policy.status) is compared with one of them.
+    root, _, name = field.partition(".")
+    provider = context.providers().get(root)
+    choices = provider.choices.get(name) if provider else None
+    if choices and operator in ("equals", "not_equals") and value and value not in choices:
+        errors[f"{path}.value"] = f"Unknown {name} “{value}”; use one of {', '.join(choices)}."
     return {"field": field, "op": operator, "value": value}
 
 
@@ -268,20 +259,9 @@ def steps_kept_apart(definition: dict[str, Any], step_key: str) -> set[str]:
     return apart - {step_key}
 
 
-def _status_label(status: str | None) -> str:
-    """A trigger's from or to status as the policy pages name it; "any" when not set."""
-    return STATUS_LABELS[PolicyStatus(status)] if status in STATUSES else "any"
-
-
 def trigger_summary(trigger: dict[str, Any]) -> str:
-    label = TRIGGERS.get(trigger.get("type", ""), "No trigger")
-    if trigger.get("type") == "policy.status_changed":
-        source = _status_label(trigger.get("from_status"))
-        target = _status_label(trigger.get("to_status"))
-        return f"{label}: {source.lower()} → {target.lower()}"
-    if trigger.get("type") == "schedule":
-        return f"{label}: {trigger.get('cron')}"
-    return label
+    trigger_type = get_trigger(trigger.get("type", ""))
+    return trigger_type.summary(trigger) if trigger_type else "No trigger"
 
 
 # Steps saved before secrets were fields kept the webhook's signing secret under this key.

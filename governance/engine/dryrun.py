@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.engine import conditions, templating
+from governance.engine import conditions, context, templating
 from governance.engine.definition import redact, secret_values, step_descriptions
-from governance.engine.runtime import policy_snapshot
 from governance.engine.steps import StepContext, get_step_type
-from governance.engine.template_names import TRIGGER_FIELDS
+from governance.engine.template_names import trigger_fields_of
 from governance.engine.templating import TemplateError
 from governance.extensions import db
-from governance.policies.models import Policy
 
 
 @dataclass
@@ -39,17 +37,17 @@ class DryRunReport:
 
 
 def dry_run(
-    definition: dict[str, Any], policy: Policy | None, trigger: dict[str, Any]
+    definition: dict[str, Any], policy_id: int | None, trigger: dict[str, Any]
 ) -> DryRunReport:
-    snapshot = policy_snapshot(policy)
+    subjects = context.subject_data(policy_id)
+    snapshot = subjects.get("policy", {})
     # Every field the trigger's data has at run time, so a template reading one is not
     # reported undefined; the values the caller does not give are stand-ins (None).
-    stand_ins = dict.fromkeys(TRIGGER_FIELDS.get(definition["trigger"]["type"]) or ())
+    stand_ins = dict.fromkeys(trigger_fields_of(definition["trigger"]["type"]) or ())
     stand_ins |= {name: snapshot.get(name) for name in ("revision", "status") if name in stand_ins}
     if "policy_id" in stand_ins:
         stand_ins["policy_id"] = snapshot.get("id")
-    data: dict[str, Any] = {
-        "policy": snapshot,
+    data: dict[str, Any] = subjects | {
         "trigger": stand_ins | trigger,
         "steps": {},
         "execution": {"id": None, "workflow": None},
@@ -76,13 +74,13 @@ def dry_run(
                     when=when,
                 )
                 if would_run:
-                    context = StepContext(
+                    step_context = StepContext(
                         step_run_id=0,
                         execution_id=0,
                         step_key=step["key"],
                         attempt=1,
                         config=step["config"],
-                        policy_id=policy.id if policy else None,
+                        policy_id=policy_id,
                         actor_id=None,
                         data=data,
                         live=False,
@@ -90,7 +88,7 @@ def dry_run(
                     output: dict[str, Any] = {}
                     try:
                         with templating.undefined_names_recorded() as undefined:
-                            outcome = action.run(context)
+                            outcome = action.run(step_context)
                         status, output, failure = outcome.status, outcome.output, outcome.error
                     except TemplateError as error:
                         status, failure = "failed", str(error)

@@ -14,3 +14,11 @@ class ExecutionFinished(Event):
     execution_id: int
     status: str  # "succeeded", "failed", "rejected" or "cancelled"
     trigger_type: str
+
+
+@dataclass(frozen=True)
+class ExecutionStepsClosed(Event):
+    """An execution's open steps were cancelled (it failed, was rejected or cancelled), in the
+    transaction that closed them: whatever waits on them (approval requests) is withdrawn."""
+
+    execution_id: int

@@ -1,4 +1,4 @@
-"""The statuses an execution and its step runs pass through, and which of them are final.
+"""The statuses of workflows, executions and step runs, and which of them are final.
 
 Pure: no database. The models' CHECK constraints and the API's value lists derive from these.
 """
@@ -6,6 +6,12 @@ Pure: no database. The models' CHECK constraints and the API's value lists deriv
 from __future__ import annotations
 
 from enum import StrEnum
+
+
+class WorkflowStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
 
 
 class ExecutionStatus(StrEnum):
@@ -47,3 +53,17 @@ FINISHED_STEP_STATUSES = frozenset(
         StepRunStatus.CANCELLED,
     }
 )
+
+
+class RunOutcome(StrEnum):
+    """What one delivery of a step to a consumer came to: the step's new status when it
+    changed, or why it did not (the task wrapper and the tests read these)."""
+
+    SUCCEEDED = StepRunStatus.SUCCEEDED.value
+    FAILED = StepRunStatus.FAILED.value
+    WAITING = StepRunStatus.WAITING.value
+    SKIPPED = StepRunStatus.SKIPPED.value
+    CANCELLED = StepRunStatus.CANCELLED.value
+    RETRYING = "retrying"  # queued again, due after its back-off
+    LOST_LEASE = "lost-lease"  # no longer this consumer's: its writes were undone
+    NOT_CLAIMED = "not-claimed"  # a duplicate or early message: someone else's, or not due

@@ -1,8 +1,13 @@
-"""Executions and their step runs: the database is the truth, Huey only carries step ids."""
+"""Workflows, their immutable versions, and the executions and step runs that run them.
+
+The database is the truth, Huey only carries step ids. A version's definition never changes
+after insert.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,16 +17,89 @@ from governance.engine.lifecycle import (
     FINISHED_STEP_STATUSES,
     ExecutionStatus,
     StepRunStatus,
+    WorkflowStatus,
 )
-from governance.extensions import db
+from governance.extensions import Model
 from governance.timeutil import UTCDateTime, utcnow
 
 # The CHECK constraints' and the API's value lists: the enums' plain strings.
+WORKFLOW_STATUSES = tuple(status.value for status in WorkflowStatus)
 EXECUTION_STATUSES = tuple(status.value for status in ExecutionStatus)
 STEP_STATUSES = tuple(status.value for status in StepRunStatus)
 
 
-class Execution(db.Model):
+class Workflow(Model):
+    __tablename__ = "workflows"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(WORKFLOW_STATUSES), name="known_status"),
+        # Dispatch looks up active workflows by trigger on every policy change.
+        sa.Index("ix_workflows_status_trigger", "status", "trigger_type"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
+    description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=WorkflowStatus.DRAFT)
+    # The trigger of the active version, copied here so dispatch needs no JSON search.
+    trigger_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    active_version_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workflow_versions.id", use_alter=True)
+    )
+    latest_version: so.Mapped[int] = so.mapped_column(default=0)
+    # Inbound webhook trigger: callers sign their requests with this (Standard Webhooks).
+    webhook_secret: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    # Whether the older X-Steward-Signature (no id, no timestamp: replayable) is still
+    # accepted. Off for new workflows; the migration turned it on for existing webhook ones.
+    webhook_legacy_signature: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
+    # Outbound webhook steps sign deliveries with `signing_secret`; after a rotation the
+    # previous secret signs too until `previous_signing_secret_expires_at` (see secrets.py).
+    signing_secret: so.Mapped[str] = so.mapped_column(sa.String(100))
+    previous_signing_secret: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    previous_signing_secret_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    next_run_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+
+    active_version: so.Mapped[WorkflowVersion | None] = so.relationship(
+        foreign_keys=[active_version_id], post_update=True
+    )
+
+
+class WorkflowVersion(Model):
+    __tablename__ = "workflow_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("workflow_id", "number", name="uq_workflow_version_number"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    workflow_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    number: so.Mapped[int]
+    # {"trigger": {...}, "conditions": [...], "stages": [{"steps": [...]}]}; see definition.py
+    definition: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+
+    workflow: so.Mapped[Workflow] = so.relationship(foreign_keys=[workflow_id])
+    created_by = so.relationship("User")
+
+    def step_definitions(self) -> list[tuple[int, int, dict[str, Any]]]:
+        """(stage index, position, step) for every step of this version, in order."""
+        return [
+            (stage_index, position, step)
+            for stage_index, stage in enumerate(self.definition["stages"])
+            for position, step in enumerate(stage["steps"])
+        ]
+
+    def find_step(self, key: str) -> dict[str, Any]:
+        return next(step for _, _, step in self.step_definitions() if step["key"] == key)
+
+
+class Execution(Model):
     __tablename__ = "executions"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(EXECUTION_STATUSES), name="known_status"),
@@ -57,7 +135,7 @@ class Execution(db.Model):
         return self.status in FINISHED_EXECUTION_STATUSES
 
 
-class StepRun(db.Model):
+class StepRun(Model):
     __tablename__ = "step_runs"
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(STEP_STATUSES), name="known_status"),
@@ -96,7 +174,7 @@ class StepRun(db.Model):
         return self.status in FINISHED_STEP_STATUSES
 
 
-class StepAttempt(db.Model):
+class StepAttempt(Model):
     """One try of a step run: when, how long, and how it ended (with the traceback)."""
 
     __tablename__ = "step_attempts"

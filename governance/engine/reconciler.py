@@ -2,8 +2,9 @@
 
 It re-sends steps left queued too long, takes back steps whose lease expired (their consumer
 died or the step ran past its timeout), wakes due wait steps, fires due schedules, and
-advances executions whose stage finished. Every change is a conditional UPDATE, so two
-reconcilers running at once (one per consumer) never do the same thing twice.
+advances executions whose stage finished; then it runs every sweep the features registered
+(engine/sweeps.py: escalations, lost emails, digests). Every change is a conditional UPDATE,
+so two reconcilers running at once (one per consumer) never do the same thing twice.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from governance.approvals import reminders
-from governance.approvals.models import ApprovalRequest
-from governance.engine import backoff, runtime
-from governance.engine.enqueue import enqueue_after_commit
-from governance.engine.models import FINISHED_STEP_STATUSES, Execution, StepAttempt, StepRun
-from governance.engine.tasks import run_step
+from governance.dbutil import rowcount
+from governance.engine import advance, backoff, schedule, start, sweeps
+from governance.engine.handoff import RUN_STEP, send_steps_after_commit
+from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
+from governance.engine.models import (
+    FINISHED_STEP_STATUSES,
+    Execution,
+    StepAttempt,
+    StepRun,
+    Workflow,
+)
 from governance.extensions import db
-from governance.notifications import digest, outbox
 from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
-from governance.workflows import schedule
-from governance.workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -43,10 +46,12 @@ def _candidates(statement: sa.Select) -> list[int]:
 def _requeue_expired_leases(now) -> list[int]:
     requeued = []
     expired = _candidates(
-        sa.select(StepRun.id).where(StepRun.status == "running", StepRun.lease_until < now)
+        sa.select(StepRun.id).where(
+            StepRun.status == StepRunStatus.RUNNING, StepRun.lease_until < now
+        )
     )
     for step_run_id in expired:
-        step_run = db.session.get(StepRun, step_run_id)
+        step_run = db.session.get_one(StepRun, step_run_id)
         error = "The step did not finish within its lease (consumer died or step timed out)."
         db.session.execute(
             sa.update(StepAttempt)
@@ -58,7 +63,7 @@ def _requeue_expired_leases(now) -> list[int]:
             .values(finished_at=now, outcome="lost", error=error)
         )
         if step_run.attempt < step_run.max_attempts:
-            retry = runtime.find_step(step_run.execution.version, step_run.step_key)["retry"]
+            retry = step_run.execution.version.find_step(step_run.step_key)["retry"]
             delay = backoff.retry_delay(
                 step_run.attempt,
                 base_seconds=retry["base_seconds"],
@@ -69,11 +74,11 @@ def _requeue_expired_leases(now) -> list[int]:
                 sa.update(StepRun)
                 .where(
                     StepRun.id == step_run_id,
-                    StepRun.status == "running",
+                    StepRun.status == StepRunStatus.RUNNING,
                     StepRun.attempt == step_run.attempt,
                 )
                 .values(
-                    status="queued",
+                    status=StepRunStatus.QUEUED,
                     lease_until=None,
                     queued_at=now,
                     next_attempt_at=now + timedelta(seconds=delay),
@@ -81,19 +86,19 @@ def _requeue_expired_leases(now) -> list[int]:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:
+            if rowcount(changed) == 1:
                 requeued.append(step_run_id)
                 # Sent once its back-off has passed: a message now would find it not yet due.
-                enqueue_after_commit([step_run_id], delay=delay)
+                send_steps_after_commit([step_run_id], delay=delay)
         else:
             changed = db.session.execute(
                 sa.update(StepRun)
-                .where(StepRun.id == step_run_id, StepRun.status == "running")
-                .values(status="failed", lease_until=None, finished_at=now, error=error)
+                .where(StepRun.id == step_run_id, StepRun.status == StepRunStatus.RUNNING)
+                .values(status=StepRunStatus.FAILED, lease_until=None, finished_at=now, error=error)
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:
-                runtime.fail_execution(
+            if rowcount(changed) == 1:
+                advance.fail_execution(
                     step_run.execution_id, f"Step “{step_run.step_key}” failed: {error}"
                 )
     return requeued
@@ -103,7 +108,7 @@ def _resend_stale_queued(now) -> list[int]:
     stale_before = now - timedelta(seconds=current_app.config["STALE_QUEUED_SECONDS"])
     stale = _candidates(
         sa.select(StepRun.id).where(
-            StepRun.status == "queued",
+            StepRun.status == StepRunStatus.QUEUED,
             StepRun.queued_at < stale_before,
             sa.or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
         )
@@ -111,25 +116,25 @@ def _resend_stale_queued(now) -> list[int]:
     if stale:
         # A step whose message is still waiting in a busy queue is not lost: sending it again
         # would only grow the backlog. Re-send only what the queue no longer holds.
-        in_queue = ids_waiting_in_queue(run_step.name)
+        in_queue = ids_waiting_in_queue(RUN_STEP)
         if in_queue is None:
             return []
         stale = [step_run_id for step_run_id in stale if step_run_id not in in_queue]
     if stale:
         db.session.execute(
             sa.update(StepRun)
-            .where(StepRun.id.in_(stale), StepRun.status == "queued")
+            .where(StepRun.id.in_(stale), StepRun.status == StepRunStatus.QUEUED)
             .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
-    enqueue_after_commit(stale)
+    send_steps_after_commit(stale)
     return stale
 
 
 def _wake_due_waits(now) -> list[int]:
     due = _candidates(
         sa.select(StepRun.id).where(
-            StepRun.status == "waiting",
+            StepRun.status == StepRunStatus.WAITING,
             StepRun.step_type == "wait",
             StepRun.next_attempt_at <= now,
         )
@@ -137,15 +142,15 @@ def _wake_due_waits(now) -> list[int]:
     if due:
         db.session.execute(
             sa.update(StepRun)
-            .where(StepRun.id.in_(due), StepRun.status == "waiting")
-            .values(status="queued", queued_at=now, next_attempt_at=None)
+            .where(StepRun.id.in_(due), StepRun.status == StepRunStatus.WAITING)
+            .values(status=StepRunStatus.QUEUED, queued_at=now, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         )
         for execution_id in set(
             db.session.scalars(sa.select(StepRun.execution_id).where(StepRun.id.in_(due)))
         ):
-            runtime.refresh_execution_status(execution_id)
-    enqueue_after_commit(due)
+            advance.refresh_execution_status(execution_id)
+    send_steps_after_commit(due)
     return due
 
 
@@ -153,15 +158,17 @@ def _fire_due_schedules(now) -> list[int]:
     started = []
     due = _candidates(
         sa.select(Workflow.id).where(
-            Workflow.status == "active",
+            Workflow.status == WorkflowStatus.ACTIVE,
             Workflow.trigger_type == "schedule",
             Workflow.next_run_at <= now,
         )
     )
     for workflow_id in due:
-        workflow = db.session.get(Workflow, workflow_id)
-        planned = workflow.next_run_at
-        cron = workflow.active_version.definition["trigger"]["cron"]
+        workflow = db.session.get_one(Workflow, workflow_id)
+        planned, version = workflow.next_run_at, workflow.active_version
+        # Selected as active and due, so it has a version and a next run (for the checker).
+        assert planned is not None and version is not None
+        cron = version.definition["trigger"]["cron"]
         # Claim this run of the schedule: only the reconciler that moves next_run_at fires it.
         claimed = db.session.execute(
             sa.update(Workflow)
@@ -169,9 +176,9 @@ def _fire_due_schedules(now) -> list[int]:
             .values(next_run_at=schedule.next_run(cron, after=now))
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             continue
-        execution = runtime.start_execution(
+        execution = start.start_execution(
             workflow,
             policy_id=None,
             trigger_type="schedule",
@@ -180,21 +187,6 @@ def _fire_due_schedules(now) -> list[int]:
         )
         started.append(execution.id)
     return started
-
-
-def _escalate_overdue_approvals(now) -> int:
-    """Steps with past-due requests are escalated once (see approvals.reminders.escalate)."""
-    overdue_steps = db.session.scalars(
-        sa.select(ApprovalRequest.step_run_id)
-        .where(
-            ApprovalRequest.status == "pending",
-            ApprovalRequest.due_at < now,
-            ApprovalRequest.escalated_at.is_(None),
-        )
-        .distinct()
-        .limit(BATCH)
-    ).all()
-    return sum(reminders.escalate(step_run_id, now) for step_run_id in overdue_steps)
 
 
 def _advance_finished_stages() -> int:
@@ -209,33 +201,33 @@ def _advance_finished_stages() -> int:
         .exists()
     )
     stuck = _candidates(
-        sa.select(Execution.id).where(Execution.status.in_(("running", "waiting")), ~open_step)
+        sa.select(Execution.id).where(
+            Execution.status.in_((ExecutionStatus.RUNNING, ExecutionStatus.WAITING)), ~open_step
+        )
     )
     for execution_id in stuck:
-        runtime.advance(execution_id)
+        advance.advance(execution_id)
     return len(stuck)
 
 
 def reconcile() -> dict[str, int]:
-    """One pass. Safe to run in every consumer at once, and as often as you like."""
+    """One pass: the engine's own work, then every registered sweep, each in its own
+    transaction. Safe to run in every consumer at once, and as often as you like."""
     now = utcnow()
     counts = {}
     for name, work in (
         ("lease_expired", _requeue_expired_leases),
         ("stale_queued", _resend_stale_queued),
         ("waits_due", _wake_due_waits),
+        ("schedules_fired", _fire_due_schedules),
     ):
         counts[name] = len(work(now))  # each queues its sends for after this commit
         db.session.commit()
-    counts["schedules_fired"] = len(_fire_due_schedules(now))
-    db.session.commit()
-    counts["approvals_escalated"] = _escalate_overdue_approvals(now)
-    db.session.commit()
-    counts["emails_resent"] = outbox.resend_stale_emails(now)
-    counts["digests_queued"] = digest.send_due_digests(now)
-    db.session.commit()  # the digests' emails reach Huey after this commit
     counts["stages_advanced"] = _advance_finished_stages()
     db.session.commit()
+    for name, sweep in sweeps.sweeps().items():
+        counts[name] = sweep(now)
+        db.session.commit()  # what the sweep queued reaches Huey after this commit
     return counts
 
 

@@ -160,7 +160,3 @@ def get_step_type(name: str) -> StepType:
 def step_types() -> Mapping[str, StepType]:
     """Every registered step type by name, in name order (as the designer lists them)."""
     return MappingProxyType(dict(sorted(_REGISTRY.items())))
-
-
-# The runtime's name for it until its import follows this module.
-get_action = get_step_type

@@ -1,8 +1,8 @@
 """The names a step's templates can see, and the check a save runs against them.
 
-Pure (no database): the data a step renders with is built by runtime.build_data; this module
-lists its shape per trigger, so a typo is refused when the workflow is saved rather than
-failing the step when it runs.
+No database: the data a step renders with is built by run.build_data; this module reads its
+shape per trigger from the registered trigger types and context providers, so a typo is
+refused when the workflow is saved rather than failing the step when it runs.
 """
 
 from __future__ import annotations
@@ -11,39 +11,12 @@ from collections.abc import Collection
 
 from jinja2 import meta, nodes
 
-from governance.engine import templating
+from governance.engine import context, templating, triggers
 
-# runtime.policy_snapshot's keys (a test holds the two together).
-POLICY_FIELDS = (
-    "id",
-    "title",
-    "status",
-    "category",
-    "tags",
-    "owner",
-    "owner_id",
-    "owner_name",
-    "revision",
-    "next_review_on",
-)
 EXECUTION_FIELDS = ("id", "workflow")
 STEP_FIELDS = ("output", "status")
-_POLICY_EVENT = ("policy_id", "actor_id", "revision", "status")
-# Each trigger's data (trigger.<name>); None: any name, the caller chooses it (a manual run's
-# input, an inbound webhook's JSON body).
-TRIGGER_FIELDS: dict[str, tuple[str, ...] | None] = {
-    "policy.created": _POLICY_EVENT,
-    "policy.updated": (*_POLICY_EVENT, "changed"),
-    "policy.status_changed": (*_POLICY_EVENT, "old_status", "new_status", "reason"),
-    "policy.review_due": ("policy_id", "due_on", "actor_id"),
-    "exception.requested": ("policy_id", "exception_id", "actor_id", "scope", "expires_on"),
-    "schedule": ("scheduled_for", "cron"),
-    "manual": None,
-    "webhook": None,
-}
-# A scheduled run has no policy; the others may (manual, webhook) or always do.
-TRIGGERS_WITHOUT_POLICY = frozenset({"schedule"})
-DATA_NAMES = frozenset({"policy", "trigger", "steps", "execution"})
+# What every step's data has besides what the context providers give (engine/context.py).
+ENGINE_NAMES = frozenset({"trigger", "steps", "execution"})
 
 
 def _first_key(node: nodes.Getattr | nodes.Getitem) -> str | None:
@@ -72,7 +45,10 @@ def unknown_names(
     TemplateError if the template does not parse."""
     tree = templating.parse(source)
     from_data = meta.find_undeclared_variables(tree)
-    trigger_fields = TRIGGER_FIELDS.get(trigger_type or "")
+    trigger_fields = trigger_fields_of(trigger_type)
+    kind = triggers.get_trigger(trigger_type or "")
+    without_subject = kind.without_subject if kind else None
+    subject_fields = {name: provider.fields for name, provider in context.providers().items()}
     problems: dict[str, str] = {}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         # find_all's annotation joins the tuple's types into Expr; these are the two it finds.
@@ -92,10 +68,10 @@ def unknown_names(
         if root not in from_data:  # not a name from the data ({% set %}, a loop variable)
             continue
         path = f"{root}.{key}"
-        if root == "policy" and trigger_type in TRIGGERS_WITHOUT_POLICY:
-            problems.setdefault(path, f"{path} (a scheduled run has no policy)")
-        elif root == "policy" and key not in POLICY_FIELDS:
-            problems.setdefault(path, f"{path} (a policy has no field {key})")
+        if root in subject_fields and without_subject is not None:
+            problems.setdefault(path, f"{path} ({without_subject} has no {root})")
+        elif root in subject_fields and key not in subject_fields[root]:
+            problems.setdefault(path, f"{path} (a {root} has no field {key})")
         elif root == "trigger" and trigger_fields is not None and key not in trigger_fields:
             problems.setdefault(
                 path, f"{path} (this trigger gives {', '.join(sorted(trigger_fields))})"
@@ -110,16 +86,29 @@ def unknown_names(
             )
         elif root == "steps" and key not in earlier_steps:
             problems.setdefault(path, f"{path} (no step {key} in an earlier stage)")
-    for name in sorted(from_data - DATA_NAMES - templating.GLOBAL_NAMES):
+    data_names = ENGINE_NAMES | set(subject_fields)
+    for name in sorted(from_data - data_names - templating.GLOBAL_NAMES):
         problems.setdefault(name, name)
     return list(problems.values())
 
 
+def trigger_fields_of(
+    trigger_type: str | None, unknown: tuple[str, ...] | None = None
+) -> tuple[str, ...] | None:
+    """The names a trigger's data has (None: any name, the caller chooses them); `unknown`
+    for a type no feature registered."""
+    kind = triggers.get_trigger(trigger_type or "")
+    return kind.data_fields if kind else unknown
+
+
 def names_for(trigger_type: str | None) -> dict[str, tuple[str, ...] | None]:
-    """What the designer's help lists for a trigger: {"policy": fields, "trigger": fields or
-    None (any name), "execution": fields}."""
-    return {
-        "policy": () if trigger_type in TRIGGERS_WITHOUT_POLICY else POLICY_FIELDS,
-        "trigger": TRIGGER_FIELDS.get(trigger_type or "", ()),
-        "execution": EXECUTION_FIELDS,
+    """What the designer's help lists for a trigger: {"policy": fields (each context
+    provider's), "trigger": fields or None (any name), "execution": fields}."""
+    kind = triggers.get_trigger(trigger_type or "")
+    has_subject = kind is None or kind.has_subject
+    subjects = {
+        name: provider.fields if has_subject else ()
+        for name, provider in context.providers().items()
     }
+    trigger = trigger_fields_of(trigger_type, unknown=())
+    return subjects | {"trigger": trigger, "execution": EXECUTION_FIELDS}

@@ -1,5 +1,6 @@
 """Read queries behind the execution pages: the filtered list, one execution's timeline grouped
-by stage, and a policy's latest executions. Nothing here changes data (runtime.py does)."""
+by stage, and a policy's latest executions; and the operator's two commands on an execution,
+cancel and retry, each one unit of work around the engine's audited operation."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ import sqlalchemy.orm as so
 
 from governance.approvals.models import ApprovalRequest
 from governance.auth.models import User
+from governance.engine import operate
 from governance.engine.definition import redact, secret_values
-from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun
+from governance.engine.models import EXECUTION_STATUSES, Execution, StepRun, Workflow
 from governance.engine.steps import get_step_type
 from governance.errors import NotFound
 from governance.executions import visibility
 from governance.extensions import db
 from governance.policies.models import Policy
+from governance.unit_of_work import unit_of_work
 from governance.webhooks.signing_secret import known_secrets
-from governance.workflows.models import Workflow
 
 DECIDED_STATUSES = frozenset({"approved", "rejected"})
 
@@ -237,3 +239,15 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
         trigger=pretty_json(execution.trigger_data, secrets),
         secrets=secrets,
     )
+
+
+@unit_of_work()
+def cancel_execution(execution_id: int, *, actor: User, reason: str = "") -> None:
+    """End a running or waiting execution; its pending approval requests are withdrawn."""
+    operate.cancel_execution(execution_id, actor_id=actor.id, reason=reason)
+
+
+@unit_of_work()
+def retry_execution(execution_id: int, *, actor: User) -> list[int]:
+    """Restart a failed execution from its failed step(s); returns the steps queued again."""
+    return operate.retry_execution(execution_id, actor_id=actor.id)

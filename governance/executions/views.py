@@ -10,12 +10,11 @@ from flask_login import current_user, login_required
 from governance.approvals.service import can_decide, decide_refusal
 from governance.auth.access import require_role
 from governance.auth.forms import ConfirmForm
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import EXECUTION_STATUSES
 from governance.errors import DomainError
 from governance.executions import service, visibility
 from governance.executions.forms import CancelForm
-from governance.extensions import db
 from governance.timeutil import utcnow
 from governance.web.htmx import page_or_partial
 from governance.web.pagination import page_from_args, paginate
@@ -105,17 +104,16 @@ def _back_to(execution_id: int):
 @bp.route("/<int:execution_id>/cancel", methods=["POST"])
 @require_role("admin")
 def cancel(execution_id: int):
-    execution = runtime.get_execution(execution_id)  # 404 before anything else
+    execution = operate.get_execution(execution_id)  # 404 before anything else
     form = CancelForm()
     if not form.validate_on_submit():
         flash(" ".join(form.reason.errors) or "The form was not sent correctly.", "error")
         return _back_to(execution.id)
     try:
-        runtime.cancel_execution(
-            execution.id, actor_id=current_user.id, reason=(form.reason.data or "").strip()
+        service.cancel_execution(
+            execution.id, actor=current_user, reason=(form.reason.data or "").strip()
         )
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(
@@ -127,15 +125,14 @@ def cancel(execution_id: int):
 @bp.route("/<int:execution_id>/retry", methods=["POST"])
 @require_role("admin")
 def retry(execution_id: int):
-    execution = runtime.get_execution(execution_id)
+    execution = operate.get_execution(execution_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash("The form was not sent correctly.", "error")
         return _back_to(execution.id)
     try:
-        step_run_ids = runtime.retry_execution(execution.id, actor_id=current_user.id)
+        step_run_ids = service.retry_execution(execution.id, actor=current_user)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         count = len(step_run_ids)

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
-from governance.engine import runtime
-from governance.engine.enqueue import enqueue_after_commit
+from governance.engine import operate
+from governance.engine.handoff import send_steps_after_commit
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
@@ -26,6 +26,7 @@ from governance.monitor.models import FAILED_JOB_STATUS, JobRecord
 from governance.notifications import outbox
 from governance.notifications.models import OutboundEmail
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 
 REASON_MAX = 500
 
@@ -80,10 +81,10 @@ def _retry_step(job: JobRecord, actor: User) -> str:
         raise Conflict("The step run this job served no longer exists; discard the job.")
     execution = step_run.execution
     if step_run.status == "failed" and execution.status == "failed":
-        runtime.retry_execution(execution.id, actor_id=actor.id)  # commits, with its audit
+        operate.retry_execution(execution.id, actor_id=actor.id)  # audited, in this unit
         return f"Execution {execution.id} restarts from step “{step_run.step_key}”."
     if step_run.status == "queued":
-        enqueue_after_commit([step_run.id])
+        send_steps_after_commit([step_run.id])
         return f"Step “{step_run.step_key}” was sent to the queue again."
     raise Conflict(
         f"Step “{step_run.step_key}” is {step_run.status} now: there is nothing to retry. "
@@ -95,7 +96,7 @@ def _retry_email(job: JobRecord, actor: User) -> str:
     email = email_of(job)
     if email is None:
         raise Conflict("The email this job served no longer exists; discard the job.")
-    outbox.send_again(email.id, actor=actor)  # commits, with its audit
+    outbox.send_again(email.id, actor=actor)  # audited, joins this unit
     return f"The email “{email.subject}” is queued again."
 
 
@@ -123,10 +124,10 @@ def _resolve(job_id: int, *, status: str, actor: User, resolution: str) -> None:
         .execution_options(synchronize_session=False)
     )
     if rowcount(changed) != 1:
-        db.session.rollback()
         raise Conflict("This job is no longer failed: someone retried or discarded it.")
 
 
+@unit_of_work()
 def retry_job(job_id: int, *, actor: User) -> str:
     """Send a failed job's work again through its owner; commits. Returns what happened."""
     job = get_job(job_id)
@@ -146,13 +147,7 @@ def retry_job(job_id: int, *, actor: User) -> str:
         object_id=job.id,
         summary=f"{actor.name} retried the failed {job.task_name} job {job.task_id}",
     )
-    try:
-        message = retrier(job, actor)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return message
+    return retrier(job, actor)
 
 
 def retry_jobs(job_ids: list[int], *, actor: User) -> BulkResult:
@@ -161,8 +156,7 @@ def retry_jobs(job_ids: list[int], *, actor: User) -> BulkResult:
     for job_id in dict.fromkeys(job_ids):
         try:
             retry_job(job_id, actor=actor)
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # its unit rolled back; the others go on
             refused.append((job_id, error.message))
         else:
             retried.append(job_id)
@@ -172,6 +166,7 @@ def retry_jobs(job_ids: list[int], *, actor: User) -> BulkResult:
 # ------------------------------------------------------------------ discard
 
 
+@unit_of_work()
 def discard_job(job_id: int, *, reason: str, actor: User) -> None:
     """Give a failed job's work up for good, with a reason; commits."""
     reason = (reason or "").strip()
@@ -185,7 +180,7 @@ def discard_job(job_id: int, *, reason: str, actor: User) -> None:
     _resolve(job.id, status="discarded", actor=actor, resolution=reason)
     summary = f"{actor.name} discarded the failed {job.task_name} job {job.task_id}: {reason}"
     if job.step_run_id is not None:
-        runtime.give_up_step(job.step_run_id, reason=f"Discarded by {actor.name}: {reason}")
+        operate.give_up_step(job.step_run_id, reason=f"Discarded by {actor.name}: {reason}")
     email = email_of(job)
     if email is not None:
         db.session.execute(
@@ -202,4 +197,3 @@ def discard_job(job_id: int, *, reason: str, actor: User) -> None:
         summary=summary,
         changes={"reason": reason, "step_run_id": job.step_run_id},
     )
-    db.session.commit()

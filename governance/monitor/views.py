@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from governance.auth.access import require_role
 from governance.errors import DomainError
-from governance.extensions import db
 from governance.monitor import charts, operations, stats, workflow_stats
 from governance.monitor.forms import BulkRetryForm, DiscardForm
 from governance.timeutil import utcnow
@@ -110,7 +109,6 @@ def retry(job_id: int):
     try:
         message = operations.retry_job(job_id, actor=current_user)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"Job retried. {message}", "success")
@@ -129,7 +127,6 @@ def discard(job_id: int):
     try:
         operations.discard_job(job_id, reason=form.reason.data, actor=current_user)
     except DomainError as error:
-        db.session.rollback()
         show_domain_error(form, error)
         return _job_page(job_id, form, status=error.status_code)
     flash("Job discarded; the reason is in the audit trail.", "success")

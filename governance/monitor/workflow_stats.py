@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from governance.engine.models import Execution
+from governance.engine.models import Execution, Workflow
 from governance.extensions import db
-from governance.workflows.models import Workflow
 
 WINDOW = timedelta(hours=24)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,17 +23,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
+from governance import queue
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.errors import Conflict
 from governance.extensions import db
 from governance.lookup import get_or_raise
-
-# A module import, not a name: tasks imports this module too, in whichever order they load.
-from governance.notifications import mail, tasks
+from governance.notifications import mail
 from governance.notifications.models import OutboundEmail
-from governance.queue import ids_waiting_in_queue
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 
@@ -46,8 +43,8 @@ RETRY_CAP_SECONDS = 3600
 # The first retry delay doubles as the lease of a running attempt: an SMTP conversation (each
 # step bounded by mail.SMTP_TIMEOUT_SECONDS) finishes well within a minute.
 BATCH = 500
-_PENDING_KEY = "steward.outbox"
-_hooks_lock = threading.Lock()
+# The send task's fixed name (notifications/tasks.py): sent by name, as that module imports this.
+SEND_EMAIL = "steward.send_email"
 
 
 @dataclass(frozen=True)
@@ -114,52 +111,10 @@ def existing_message_keys(keys: list[str]) -> set[str]:
 def send_after_commit(email_ids: list[int]) -> None:
     """Hand these ids to Huey once the current transaction commits (dropped on rollback).
 
-    A consumer must never see an id before its row exists; if the hand-over fails the rows
-    simply stay queued and resend_stale_emails() sends them later.
+    If the hand-over fails the rows simply stay queued and resend_stale_emails() sends them
+    later.
     """
-    if not email_ids:
-        return
-    _install_session_hooks()
-    db.session.info.setdefault(_PENDING_KEY, []).extend(email_ids)
-
-
-def hand_to_queue(email_ids: list[int], *, eta: datetime | None = None) -> int:
-    """Enqueue the send task for each id; returns how many went. Never raises."""
-    sent = 0
-    for email_id in email_ids:
-        try:
-            if eta is not None:
-                tasks.send_email.schedule(args=(email_id,), eta=eta)
-            else:
-                tasks.send_email(email_id)
-            sent += 1
-        except Exception:  # the queue is down: the row stays queued for the reconciler
-            log.warning("Could not enqueue email %s; it stays queued", email_id, exc_info=True)
-    return sent
-
-
-def _after_commit(session: so.Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
-        hand_to_queue(pending)
-
-
-def _after_rollback(session: so.Session, previous_transaction: so.SessionTransaction) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-def _install_session_hooks() -> None:
-    """Listen on every session once per process, the first time an email is queued.
-
-    Installed lazily (and under a lock, as web threads may race here) so the outbox works in
-    any process that queues mail, the web app, a consumer or a CLI command, without a setup call.
-    """
-    if sa.event.contains(so.Session, "after_commit", _after_commit):
-        return
-    with _hooks_lock:
-        if not sa.event.contains(so.Session, "after_commit", _after_commit):
-            sa.event.listen(so.Session, "after_commit", _after_commit)
-            sa.event.listen(so.Session, "after_soft_rollback", _after_rollback)
+    queue.send_after_commit(SEND_EMAIL, email_ids)
 
 
 # ------------------------------------------------------------------ sending (the task's body)
@@ -283,10 +238,10 @@ def resend_stale_emails(now: datetime) -> int:
     due = [row.id for row in rows if is_due(row.attempts, row.sent_at, now)]
     if not due:
         return 0
-    waiting = ids_waiting_in_queue(tasks.send_email.name)
+    waiting = queue.ids_waiting_in_queue(SEND_EMAIL)
     if waiting is None:
         return 0
-    return hand_to_queue([email_id for email_id in due if email_id not in waiting])
+    return queue.send_now(SEND_EMAIL, [email_id for email_id in due if email_id not in waiting])
 
 
 @unit_of_work()

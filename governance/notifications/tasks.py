@@ -11,7 +11,7 @@ from governance.queue import JobFailed, retry_later, task
 # A fixed name (a consumer drops messages whose name it does not know). Attempts and back-off
 # live in the outbox row, where a dead consumer cannot lose them; Huey carries the retry and
 # reports it, so a failing mail server shows on the queue page.
-@task(name="steward.send_email", retries=0)
+@task(name=outbox.SEND_EMAIL, retries=0)
 def send_email(email_id: int) -> str:
     outcome = outbox.deliver(email_id)
     if outcome in ("retry", "failed"):

@@ -6,11 +6,15 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """A policy's events start the workflows whose trigger matches them; the set-status and
-    assign step types; a link to a policy opens for who may read it."""
+    """A policy's events start the workflows whose trigger matches them (the policy.* triggers);
+    the policy context (what a step reads about its policy); the set-status and assign step
+    types; a link to a policy opens for who may read it."""
     from governance import events, visibility
+    from governance.engine.context import register_context
     from governance.engine.steps import register_step_type
+    from governance.engine.triggers import register_trigger
     from governance.policies import triggers
+    from governance.policies.context import POLICY_CONTEXT
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
     from governance.policies.models import Policy
     from governance.policies.steps import Assign, SetStatus
@@ -18,6 +22,9 @@ def register(app: Flask) -> None:
 
     visibility.register_path_object("policy_id", Policy, can_read_policy)
 
+    register_context(POLICY_CONTEXT)
+    for trigger_type in triggers.TRIGGER_TYPES:
+        register_trigger(trigger_type)
     # One call per type: over a loop a type checker sees only their common base, Event, which
     # start_workflows does not take.
     events.subscribe(PolicyCreated, triggers.start_workflows)

@@ -7,9 +7,11 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """An exception's approval execution settles it; a retired policy ends its exceptions;
-    who may read an exception may read it in links and in its approval execution."""
+    who may read an exception may read it in links and in its approval execution; the
+    exception.requested trigger."""
     from governance import events, visibility
     from governance.engine.events import ExecutionFinished
+    from governance.engine.triggers import TriggerType, register_trigger
     from governance.policies.events import PolicyStatusChanged
     from governance.policy_exceptions import service
     from governance.policy_exceptions.models import APPROVAL_TRIGGER, PolicyException
@@ -23,3 +25,6 @@ def register(app: Flask) -> None:
 
     events.subscribe(ExecutionFinished, service.settle_on_execution_finished)
     events.subscribe(PolicyStatusChanged, service.revoke_on_policy_retired)
+    # Fired by service.request_exception, which needs a workflow to approve the exception.
+    fields = ("policy_id", "exception_id", "actor_id", "scope", "expires_on")
+    register_trigger(TriggerType(service.TRIGGER, "Exception requested", data_fields=fields))

@@ -13,8 +13,9 @@ from governance.audit.models import AuditEvent
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
-from governance.engine import dispatch, runtime
+from governance.engine import advance, start
 from governance.engine.events import ExecutionFinished
+from governance.engine.lifecycle import ExecutionStatus
 from governance.errors import DomainError, NotAllowed, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -221,7 +222,7 @@ def request_exception(
     )
     db.session.add(exception)
     db.session.flush()
-    started = dispatch.start_matching(
+    started = start.start_matching(
         TRIGGER,
         {
             "policy_id": policy.id,
@@ -380,8 +381,10 @@ def _revoke_in_transaction(exception: PolicyException, *, reason: str, actor: Us
         return False
     if previous == "pending" and exception.execution_id is not None:
         # Approvers are no longer asked about an exception that was withdrawn.
-        runtime.fail_execution(
-            exception.execution_id, f"The exception was revoked: {reason}", status="cancelled"
+        advance.fail_execution(
+            exception.execution_id,
+            f"The exception was revoked: {reason}",
+            status=ExecutionStatus.CANCELLED,
         )
     who = actor.name if actor else "Steward"
     record_event(

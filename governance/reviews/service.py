@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
-from governance.engine import dispatch
+from governance.engine import start
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -341,7 +341,7 @@ def _flag_overdue(policy_id: int, due_on: date, today: date) -> list[int] | None
         link=f"/policies/{policy.id}",
         dedupe_key=f"policy-review-{policy.id}-{due_on.isoformat()}-overdue",
     )
-    started = dispatch.start_matching(
+    started = start.start_matching(
         REVIEW_DUE_TRIGGER,
         {"policy_id": policy.id, "due_on": due_on.isoformat(), "actor_id": None},
     )

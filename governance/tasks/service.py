@@ -13,8 +13,8 @@ import sqlalchemy.orm as so
 from governance.audit.service import diff_fields, record_event
 from governance.auth.models import Group, User, group_members
 from governance.dbutil import rowcount
-from governance.engine import runtime
-from governance.engine.models import Execution, StepRun
+from governance.engine import advance
+from governance.engine.models import Execution, StepRun, Workflow
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -24,7 +24,6 @@ from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.web.pagination import LAST_PAGE, Page
-from governance.workflows.models import Workflow
 
 TABS = ("open", "done")
 NOTE_MAX = 2000
@@ -167,7 +166,7 @@ def complete_task(task_id: int, *, actor: User, note: str = "") -> Task:
         if task.blocks_step and task.step_run_id is not None:
             # Only a step still parked moves (a conditional UPDATE on status='waiting'); a step
             # of a cancelled or finished execution was closed with it, so nothing happens there.
-            runtime.complete_waiting_step(
+            advance.complete_waiting_step(
                 task.step_run_id, {"task_id": task.id, "done_by": actor.id, "note": note}
             )
     db.session.refresh(task)

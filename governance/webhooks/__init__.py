@@ -8,8 +8,11 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """The outbound webhook step type."""
+    """The outbound webhook step type, and the inbound webhook trigger (a signed request to a
+    workflow's hook URL starts that workflow: workflows/inbound.trigger_from_webhook)."""
     from governance.engine.steps import register_step_type
+    from governance.engine.triggers import TriggerType, register_trigger
     from governance.webhooks.step import Webhook
 
     register_step_type(Webhook)
+    register_trigger(TriggerType("webhook", "Inbound webhook", data_fields=None))

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
-from governance.engine import runtime
+from governance.engine import start
+from governance.engine.models import Workflow
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -28,7 +29,7 @@ from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.webhooks.signing import verify_inbound_signature, verify_standard_webhook
 from governance.workflows.hook_body import BodyRefused, parse_hook_body
-from governance.workflows.models import InboundWebhookMessage, Workflow
+from governance.workflows.models import InboundWebhookMessage
 
 MAX_WEBHOOK_BODY = 64 * 1024
 REPLAY_WINDOW = timedelta(minutes=5)
@@ -137,7 +138,7 @@ def trigger_from_webhook(workflow_id: int, body: bytes, headers: HeaderLookup) -
     except BodyRefused as error:
         raise WebhookRefused(error.message, field=error.field) from error
     _check_policy(policy_id)
-    execution = runtime.start_execution(
+    execution = start.start_execution(
         workflow, policy_id=policy_id, trigger_type="webhook", trigger_data=payload, actor_id=None
     )
     if message_id is not None:

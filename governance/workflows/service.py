@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from governance.audit.service import record_event
 from governance.auth.models import User
-from governance.engine import runtime
+from governance.engine import schedule, start
 from governance.engine.definition import (
     DefinitionError,
     carry_over_secrets,
@@ -20,7 +20,10 @@ from governance.engine.definition import (
 )
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
+    WORKFLOW_STATUSES,
     Execution,
+    Workflow,
+    WorkflowVersion,
 )
 from governance.errors import Conflict, DomainError, NotFound
 from governance.extensions import db
@@ -29,8 +32,6 @@ from governance.policies.models import Policy
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.webhooks.signing import new_inbound_secret, new_signing_secret
-from governance.workflows import schedule
-from governance.workflows.models import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 
 
 def get_workflow(workflow_id: int) -> Workflow:
@@ -210,7 +211,7 @@ def run_manually(
             "started_by is set by Steward (who ran the workflow); use another name.",
             field="input.started_by",
         )
-    execution = runtime.start_execution(
+    execution = start.start_execution(
         workflow,
         policy_id=policy_id,
         trigger_type="manual",

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from governance.audit.service import record_event
 from governance.auth.models import User
+from governance.engine.models import Workflow
 from governance.errors import DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
@@ -17,7 +18,6 @@ from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from governance.webhooks.signing import new_signing_secret
 from governance.webhooks.signing_secret import SigningSecret, current_signing_secret
-from governance.workflows.models import Workflow
 
 MAX_GRACE_HOURS = 720  # 30 days: a receiver that has not switched by then is not switching
 

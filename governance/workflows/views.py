@@ -22,7 +22,7 @@ from flask_login import current_user
 from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
-from governance.engine import template_names
+from governance.engine import schedule, template_names
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.definition import (
     TRIGGERS,
@@ -43,7 +43,7 @@ from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.webhooks.signing import inbound_signature, standard_form
 from governance.webhooks.signing_secret import grace_until
-from governance.workflows import editor, inbound, policy_picker, schedule, signing_secret
+from governance.workflows import editor, inbound, policy_picker, signing_secret
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
@@ -393,7 +393,9 @@ def dry_run_view(workflow_id: int):
         "new_status": trigger.get("to_status") or (policy.status if policy else None),
         "changed": [],
     }
-    report = None if error else dry_run(version.definition, policy, trigger_data)
+    report = (
+        None if error else dry_run(version.definition, policy.id if policy else None, trigger_data)
+    )
     template = "workflows/_dry_run.html" if is_htmx() else "workflows/dry_run.html"
     return render_template(
         template, workflow=workflow, version=version, policy=policy, report=report, error=error

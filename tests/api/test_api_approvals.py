@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution, StepRun
 from governance.tasks.models import Task
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import (
     approval_requests,
@@ -135,7 +136,8 @@ def test_decided_requests_and_ended_executions_leave_the_list(api_as, users, db)
     assert _ids(client.get("approvals")) == [second.id, first.id]  # newest first
 
     assert _decide(client, first.id, "approve").status_code == 200
-    runtime.cancel_execution(second.execution_id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(second.execution_id, actor_id=users["admin"].id)
 
     assert _ids(client.get("approvals")) == []
 
@@ -339,7 +341,8 @@ def test_a_request_on_a_cancelled_execution_is_a_conflict(api_as, users, db):
     _review_workflow(users, {"users": [users["security"].id]})
     submit_for_review(users)
     request = approval_requests(db)[0]
-    runtime.cancel_execution(request.execution_id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(request.execution_id, actor_id=users["admin"].id)
     before = _state(db)
 
     response = _decide(api_as("security"), request.id, "approve")

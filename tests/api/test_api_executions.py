@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate, start
 from governance.engine.models import Execution, StepRun
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
 
@@ -160,7 +161,7 @@ def test_list_is_newest_first_and_filters_by_workflow_status_policy_and_since(ap
 def test_list_pages_with_a_cursor_until_the_last_page(api_as, users, db):
     workflow = _task_workflow(users)
     for number in range(5):
-        runtime.start_execution(
+        start.start_execution(
             workflow,
             policy_id=None,
             trigger_type="manual",
@@ -191,10 +192,10 @@ def test_list_and_get_use_a_constant_number_of_queries(api_as, users, db, count_
             assert client.get(path).status_code == 200
         return counter.count
 
-    def start(count: int) -> None:
+    def start_some(count: int) -> None:
         for number in range(count):
             policy = factories.make_policy(users["owner"], "published", admin=users["admin"])
-            runtime.start_execution(
+            start.start_execution(
                 workflow,
                 policy_id=policy.id if number % 3 else None,
                 trigger_type="manual",
@@ -203,10 +204,10 @@ def test_list_and_get_use_a_constant_number_of_queries(api_as, users, db, count_
             )
             db.session.commit()
 
-    start(2)
+    start_some(2)
     statements_for("executions")  # a token's first use also records when it was used
     few = statements_for("executions")
-    start(30)
+    start_some(30)
     assert statements_for("executions") == few
     assert statements_for("executions?limit=200&status=running") == few
     run_queued_steps()
@@ -507,7 +508,8 @@ def test_admin_retries_a_failed_execution_and_it_then_succeeds(api_as, users, db
 def test_retrying_an_execution_that_did_not_fail_is_a_conflict(api_as, users, db, state):
     execution = _waiting_execution(db, users)
     if state == "cancelled":
-        runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
+        with unit_of_work():
+            operate.cancel_execution(execution.id, actor_id=users["admin"].id)
     elif state == "succeeded":
         request = db.session.scalar(sa.select(ApprovalRequest))
         approvals.record_decision(request.id, user=users["admin"], decision="approved")

@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution, StepRun
 from governance.monitor.housekeeping import prune_monitoring_data_hourly
 from governance.monitor.models import JobRecord
 from governance.notifications.models import OutboundEmail
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.jobs import (
     consume,
@@ -304,7 +305,8 @@ def test_a_failed_step_job_whose_step_succeeded_since_is_a_conflict(api_as, db, 
     (failed,) = failed_step_jobs(db, users)
     execution = step_run_of(db, failed).execution
     factories.edit_policy(execution.policy_id, users["owner"], tags="privacy")
-    runtime.retry_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.retry_execution(execution.id, actor_id=users["admin"].id)
     consume()
     assert step_run_of(db, failed).status == "succeeded"
     assert job(db, failed.id).status == "error"  # still listed until an operator clears it

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from governance.auth import tokens
 from governance.auth.models import User
 from governance.engine.definition import TRIGGERS
-from governance.workflows.models import Workflow, WorkflowVersion
+from governance.engine.models import Workflow, WorkflowVersion
 from tests.conftest import ApiClient
 from tests.factories import step
 

@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
 from governance.notifications.models import Notification
-from governance.workflows.models import Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import count_rows, make_workflow, run_queued_steps, step
 

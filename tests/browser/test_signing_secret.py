@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from governance.engine.models import Workflow
 from governance.extensions import db
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.browser.test_policy_editing import log_in
 

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from governance.engine.models import Workflow
 from governance.extensions import db
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.browser.test_policy_editing import log_in
 

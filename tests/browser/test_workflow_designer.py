@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from governance.auth.models import User
-from governance.engine.models import Execution
+from governance.engine.models import Execution, Workflow
 from governance.extensions import db
 from governance.policies import service as policies
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.browser.test_policy_editing import log_in
 from tests.consumers import running_consumer

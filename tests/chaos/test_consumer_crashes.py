@@ -38,13 +38,13 @@ import sqlalchemy as sa
 from huey import RedisHuey
 
 from governance.audit.models import AuditEvent
+from governance.engine.jobs import run_step
 from governance.engine.models import (
     FINISHED_EXECUTION_STATUSES,
     Execution,
     StepAttempt,
     StepRun,
 )
-from governance.engine.tasks import run_step
 from governance.notifications.models import Notification, OutboundEmail
 from governance.policies.models import Policy
 from governance.tasks.models import Task
@@ -345,7 +345,7 @@ def test_killed_consumers_and_a_redis_restart_lose_nothing_and_repeat_no_effect(
 
     retried = count_committed(db, StepRun, StepRun.attempt > 1)
     attempts = count_committed(db, StepAttempt)
-    runs = output.count("Executing governance.engine.tasks.steward.run_step")
+    runs = output.count("Executing governance.engine.jobs.steward.run_step")
     print(
         f"\nchaos: {EXECUTIONS} executions in {elapsed:.1f} s (triggers sent by {triggered:.1f} s)"
         f"; {', '.join(chaos.events)}; {attempts} attempts for {3 * EXECUTIONS} steps, "

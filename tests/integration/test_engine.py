@@ -13,9 +13,10 @@ from huey.exceptions import RetryTask
 
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
-from governance.engine import reconciler, runtime
-from governance.engine.models import Execution, StepAttempt, StepRun
-from governance.engine.tasks import run_step
+from governance.engine import operate, reconciler
+from governance.engine.jobs import run_step
+from governance.engine.models import Execution, StepAttempt, StepRun, Workflow
+from governance.engine.run import claim_step, run_claimed_step
 from governance.errors import Conflict, NotAllowed
 from governance.extensions import huey
 from governance.notifications.models import Notification
@@ -23,7 +24,7 @@ from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import approval_requests, count_rows, make_workflow, run_queued_steps, step
 
@@ -148,7 +149,7 @@ def test_a_step_whose_consumer_died_is_taken_back_and_run_again_once(db, users):
     factories.make_policy(users["owner"])
     step_run_id = db.session.scalar(sa.select(StepRun.id))
     # A consumer claims the step and dies before running it: the lease runs out.
-    assert runtime.claim_step(step_run_id, lease_seconds=60) is not None
+    assert claim_step(step_run_id, lease_seconds=60) is not None
     db.session.execute(
         sa.update(StepRun)
         .where(StepRun.id == step_run_id)
@@ -175,7 +176,7 @@ def test_a_late_finisher_after_its_lease_was_taken_back_changes_nothing(db, user
     )
     factories.make_policy(users["owner"])
     step_run_id = db.session.scalar(sa.select(StepRun.id))
-    slow = runtime.claim_step(step_run_id, lease_seconds=60)
+    slow = claim_step(step_run_id, lease_seconds=60)
     db.session.execute(
         sa.update(StepRun)
         .where(StepRun.id == step_run_id)
@@ -186,7 +187,7 @@ def test_a_late_finisher_after_its_lease_was_taken_back_changes_nothing(db, user
     run_queued_steps()  # the step is re-run by another consumer and succeeds
     # The first consumer wakes up and tries to finish: its attempt is no longer the current one.
     slow.attempt = 1
-    assert runtime.run_claimed_step(slow) == "lost-lease"
+    assert run_claimed_step(slow) == "lost-lease"
     assert count_rows(db, Task) == 1
 
 
@@ -414,7 +415,8 @@ def test_cancelling_withdraws_pending_approvals(db, users):
     _submit(policy, users["owner"])
     run_queued_steps()
     execution = _execution(db)
-    runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(execution.id, actor_id=users["admin"].id)
     assert _execution(db).status == "cancelled"
     assert {r.status for r in approval_requests(db)} == {"cancelled"}
     with pytest.raises(Conflict):
@@ -444,7 +446,8 @@ def test_a_failed_execution_is_retried_from_its_failed_step(app, db, users):
     execution = _execution(db)
     assert execution.status == "failed"
     factories.edit_policy(policy.id, users["owner"], tags="privacy")
-    runtime.retry_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.retry_execution(execution.id, actor_id=users["admin"].id)
     run_queued_steps()
     execution = _execution(db)
     assert execution.status == "succeeded"

@@ -11,8 +11,8 @@ import re
 
 import sqlalchemy as sa
 
+from governance.engine.jobs import run_step
 from governance.engine.models import Execution, StepAttempt, StepRun
-from governance.engine.tasks import run_step
 from tests import factories
 from tests.factories import make_workflow, step
 

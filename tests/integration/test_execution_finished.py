@@ -9,8 +9,9 @@ import pytest
 
 from governance import events
 from governance.approvals import service as approvals
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.events import ExecutionFinished
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import approval_requests, make_workflow, run_queued_steps, step
 
@@ -56,9 +57,10 @@ def test_rejection_and_cancellation_publish_finished_with_their_status(users, db
     approvals.record_decision(
         by_first.id, user=users["approver"], decision="rejected", comment="No."
     )
-    runtime.cancel_execution(by_second.execution_id, actor_id=users["admin"].id)
-    with pytest.raises(Exception, match="already ended"):
-        runtime.cancel_execution(by_second.execution_id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(by_second.execution_id, actor_id=users["admin"].id)
+    with pytest.raises(Exception, match="already ended"), unit_of_work():
+        operate.cancel_execution(by_second.execution_id, actor_id=users["admin"].id)
 
     assert [(p["execution_id"], p["status"]) for p in finished] == [
         (by_first.execution_id, "rejected"),

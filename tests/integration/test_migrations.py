@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from governance.approvals.models import ApprovalRequestStatus
-from governance.engine.lifecycle import ExecutionStatus, StepRunStatus
+from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
 from governance.evidence.models import EvidencePackStatus
 from governance.extensions import db as _db
 from governance.extensions import include_in_migrations
@@ -16,7 +16,6 @@ from governance.monitor.models import JobStatus
 from governance.notifications.models import EmailStatus
 from governance.policies.lifecycle import PolicyStatus
 from governance.policy_exceptions.models import PolicyExceptionStatus
-from governance.workflows.models import WorkflowStatus
 
 
 def test_migrations_match_the_models(db):

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from governance.approvals.models import ApprovalRequest
-from governance.engine import reconciler, runtime
-from governance.engine.models import Execution, StepAttempt, StepRun
+from governance.engine import reconciler
+from governance.engine.models import Execution, StepAttempt, StepRun, Workflow
+from governance.engine.run import claim_step
 from governance.policies import service as policies
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
 
@@ -60,7 +60,7 @@ def _due_work(db, users) -> list[int]:
     submitted = factories.make_policy(owner)  # created too: its "todo" step is the DIED-th
     died = db.session.scalars(sa.select(StepRun.id).where(StepRun.step_key == "todo")).all()
     for step_run_id in died:  # consumers claim the steps, then die before finishing them
-        assert runtime.claim_step(step_run_id, lease_seconds=60) is not None
+        assert claim_step(step_run_id, lease_seconds=60) is not None
     policies.transition_policy(submitted.id, "in_review", actor=owner)
     run_queued_steps()  # the approval step parks, waiting for Legal
     past = utcnow() - timedelta(minutes=1)

@@ -10,14 +10,13 @@ from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.audit.verify import verify_chain
 from governance.auth.models import User
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, Workflow
 from governance.monitor import housekeeping
 from governance.monitor.models import JobCounter, JobRecord
 from governance.policies import service as policies
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.versions import content_hash
 from governance.timeutil import utcnow
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.factories import count_rows
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.engine.definition import DefinitionError, validate_definition
-from governance.engine.models import Execution, StepRun
+from governance.engine.models import Execution, StepRun, WorkflowVersion
 from governance.engine.steps import (
     Outcome,
     StepContext,
@@ -21,7 +21,6 @@ from governance.engine.steps import (
     unregister_step_type,
 )
 from governance.workflows import service as workflows
-from governance.workflows.models import WorkflowVersion
 from tests import factories, slack_message
 
 TEXT = "Please review {{ policy.title }}"

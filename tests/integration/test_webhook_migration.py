@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from governance.engine.models import Workflow
 from governance.webhooks.signing import inbound_signature, standard_form
-from governance.workflows.models import Workflow
 from tests.database import loggers_left_alone
 from tests.factories import signed_hook_headers
 

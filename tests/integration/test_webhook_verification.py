@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from governance.engine.models import Workflow
 from governance.timeutil import utcnow
 from governance.webhooks.signing import new_signing_secret
-from governance.workflows.models import Workflow
 from tests import factories
 
 

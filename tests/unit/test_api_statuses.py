@@ -8,9 +8,8 @@ import pytest
 
 from governance.api import statuses
 from governance.approvals.models import ApprovalRequestStatus
-from governance.engine.lifecycle import ExecutionStatus, StepRunStatus
+from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
 from governance.monitor.models import JobStatus
-from governance.workflows.models import WorkflowStatus
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from governance.engine.backoff import retry_delay
-from governance.workflows.schedule import CronError, check_cron, describe, next_runs
+from governance.engine.schedule import CronError, check_cron, describe, next_runs
 
 
 def test_exponential_backoff_ceilings_double_with_full_jitter():

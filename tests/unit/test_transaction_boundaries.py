@@ -16,9 +16,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "governance"
 # The error handlers are the one place that cleans up after an error a request did not handle:
 # each rollback there says why, beside it.
 ERROR_HANDLERS = {"api/errors.py", "web/errors.py"}
-# Their cancel and retry calls move onto the engine's audited operations, which own the unit
-# (issue 16); until then these views still roll back what those calls left.
-WAITING_FOR_THE_ENGINE = {"executions/views.py", "monitor/views.py"}
 
 
 def _answers_http(path: Path, source: str) -> bool:
@@ -64,7 +61,7 @@ def test_the_scan_sees_a_commit_and_a_rollback():
     [
         pytest.param(path, id=path.relative_to(PACKAGE).as_posix())
         for path in _http_modules()
-        if path.relative_to(PACKAGE).as_posix() not in ERROR_HANDLERS | WAITING_FOR_THE_ENGINE
+        if path.relative_to(PACKAGE).as_posix() not in ERROR_HANDLERS
     ],
 )
 def test_no_view_or_api_handler_commits_or_rolls_back(path: Path):

@@ -9,10 +9,9 @@ from werkzeug.security import check_password_hash
 from governance.approvals import inbox
 from governance.audit.models import AuditEvent
 from governance.auth.models import Group, User
-from governance.engine.models import Execution
+from governance.engine.models import Execution, Workflow
 from governance.policies.models import Policy, PolicyRevision
 from governance.policy_exceptions.models import PolicyException
-from governance.workflows.models import Workflow
 from tests import factories
 from tests.conftest import WebClient
 from tests.factories import count_rows

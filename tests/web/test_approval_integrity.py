@@ -11,10 +11,11 @@ from governance.approvals import delegation
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, DomainError, NotAllowed
 from governance.policies import service as policies
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import (
     approval_requests,
@@ -351,7 +352,8 @@ def test_cancelling_the_review_execution_lifts_the_gate(db, users):
     with pytest.raises(Conflict, match="cancel execution"):
         policies.transition_policy(policy.id, "approved", actor=users["admin"])
     db.session.rollback()
-    runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(execution.id, actor_id=users["admin"].id)
     policies.transition_policy(policy.id, "approved", actor=users["admin"])
     assert policies.get_policy(policy.id).status == "approved"
 

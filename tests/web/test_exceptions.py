@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from governance.approvals import service as approvals
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution
 from governance.errors import DomainError, NotAllowed
 from governance.extensions import huey
@@ -20,6 +20,7 @@ from governance.policies import service as policies
 from governance.policy_exceptions import service as exceptions
 from governance.policy_exceptions.models import PolicyException
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import approval_requests, make_workflow, run_queued_steps, step
 
@@ -280,7 +281,8 @@ def test_a_cancelled_approval_rejects_the_exception(users, db):
     exception_id = _request(users, _published(users))
     execution_id = _exception(db, exception_id).execution_id
 
-    runtime.cancel_execution(execution_id, actor_id=users["admin"].id, reason="Not needed")
+    with unit_of_work():
+        operate.cancel_execution(execution_id, actor_id=users["admin"].id, reason="Not needed")
 
     assert _exception(db, exception_id).status == "rejected"
 
@@ -548,7 +550,7 @@ def test_post_without_csrf_token_is_refused(as_role, users, db):
 
 
 def test_the_designer_offers_and_saves_the_exception_requested_trigger(as_role, users, db):
-    from governance.workflows.models import Workflow
+    from governance.engine.models import Workflow
 
     admin = as_role("admin")
     editor = admin.get("/workflows/new").get_data(as_text=True)

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate, start
 from governance.engine.models import Execution
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import approval_requests, count_rows, make_workflow, run_queued_steps, step
 
@@ -175,7 +176,7 @@ def test_execution_list_uses_a_constant_number_of_queries(as_role, users, db, co
     actors = [users["owner"], users["other_owner"], users["admin"], None]
     for number in range(40):
         policy = factories.make_policy(users["other_owner"] if number % 2 else users["owner"])
-        runtime.start_execution(
+        start.start_execution(
             workflow,
             policy_id=policy.id if number % 5 else None,
             trigger_type="manual",
@@ -296,7 +297,8 @@ def test_a_live_execution_polls_itself_and_a_finished_one_does_not(as_role, user
     )
     assert "<html" in boosted.get_data(as_text=True)
 
-    runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(execution.id, actor_id=users["admin"].id)
     finished = client.get(f"/executions/{execution.id}", headers={"HX-Request": "true"})
     html = finished.get_data(as_text=True)
     assert f'<section id="execution-{execution.id}"' in html

@@ -475,7 +475,7 @@ def test_a_nul_character_is_refused_before_any_view(as_role, users, db):
 def test_a_designed_step_with_an_impossible_id_is_a_form_error(
     as_role, users, db, step_type, config
 ):
-    from governance.workflows.models import Workflow
+    from governance.engine.models import Workflow
 
     client = as_role("admin")
     for value in ("99999999999999999999", "²", "-1"):

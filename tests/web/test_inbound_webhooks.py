@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from governance.api.schemas import ErrorBody
 from governance.audit.models import AuditEvent
-from governance.engine.models import Execution
+from governance.engine.models import Execution, Workflow
 from governance.timeutil import utcnow
 from governance.web.problems import CODES
 from governance.webhooks.signing import (
@@ -25,7 +25,7 @@ from governance.webhooks.signing import (
     standard_webhook_headers,
 )
 from governance.workflows import inbound
-from governance.workflows.models import InboundWebhookMessage, Workflow
+from governance.workflows.models import InboundWebhookMessage
 from tests import factories
 from tests.factories import count_rows, make_hook_workflow, signed_hook_headers
 

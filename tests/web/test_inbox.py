@@ -14,11 +14,12 @@ from governance.approvals import delegation
 from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalDelegation, ApprovalRequest
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution, StepRun
 from governance.errors import Conflict, NotAllowed
 from governance.notifications.models import Notification
 from governance.timeutil import utcnow
+from governance.unit_of_work import unit_of_work
 from governance.workflows import service as workflows
 from tests import factories
 from tests.factories import (
@@ -283,7 +284,8 @@ def test_decisions_on_a_cancelled_execution_are_refused(as_role, users, db):
     _review_workflow(users, {"users": [users["approver"].id, users["security"].id]})
     submit_for_review(users)
     request = approval_requests(db)[0]
-    runtime.cancel_execution(request.execution_id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(request.execution_id, actor_id=users["admin"].id)
     with pytest.raises(Conflict, match="already ended"):
         approvals.record_decision(request.id, user=users["approver"], decision="approved")
     db.session.rollback()

@@ -11,12 +11,13 @@ from pypdf import PdfReader
 
 from governance.approvals import service as approvals
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
+from governance.engine import operate
 from governance.engine.models import Execution
 from governance.notifications.models import Notification
 from governance.policies import service as policies
 from governance.policies import versions
 from governance.policies.models import PolicyRevision
+from governance.unit_of_work import unit_of_work
 from tests.factories import (
     approval_requests,
     edit_policy,
@@ -268,7 +269,8 @@ def test_decisions_on_old_content_do_not_count_and_approvers_are_asked_again(db,
     policies.transition_policy(policy.id, "in_review", actor=owner)
     # The resubmission started a new review; the manual approval waits until it is cancelled.
     review = db.session.scalar(sa.select(sa.func.max(Execution.id)))
-    runtime.cancel_execution(review, actor_id=admin.id)
+    with unit_of_work():
+        operate.cancel_execution(review, actor_id=admin.id)
     policies.transition_policy(policy.id, "approved", actor=admin)
     policies.transition_policy(policy.id, "published", actor=owner)
     names = [a["name"] for a in _version(policy.id, "1.0").approvers]

@@ -8,16 +8,16 @@ import threading
 import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
-from governance.engine import runtime
-from governance.engine.models import Execution, StepRun
-from governance.engine.tasks import run_step
+from governance.engine import operate
+from governance.engine.jobs import run_step
+from governance.engine.models import Execution, StepRun, Workflow, WorkflowVersion
 from governance.errors import Conflict
 from governance.extensions import huey
 from governance.policies import service as policies
 from governance.policies.models import Policy
 from governance.tasks import service as tasks
 from governance.tasks.models import Task
-from governance.workflows.models import Workflow, WorkflowVersion
+from governance.unit_of_work import unit_of_work
 from tests import factories
 from tests.factories import make_workflow, run_queued_steps, step
 
@@ -178,7 +178,8 @@ def test_a_task_of_a_cancelled_execution_can_be_done_without_touching_the_execut
     _submitted_policy(users)
     run_queued_steps()
     execution = _execution(db)
-    runtime.cancel_execution(execution.id, actor_id=users["admin"].id)
+    with unit_of_work():
+        operate.cancel_execution(execution.id, actor_id=users["admin"].id)
     cancelled = _execution(db)
     before = (cancelled.status, cancelled.finished_at, cancelled.error, cancelled.current_stage)
     steps_before = {run.step_key: run.status for run in cancelled.step_runs}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from governance.engine.models import Execution
-from governance.workflows.models import Workflow, WorkflowVersion
+from governance.engine.models import Execution, Workflow, WorkflowVersion
 from tests import factories
 from tests.factories import count_rows, make_workflow, step
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from cron_descriptor import get_description
 from croniter import croniter
 
+from governance.engine.triggers import TriggerType
 from governance.timeutil import utcnow
 
 
@@ -38,3 +41,23 @@ def next_runs(expression: str, count: int = 3, after: datetime | None = None) ->
 
 def next_run(expression: str, after: datetime | None = None) -> datetime:
     return next_runs(expression, 1, after)[0]
+
+
+def _clean_schedule(raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    cron = " ".join(str(raw.get("cron") or "").split())
+    try:
+        check_cron(cron)
+    except CronError as error:
+        errors["trigger.cron"] = str(error)
+    return {"cron": cron}
+
+
+# The engine's own trigger: the reconciler starts the workflow when its next_run_at is due.
+SCHEDULE_TRIGGER = TriggerType(
+    "schedule",
+    "Schedule (cron)",
+    data_fields=("scheduled_for", "cron"),
+    without_subject="a scheduled run",
+    clean=_clean_schedule,
+    describe=lambda trigger: f"Schedule (cron): {trigger.get('cron')}",
+)
