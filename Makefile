@@ -45,9 +45,13 @@ serve:
 worker: $(VENV)/.runtime
 	$(BIN)/flask worker
 
+# Style, then types over governance/, then the import contracts (layers, the closed engine;
+# see ARCHITECTURE.md). All configured in pyproject.toml.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Types over governance/ (configured in pyproject.toml).
 typecheck: $(VENV)/.dev

@@ -34,7 +34,7 @@ def register_extensions(app: Flask) -> None:
     from governance.auth.access import configure_login_manager
     from governance.auth.throttle import login_throttle
     from governance.extensions import csrf, db, login_manager, migrate
-    from governance.monitor import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
+    from governance.queues import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
     from governance.web import security, timing
 
     db.init_app(app)
@@ -93,12 +93,12 @@ def register_blueprints(app: Flask) -> None:
     from governance.dashboard.views import bp as dashboard_bp
     from governance.evidence.views import bp as evidence_bp
     from governance.executions.views import bp as executions_bp
-    from governance.monitor.health import bp as health_bp
-    from governance.monitor.views import bp as monitor_bp
     from governance.notifications.outbox_views import bp as outbox_bp
     from governance.notifications.views import bp as notifications_bp
     from governance.policies.views import bp as policies_bp
     from governance.policy_exceptions.views import bp as exceptions_bp
+    from governance.queues.health import bp as health_bp
+    from governance.queues.views import bp as queues_bp
     from governance.reviews.views import bp as reviews_bp
     from governance.tasks.views import bp as tasks_bp
     from governance.web import params
@@ -123,7 +123,7 @@ def register_blueprints(app: Flask) -> None:
         evidence_bp,
         notifications_bp,
         outbox_bp,
-        monitor_bp,
+        queues_bp,
         health_bp,
         acknowledgements_bp,
     ):

@@ -115,7 +115,7 @@ def register(app: Flask) -> None:
         from huey.consumer_options import ConsumerConfig
 
         from governance.engine.reconciler import run_in_background
-        from governance.monitor import heartbeat, housekeeping, recorder
+        from governance.queues import heartbeat, housekeeping, recorder
         from governance.timeutil import utcnow
         from governance.worker import huey
 

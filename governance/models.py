@@ -6,10 +6,10 @@ from governance.audit.models import AuditEvent
 from governance.auth.models import ApiToken, Group, User, UserRole, UserSession
 from governance.engine.models import Execution, StepAttempt, StepRun, Workflow, WorkflowVersion
 from governance.evidence.models import EvidencePack
-from governance.monitor.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.notifications.models import Notification
 from governance.policies.models import Policy, PolicyReview, PolicyRevision
 from governance.policy_exceptions.models import PolicyException
+from governance.queues.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.tasks.models import Task
 
 __all__ = [

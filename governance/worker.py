@@ -16,9 +16,9 @@ from governance.audit import jobs as audit_jobs  # noqa: F401  (checkpoints)
 from governance.engine import jobs  # noqa: F401
 from governance.evidence import jobs as evidence_jobs  # noqa: F401
 from governance.extensions import huey
-from governance.monitor import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.notifications import tasks as email_tasks  # noqa: F401
 from governance.policy_exceptions import jobs as exception_jobs  # noqa: F401
+from governance.queues import housekeeping, recorder  # noqa: F401  (signals, pruning)
 from governance.reviews import jobs as review_jobs  # noqa: F401
 
 queue.set_app_factory(create_app)

@@ -275,7 +275,7 @@ def make_consumer(
     stopped_at=None,
 ):
     """A consumer's heartbeat row, as `flask worker` writes it (committed)."""
-    from governance.monitor.models import Consumer
+    from governance.queues.models import Consumer
 
     consumer = Consumer(
         id=consumer_id,

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from governance.engine.models import StepRun
 from governance.extensions import huey
-from governance.monitor.models import JobRecord
 from governance.notifications import outbox
 from governance.notifications.models import OutboundEmail
 from governance.notifications.service import notify
+from governance.queues.models import JobRecord
 from governance.timeutil import utcnow
 from tests import factories
 from tests.factories import make_workflow, step

@@ -27,10 +27,10 @@ from governance.auth import service as accounts
 from governance.auth.models import User, UserRole
 from governance.engine.models import Execution, StepRun
 from governance.extensions import db
-from governance.monitor.models import DURATION_BUCKET_COLUMNS, JobCounter, JobRecord
-from governance.monitor.recorder import duration_bucket, minute_of
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.versions import content_hash
+from governance.queues.models import DURATION_BUCKET_COLUMNS, JobCounter, JobRecord
+from governance.queues.recorder import duration_bucket, minute_of
 from governance.timeutil import utcnow
 from governance.workflows import service as workflows
 

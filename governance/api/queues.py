@@ -15,8 +15,8 @@ from governance.api.schemas import PageQuery, Strict, UTCDatetime
 from governance.api.spec import operation
 from governance.api.statuses import JobStatus
 from governance.api.text import Text, required_text
-from governance.monitor import operations, stats
-from governance.monitor.models import JobRecord
+from governance.queues import operations, stats
+from governance.queues.models import JobRecord
 from governance.timeutil import utcnow
 
 TAG = "Queues"

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from governance.audit.models import AuditEvent
 from governance.engine import operate
 from governance.engine.models import Execution, StepRun
-from governance.monitor.housekeeping import prune_monitoring_data_hourly
-from governance.monitor.models import JobRecord
 from governance.notifications.models import OutboundEmail
+from governance.queues.housekeeping import prune_monitoring_data_hourly
+from governance.queues.models import JobRecord
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 from tests import factories

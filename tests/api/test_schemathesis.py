@@ -36,8 +36,8 @@ from governance.api.spec import OPERATIONS
 from governance.approvals.models import ApprovalRequest
 from governance.engine.models import Execution
 from governance.extensions import db, huey
-from governance.monitor.models import JobRecord
 from governance.policies import service as policies
+from governance.queues.models import JobRecord
 from tests import factories
 from tests.factories import make_workflow, step
 

@@ -12,10 +12,10 @@ from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, Workflow
 from governance.evidence.models import EvidencePackStatus
 from governance.extensions import db as _db
 from governance.extensions import include_in_migrations
-from governance.monitor.models import JobStatus
 from governance.notifications.models import EmailStatus
 from governance.policies.lifecycle import PolicyStatus
 from governance.policy_exceptions.models import PolicyExceptionStatus
+from governance.queues.models import JobStatus
 
 
 def test_migrations_match_the_models(db):

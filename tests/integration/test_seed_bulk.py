@@ -11,11 +11,11 @@ from governance.audit.models import AuditEvent
 from governance.audit.verify import verify_chain
 from governance.auth.models import User
 from governance.engine.models import Execution, StepRun, Workflow
-from governance.monitor import housekeeping
-from governance.monitor.models import JobCounter, JobRecord
 from governance.policies import service as policies
 from governance.policies.models import Policy, PolicyRevision
 from governance.policies.versions import content_hash
+from governance.queues import housekeeping
+from governance.queues.models import JobCounter, JobRecord
 from governance.timeutil import utcnow
 from tests import factories
 from tests.factories import count_rows

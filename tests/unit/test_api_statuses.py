@@ -9,7 +9,7 @@ import pytest
 from governance.api import statuses
 from governance.approvals.models import ApprovalRequestStatus
 from governance.engine.lifecycle import ExecutionStatus, StepRunStatus, WorkflowStatus
-from governance.monitor.models import JobStatus
+from governance.queues.models import JobStatus
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def _transaction_calls(source: str) -> list[str]:
 
 def test_the_scan_finds_the_views_and_the_api():
     found = {path.relative_to(PACKAGE).as_posix() for path in _http_modules()}
-    assert {"policies/views.py", "api/policies.py", "monitor/health.py"} <= found
+    assert {"policies/views.py", "api/policies.py", "queues/health.py"} <= found
 
 
 def test_the_scan_sees_a_commit_and_a_rollback():

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from governance import __version__
 from governance.extensions import huey
-from governance.monitor.models import Consumer, JobRecord
 from governance.notifications.service import notify
+from governance.queues.models import Consumer, JobRecord
 from governance.timeutil import utcnow
 from tests import factories
 

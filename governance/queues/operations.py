@@ -22,9 +22,9 @@ from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError
 from governance.extensions import db
 from governance.lookup import get_or_raise
-from governance.monitor.models import FAILED_JOB_STATUS, JobRecord
 from governance.notifications import outbox
 from governance.notifications.models import OutboundEmail
+from governance.queues.models import FAILED_JOB_STATUS, JobRecord
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 

@@ -12,10 +12,10 @@ from huey import crontab
 
 from governance.dbutil import rowcount
 from governance.extensions import db
-from governance.monitor import alerts, heartbeat
-from governance.monitor.models import Consumer, JobCounter, JobRecord, JobStatus
 from governance.notifications.models import OutboundEmail
 from governance.queue import periodic_task
+from governance.queues import alerts, heartbeat
+from governance.queues.models import Consumer, JobCounter, JobRecord, JobStatus
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from governance.monitor import charts
-from governance.monitor.charts import minute_chart, nice_ceiling
-from governance.monitor.models import DURATION_BUCKET_COLUMNS, DURATION_BUCKETS_MS
-from governance.monitor.recorder import duration_bucket
-from governance.monitor.stats import MinutePoint, percentile_from_buckets
+from governance.queues import charts
+from governance.queues.charts import minute_chart, nice_ceiling
+from governance.queues.models import DURATION_BUCKET_COLUMNS, DURATION_BUCKETS_MS
+from governance.queues.recorder import duration_bucket
+from governance.queues.stats import MinutePoint, percentile_from_buckets
 
 BUCKETS = len(DURATION_BUCKET_COLUMNS)
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 
 from governance.dbutil import is_database_unreachable
 from governance.extensions import db, huey
-from governance.monitor import stats
+from governance.queues import stats
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 

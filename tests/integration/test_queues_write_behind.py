@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from governance.monitor import heartbeat, recorder
-from governance.monitor.models import Consumer, JobCounter, JobRecord
+from governance.queues import heartbeat, recorder
+from governance.queues.models import Consumer, JobCounter, JobRecord
 from tests import factories
 from tests.factories import make_workflow, step
 from tests.jobs import ONE_ATTEMPT, PER_TAG, consume

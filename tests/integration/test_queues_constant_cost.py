@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from governance.engine.jobs import run_step
-from governance.monitor.models import DURATION_BUCKET_COLUMNS, Consumer, JobCounter, JobRecord
+from governance.queues.models import DURATION_BUCKET_COLUMNS, Consumer, JobCounter, JobRecord
 from governance.timeutil import UTCDateTime, utcnow
 from tests.conftest import REQUIRE_SERVICES, require_service
 from tests.factories import count_committed

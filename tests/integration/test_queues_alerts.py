@@ -21,11 +21,11 @@ from aiosmtpd.controller import Controller
 from governance import create_app
 from governance.extensions import db as _db
 from governance.extensions import huey
-from governance.monitor import alerts
-from governance.monitor.models import Consumer, JobCounter, MonitorAlert
-from governance.monitor.recorder import minute_of
 from governance.notifications.models import Notification, OutboundEmail
 from governance.notifications.service import URGENT_FOOTER
+from governance.queues import alerts
+from governance.queues.models import Consumer, JobCounter, MonitorAlert
+from governance.queues.recorder import minute_of
 from governance.timeutil import utcnow
 from tests import factories
 from tests.factories import make_workflow, step

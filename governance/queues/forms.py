@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from governance.monitor.operations import REASON_MAX
+from governance.queues.operations import REASON_MAX
 
 
 class DiscardForm(FlaskForm):

@@ -22,8 +22,9 @@ from huey import signals as S
 
 from governance.dbutil import insert_on_conflict
 from governance.extensions import db, huey
-from governance.monitor import heartbeat
-from governance.monitor.models import (
+from governance.queue import JobFailed, consumer_app
+from governance.queues import heartbeat
+from governance.queues.models import (
     DURATION_BUCKET_COLUMNS,
     DURATION_BUCKETS_MS,
     Consumer,
@@ -31,7 +32,6 @@ from governance.monitor.models import (
     JobRecord,
     JobStatus,
 )
-from governance.queue import JobFailed, consumer_app
 from governance.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from flask import Flask, current_app
 
 from governance.dbutil import rowcount
 from governance.extensions import db
-from governance.monitor.models import Consumer
+from governance.queues.models import Consumer
 from governance.timeutil import utcnow
 from governance.version import __version__
 

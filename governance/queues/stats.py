@@ -13,15 +13,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from governance.extensions import db, huey
-from governance.monitor import heartbeat
-from governance.monitor.models import (
+from governance.queues import heartbeat
+from governance.queues.models import (
     DURATION_BUCKET_COLUMNS,
     DURATION_BUCKETS_MS,
     Consumer,
     JobCounter,
     JobRecord,
 )
-from governance.monitor.recorder import minute_of
+from governance.queues.recorder import minute_of
 
 log = logging.getLogger(__name__)
 WINDOW_MINUTES = 60

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.engine.models import Execution, StepRun
-from governance.monitor.models import DURATION_BUCKET_COLUMNS, Consumer, JobCounter, JobRecord
+from governance.queues.models import DURATION_BUCKET_COLUMNS, Consumer, JobCounter, JobRecord
 from tests import factories
 from tests.consumers import running_consumer
 from tests.factories import make_workflow, step

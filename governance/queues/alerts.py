@@ -19,11 +19,11 @@ from flask import Flask, Response, current_app
 from governance.auth.service import users_with_role
 from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db, huey
-from governance.monitor import heartbeat
-from governance.monitor.models import Consumer, JobCounter, MonitorAlert
 from governance.notifications import outbox
 from governance.notifications.models import OutboundEmail
 from governance.notifications.service import notify
+from governance.queues import heartbeat
+from governance.queues.models import Consumer, JobCounter, MonitorAlert
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
 

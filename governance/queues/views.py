@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from governance.auth.access import require_role
 from governance.errors import DomainError
-from governance.monitor import charts, operations, stats, workflow_stats
-from governance.monitor.forms import BulkRetryForm, DiscardForm
+from governance.queues import charts, operations, stats, workflow_stats
+from governance.queues.forms import BulkRetryForm, DiscardForm
 from governance.timeutil import utcnow
 from governance.web.forms import show_domain_error
 from governance.web.htmx import page_or_partial

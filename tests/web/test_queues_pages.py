@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
 from governance.extensions import huey
-from governance.monitor.models import JobRecord
+from governance.queues.models import JobRecord
 from governance.timeutil import utcnow
 from tests import factories
 from tests.jobs import (
@@ -120,7 +120,7 @@ def test_anonymous_visitors_are_sent_to_login_from_every_monitor_endpoint(client
     assert_job_untouched(db, failed)
 
 
-def test_monitor_posts_without_a_csrf_token_are_refused_and_change_nothing(as_role, db, users):
+def test_queue_page_posts_without_a_csrf_token_are_refused_and_change_nothing(as_role, db, users):
     (failed,) = failed_step_jobs(db, users)
     admin = as_role("admin")
     posts = [(url, data) for method, url, data in endpoints(failed.id) if method == "POST"]

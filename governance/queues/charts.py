@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from governance.monitor.stats import MinutePoint
+from governance.queues.stats import MinutePoint
 
 WIDTH = 600
 HEIGHT = 120

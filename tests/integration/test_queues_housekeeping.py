@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from governance.monitor import housekeeping
-from governance.monitor.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.notifications.models import OutboundEmail
+from governance.queues import housekeeping
+from governance.queues.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.timeutil import utcnow
 from tests import factories
 
