@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, assert_never
+from typing import Annotated, Any, assert_never
 
 from flask import Response, current_app, url_for
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     PlainValidator,
@@ -20,6 +21,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from governance.api.auth import current_api_user
 from governance.api.errors import ApiError
@@ -33,13 +35,13 @@ from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
-    TRIGGERS,
     DefinitionError,
     trigger_summary,
     without_secrets,
 )
 from governance.engine.models import Workflow, WorkflowVersion
 from governance.engine.steps import ConfigField, FieldKind, StepType, step_types
+from governance.engine.triggers import trigger_types
 from governance.policies.lifecycle import STATUSES
 from governance.webhooks.signing_secret import SigningSecret
 from governance.workflows import service, signing_secret
@@ -48,10 +50,6 @@ from governance.workflows.signing_secret import MAX_GRACE_HOURS
 TAG = "Workflows"
 ADMIN = ("admin",)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-if TYPE_CHECKING:  # the triggers' names, read from a table at run time: a str to a type checker
-    TriggerType = str
-else:
-    TriggerType = Literal[tuple(TRIGGERS)]
 DESIGNER_RULES = (
     "Also: a rule of the designer the schema cannot say, every one listed in `details` "
     "(a name already taken, an unknown user, group or step key, a template that does not "
@@ -59,14 +57,44 @@ DESIGNER_RULES = (
 )
 
 
-def _one_of(values, description: str, default: Any = ..., *, nullable: bool = False) -> Any:
+def _one_of(
+    values: Iterable[str] | Callable[[], Iterable[str]],
+    description: str,
+    default: Any = ...,
+    *,
+    nullable: bool = False,
+) -> Any:
     """A text field whose choices are documented but checked by the designer's validator, so a
-    wrong choice is reported together with every other problem of the definition."""
-    return Field(
-        default=default,
-        description=f"{description} One of: {', '.join(v or '“”' for v in values)}.",
-        json_schema_extra={"enum": [*values, None] if nullable else list(values)},
-    )
+    wrong choice is reported together with every other problem of the definition. `values` may
+    be a function: the registered trigger types, read when the document is made, since the
+    features register them after this module is imported."""
+
+    def document(schema: dict[str, Any]) -> None:
+        listed = list(values() if callable(values) else values)
+        schema["description"] = f"{description} One of: {', '.join(v or '“”' for v in listed)}."
+        schema["enum"] = [*listed, None] if nullable else listed
+
+    return Field(default=default, json_schema_extra=document)
+
+
+def _registered_trigger(name: str) -> str:
+    """A registered trigger type's name, refused as a Literal of them would be."""
+    known = list(trigger_types())
+    if name in known:
+        return name
+    quoted = [repr(value) for value in known]
+    expected = " or ".join(filter(None, [", ".join(quoted[:-1]), *quoted[-1:]]))
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+
+
+def _trigger_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(trigger_types())
+
+
+# A trigger type's name in a query (a definition's is checked by the designer's validator).
+TriggerName = Annotated[
+    str, AfterValidator(_registered_trigger), Field(json_schema_extra=_trigger_enum)
+]
 
 
 def _read_only(description: str) -> Any:
@@ -85,7 +113,7 @@ def _read_only(description: str) -> Any:
 
 
 class TriggerDefinition(Strict):
-    type: Text = _one_of(TRIGGERS, "What starts the workflow.")
+    type: Text = _one_of(trigger_types, "What starts the workflow.")
     from_status: Text | None = _one_of(
         ("", *STATUSES),
         "policy.status_changed only: the old status; empty or null for any.",
@@ -265,7 +293,7 @@ class WorkflowIn(Strict):
 
 class WorkflowListQuery(PageQuery):
     status: WorkflowStatus | None = None
-    trigger_type: TriggerType | None = None
+    trigger_type: TriggerName | None = None
 
 
 class ActivateQuery(BaseModel):
@@ -498,7 +526,7 @@ _STEP_TYPE_PATH = re.compile(r"^stages\.\d+\.steps\.\d+\.type$")
 def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
     """The values that would have been accepted at `path`, where they are a short list."""
     if path == "trigger.type":
-        return list(TRIGGERS)
+        return list(trigger_types())
     if path in ("trigger.from_status", "trigger.to_status"):
         return list(STATUSES)
     if path.endswith(".op"):

@@ -26,21 +26,6 @@ from governance.engine.templating import TemplateError
 from governance.engine.triggers import get_trigger
 from governance.errors import DomainError
 
-# The designer's list of triggers, in its order; each is a registered trigger type
-# (engine/triggers.py), which owns its settings, their checks and its summary.
-TRIGGERS = {
-    "policy.created": "Policy created",
-    "policy.updated": "Policy updated",
-    "policy.status_changed": "Policy status changed",
-    "policy.review_due": "Policy review due",
-    "manual": "Manual (Run button)",
-    "schedule": "Schedule (cron)",
-    "webhook": "Inbound webhook",
-    "exception.requested": "Exception requested",
-}
-POLICY_TRIGGERS = frozenset(
-    {"policy.created", "policy.updated", "policy.status_changed", "policy.review_due"}
-)
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 BACKOFF_KINDS = ("exponential", "fixed")
 DEFAULT_RETRY: dict[str, Any] = {"attempts": 5, "backoff": "exponential", "base_seconds": 10}
@@ -60,7 +45,7 @@ def _clean_trigger(raw: dict[str, Any], errors: dict[str, str]) -> dict[str, Any
     kind = str(raw.get("type", ""))
     trigger: dict[str, Any] = {"type": kind}
     trigger_type = get_trigger(kind)
-    if kind not in TRIGGERS or trigger_type is None:
+    if trigger_type is None:
         errors["trigger.type"] = "Choose a trigger."
         return trigger
     return trigger | trigger_type.clean(raw, errors)  # its settings, checked by its owner
@@ -186,7 +171,7 @@ def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
         errors["stages"] = f"At most {MAX_STAGES} stages."
     keys: set[str] = set()
     stages = []
-    trigger_type = trigger["type"] if trigger["type"] in TRIGGERS else None
+    trigger_type = trigger["type"] if get_trigger(trigger["type"]) else None
     for stage_index, stage_raw in enumerate(stages_raw):
         steps_raw = (stage_raw or {}).get("steps") or []
         path = f"stages.{stage_index}"

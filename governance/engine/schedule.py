@@ -56,6 +56,7 @@ def _clean_schedule(raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str,
 SCHEDULE_TRIGGER = TriggerType(
     "schedule",
     "Schedule (cron)",
+    position=60,
     data_fields=("scheduled_for", "cron"),
     without_subject="a scheduled run",
     clean=_clean_schedule,

@@ -3,13 +3,14 @@
 The engine builds in two (manual, schedule); every other comes from a feature's register(app)
 (policy.* from policies, policy.review_due from reviews, exception.requested from exceptions,
 the inbound webhook from webhooks). The feature also decides when its trigger fires: it calls
-start.start_matching() in the transaction of the change, with the trigger's data.
+start.start_matching() in the transaction of the change, with the trigger's data. Adding a
+trigger is one register_trigger() call in its feature; the engine keeps no list of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +29,9 @@ def _always(trigger: Settings, data: Settings) -> bool:
 class TriggerType:
     name: str  # what a definition's trigger "type", and an execution's trigger_type, hold
     label: str  # the designer's name for it
+    # Where the designer lists it (ascending), whatever order the features register in. Those
+    # registered today are ten apart: a new one fits between two without renumbering.
+    position: int = field(kw_only=True)
     # The names of the data it gives a step (trigger.<name> in templates and conditions); None
     # when the caller chooses them (a manual run's input, a webhook's JSON body).
     data_fields: tuple[str, ...] | None = ()
@@ -69,5 +73,6 @@ def get_trigger(name: str) -> TriggerType | None:
 
 
 def trigger_types() -> Mapping[str, TriggerType]:
-    """Every registered trigger type by name, in the order they were registered."""
-    return MappingProxyType(_registry)
+    """Every registered trigger type by name, in the designer's order (by position)."""
+    ordered = sorted(_registry.values(), key=lambda kind: (kind.position, kind.name))
+    return MappingProxyType({kind.name: kind for kind in ordered})

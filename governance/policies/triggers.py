@@ -41,11 +41,14 @@ def _describe_status_change(trigger: Mapping[str, Any]) -> str:
 
 
 TRIGGER_TYPES = (
-    TriggerType("policy.created", "Policy created", data_fields=_POLICY_EVENT),
-    TriggerType("policy.updated", "Policy updated", data_fields=(*_POLICY_EVENT, "changed")),
+    TriggerType("policy.created", "Policy created", position=10, data_fields=_POLICY_EVENT),
+    TriggerType(
+        "policy.updated", "Policy updated", position=20, data_fields=(*_POLICY_EVENT, "changed")
+    ),
     TriggerType(
         "policy.status_changed",
         "Policy status changed",
+        position=30,
         data_fields=(*_POLICY_EVENT, "old_status", "new_status", "reason"),
         clean=_clean_status_change,
         matches=_status_change_matches,

@@ -27,4 +27,6 @@ def register(app: Flask) -> None:
     events.subscribe(PolicyStatusChanged, service.revoke_on_policy_retired)
     # Fired by service.request_exception, which needs a workflow to approve the exception.
     fields = ("policy_id", "exception_id", "actor_id", "scope", "expires_on")
-    register_trigger(TriggerType(service.TRIGGER, "Exception requested", data_fields=fields))
+    register_trigger(
+        TriggerType(service.TRIGGER, "Exception requested", position=80, data_fields=fields)
+    )

@@ -16,6 +16,9 @@ def register(app: Flask) -> None:
     events.subscribe(PolicyVersionPublished, count_publication_as_review)
     register_trigger(
         TriggerType(
-            REVIEW_DUE_TRIGGER, "Policy review due", data_fields=("policy_id", "due_on", "actor_id")
+            REVIEW_DUE_TRIGGER,
+            "Policy review due",
+            position=40,
+            data_fields=("policy_id", "due_on", "actor_id"),
         )
     )

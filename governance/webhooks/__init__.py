@@ -15,4 +15,4 @@ def register(app: Flask) -> None:
     from governance.webhooks.step import Webhook
 
     register_step_type(Webhook)
-    register_trigger(TriggerType("webhook", "Inbound webhook", data_fields=None))
+    register_trigger(TriggerType("webhook", "Inbound webhook", position=70, data_fields=None))

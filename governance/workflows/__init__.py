@@ -9,4 +9,4 @@ def register(app: Flask) -> None:
     """The manual trigger: the Run button (service.run_workflow) starts one workflow."""
     from governance.engine.triggers import TriggerType, register_trigger
 
-    register_trigger(TriggerType("manual", "Manual (Run button)", data_fields=None))
+    register_trigger(TriggerType("manual", "Manual (Run button)", position=50, data_fields=None))

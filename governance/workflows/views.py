@@ -24,14 +24,10 @@ from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import schedule, template_names
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
-from governance.engine.definition import (
-    TRIGGERS,
-    DefinitionError,
-    step_descriptions,
-    trigger_summary,
-)
+from governance.engine.definition import DefinitionError, step_descriptions, trigger_summary
 from governance.engine.dryrun import dry_run
 from governance.engine.steps import step_types
+from governance.engine.triggers import trigger_types
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf
 from governance.links import absolute_url
@@ -90,7 +86,7 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
         "draft": draft,
         "errors": errors,
         "workflow": workflow,
-        "triggers": TRIGGERS,
+        "triggers": trigger_types(),
         "statuses": STATUS_LABELS,
         "operators": OPERATORS,
         "fields": FIELD_LABELS,

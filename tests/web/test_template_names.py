@@ -198,9 +198,31 @@ def test_the_dry_run_lists_the_names_that_would_be_undefined(as_role, users, db)
     assert count_rows(db, WorkflowVersion) == versions
 
 
+# The designer's triggers, in its order: each registered once, by its feature's register(app).
+DESIGNER_TRIGGERS = [
+    "policy.created",
+    "policy.updated",
+    "policy.status_changed",
+    "policy.review_due",
+    "manual",
+    "schedule",
+    "webhook",
+    "exception.requested",
+]
+
+
 def test_every_trigger_says_which_fields_its_data_has(app):
-    from governance.engine.definition import TRIGGERS
     from governance.engine.triggers import trigger_types
 
     # A registered trigger type always declares its data's fields (or None: the caller's).
-    assert set(trigger_types()) == set(TRIGGERS)
+    assert list(trigger_types()) == DESIGNER_TRIGGERS
+
+
+def test_the_designer_lists_the_triggers_in_their_order_whatever_the_registration_order(app):
+    from governance.engine.triggers import register_trigger, trigger_types, unregister_trigger
+
+    first = trigger_types()["policy.created"]
+    unregister_trigger(first.name)
+    register_trigger(first)  # now the last registered
+
+    assert list(trigger_types()) == DESIGNER_TRIGGERS
