@@ -277,6 +277,10 @@
     pruneOldDrafts();
     scan();
   });
+  // afterSwap runs in the same task as the swap, before any keystroke can reach the new form;
+  // htmx:load only comes after the settle delay, when a quick typist may already have typed
+  // (their text would then be taken for what the server sent).
+  document.addEventListener("htmx:afterSwap", scan);
   document.addEventListener("htmx:load", scan);
 
   document.addEventListener("input", function (event) {
