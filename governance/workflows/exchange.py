@@ -24,7 +24,7 @@ from governance.workflows.workflow_file import FORMAT_VERSION, MARKER, Document
 
 def _left_out(definition: dict[str, Any], kept: dict[str, Any]) -> list[str]:
     """The paths of the secret values a copy without secrets no longer has."""
-    paths = []
+    paths: list[str] = []
     for stage_index, (stage, kept_stage) in enumerate(
         zip(definition["stages"], kept["stages"], strict=True)
     ):

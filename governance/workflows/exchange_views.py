@@ -52,10 +52,10 @@ def export(workflow_id: int):
     )
 
 
-def _sent_text(form: ImportForm) -> bytes | str | None:
+def _sent_text(form: ImportForm) -> bytes | str:
     """The uploaded file's bytes (one byte over the limit at most) or the pasted text."""
     upload = form.file.data
-    has_file = upload is not None and getattr(upload, "filename", "")
+    has_file = bool(getattr(upload, "filename", None))
     pasted = form.text.data or ""
     if has_file and pasted.strip():
         raise workflow_file.ImportRefused("Choose a file or paste its text, not both.")

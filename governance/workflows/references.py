@@ -100,14 +100,14 @@ def from_portable(
     fields = list(_reference_fields(resolved))
     errors: dict[str, str] = {}
     emails, names = references(resolved)
-    user_ids = dict(
+    user_ids: dict[str, int] = dict(
         db.session.execute(
             sa.select(sa.func.lower(User.email), User.id).where(
                 sa.func.lower(User.email).in_([email.lower() for email in emails])
             )
         ).all()
     )
-    group_ids = dict(
+    group_ids: dict[str, int] = dict(
         db.session.execute(
             sa.select(sa.func.lower(Group.name), Group.id).where(
                 sa.func.lower(Group.name).in_([name.lower() for name in names])

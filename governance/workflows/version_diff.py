@@ -29,7 +29,7 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _plain_trigger(trigger: Mapping[str, Any]) -> str:
+def _plain_trigger(trigger: dict[str, Any]) -> str:
     settings = ", ".join(f"{k} {v}" for k, v in sorted(trigger.items()) if k != "type" and v)
     return f"{trigger.get('type') or '?'}" + (f" ({settings})" if settings else "")
 
@@ -39,7 +39,7 @@ class Labels:
     """How to name things: the trigger in a line, a step type's label, a config field's
     label, and a config value in words (a group id as its name)."""
 
-    trigger: Callable[[Mapping[str, Any]], str] = _plain_trigger
+    trigger: Callable[[dict[str, Any]], str] = _plain_trigger
     step_types: Mapping[str, str] = field(default_factory=dict)
     # (step type, field name) -> label, e.g. ("approval", "groups") -> "Approver groups"
     fields: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -179,7 +179,7 @@ def describe_changes(
     conditions, stages, then steps. Empty when the two are the same."""
     labels = labels or Labels()
     changes: list[str] = []
-    old_trigger, new_trigger = old.get("trigger") or {}, new.get("trigger") or {}
+    old_trigger, new_trigger = dict(old.get("trigger") or {}), dict(new.get("trigger") or {})
     if old_trigger != new_trigger:
         changes.append(
             f"Trigger changed from “{labels.trigger(old_trigger)}” to "

@@ -329,12 +329,15 @@ def test_only_admins_reach_export_import_compare_and_the_gallery(as_role, users,
         assert client.get(url).status_code == 403, url
     token = client.csrf_token("/account")
     posted = client.post(
-        "/workflows/import", data={"csrf_token": token, "text": "x"}, content_type="multipart/form-data"
+        "/workflows/import",
+        data={"csrf_token": token, "text": "x"},
+        content_type="multipart/form-data",
     )
     assert posted.status_code == 403
-    assert client.post(
-        "/workflows/gallery/review-on-submit", data={"csrf_token": token}
-    ).status_code == 403
+    assert (
+        client.post("/workflows/gallery/review-on-submit", data={"csrf_token": token}).status_code
+        == 403
+    )
 
 
 # ---------------------------------------------------------------- compare
@@ -345,9 +348,7 @@ def test_the_comparison_of_two_versions_reads_in_words_and_side_by_side(as_role,
     definition = _definition(db, workflow.id)
     security = db.session.scalar(sa.select(Group.id).where(Group.name == "Security"))
     definition["stages"][0]["steps"][0]["config"]["groups"].append(security)
-    definition["stages"].append(
-        {"steps": [step("publish", "set_status", {"status": "published"})]}
-    )
+    definition["stages"].append({"steps": [step("publish", "set_status", {"status": "published"})]})
     workflows.save_workflow(
         workflow.id, name=workflow.name, description="", definition=definition, actor=users["admin"]
     )
@@ -377,15 +378,11 @@ def every_group(db):
 
 
 @pytest.mark.parametrize("slug", gallery.SLUGS)
-def test_every_gallery_template_imports_and_passes_the_validator(
-    users, every_group, db, slug
-):
+def test_every_gallery_template_imports_and_passes_the_validator(users, every_group, db, slug):
     template = gallery.get_template(slug)
     assert template.title and template.document.description
 
-    workflow_id = gallery.use_template(
-        slug, actor=users["admin"], name="", chosen_groups={}
-    )
+    workflow_id = gallery.use_template(slug, actor=users["admin"], name="", chosen_groups={})
 
     workflow = db.session.get(Workflow, workflow_id)
     assert (workflow.name, workflow.status) == (template.title, "draft")
@@ -404,9 +401,7 @@ def test_the_gallery_lists_the_templates_as_cards_linked_from_the_index(as_role,
         assert title in page
 
 
-def test_using_a_template_creates_a_draft_with_the_chosen_groups_and_opens_it(
-    as_role, users, db
-):
+def test_using_a_template_creates_a_draft_with_the_chosen_groups_and_opens_it(as_role, users, db):
     admin = as_role("admin")
     form = _page(admin.get("/workflows/gallery/vendor-onboarding"))
     # Legal and Security exist, so they are preset; Procurement does not.
