@@ -104,7 +104,7 @@ def portable_definition(definition: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Problem:
     path: str  # in the file: "definition.stages.0.steps.1.config.groups"
-    where: str  # in words: "stage 1, step legal"
+    where: str  # in words: "stage 1, step 2 (legal)"
     message: str
 
 

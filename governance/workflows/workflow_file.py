@@ -68,9 +68,9 @@ def filename(name: str, number: int, syntax: str) -> str:
 def _decode(raw: bytes | str) -> str:
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_BYTES:
+        # An upload is read only this far, so its real size is not known here.
         raise ImportRefused(
-            f"The file is {math.ceil(len(data) / 1024)} KB; a workflow file is at most "
-            f"{MAX_BYTES // 1024} KB."
+            f"The file is larger than {MAX_BYTES // 1024} KB, the most a workflow file may be."
         )
     try:
         text = data.decode("utf-8-sig")

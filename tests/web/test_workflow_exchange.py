@@ -237,7 +237,7 @@ def test_a_file_over_256_kb_is_refused(as_role, users, db):
 
     response = _import(as_role("admin"), "/workflows/import", file=raw)
 
-    assert "a workflow file is at most 256 KB" in _page(response)
+    assert "larger than 256 KB, the most a workflow file may be" in _page(response)
     assert count_rows(db, Workflow) == 0
 
 
@@ -440,6 +440,18 @@ def test_using_a_template_creates_a_draft_with_the_chosen_groups_and_opens_it(as
         sa.select(AuditEvent).where(AuditEvent.action == "workflow.imported")
     ).one()
     assert "the gallery template “Vendor onboarding”" in event.summary
+
+
+def test_a_template_used_under_a_taken_name_says_so_at_the_name(as_role, users, db):
+    admin = as_role("admin")
+    legal = db.session.scalar(sa.select(Group.id).where(Group.name == "Legal"))
+    fields = {"name": "Review on submit", "group_0": str(legal)}
+    assert admin.submit("/workflows/gallery/review-on-submit", fields).status_code == 303
+
+    again = _page(admin.submit("/workflows/gallery/review-on-submit", fields))
+
+    assert 'id="name-error">A workflow with this name already exists.' in again
+    assert count_rows(db, Workflow) == 1
 
 
 def test_an_unknown_template_is_404(as_role, users, db):
