@@ -1,5 +1,5 @@
 """Flask commands: seed-demo, seed-bulk, create-user, worker, reconcile, verify-audit,
-audit-checkpoint."""
+audit-checkpoint, export-workflow, import-workflow."""
 
 from __future__ import annotations
 
@@ -207,3 +207,86 @@ def register(app: Flask) -> None:
             click.echo("No new audit events since the last checkpoint: nothing to sign.")
             return
         click.echo(signing.to_line(checkpoint))
+
+    @app.cli.command("export-workflow")
+    @click.argument("workflow_id", type=click.IntRange(min=1))
+    @click.option(
+        "--version",
+        "number",
+        type=click.IntRange(min=1),
+        help="Default: the active one, else the latest.",
+    )
+    @click.option(
+        "--format", "syntax", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+    )
+    def export_workflow_command(workflow_id: int, number: int | None, syntax: str) -> None:
+        """Print a workflow version as a file (no secret values; users by email, groups by name)."""
+        from governance.workflows import exchange, workflow_file
+        from governance.workflows import service as workflows
+
+        try:
+            workflow = workflows.get_workflow(workflow_id)
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        versions = {version.number: version for version in workflows.list_versions(workflow.id)}
+        active = workflow.active_version
+        number = number or (active.number if active else workflow.latest_version)
+        if number not in versions:
+            raise click.ClickException(f"“{workflow.name}” has no version {number}.")
+        click.echo(
+            workflow_file.dump(exchange.export_document(workflow, versions[number]), syntax),
+            nl=False,
+        )
+
+    @app.cli.command("import-workflow")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--by", "email", required=True, help="The admin the import is recorded for.")
+    @click.option(
+        "--into",
+        "workflow_id",
+        type=click.IntRange(min=1),
+        help="Save it as a new version of this workflow.",
+    )
+    @click.option("--name", default="", help="A new workflow's name, instead of the file's.")
+    def import_workflow_command(file, email: str, workflow_id: int | None, name: str) -> None:
+        """Import a workflow file (YAML or JSON) as a new draft, or as a new version (--into)."""
+        from governance.engine.definition import DefinitionError
+        from governance.workflows import exchange, workflow_file
+
+        actor = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+        if actor is None or not actor.is_admin:
+            raise click.ClickException(f"{email} is not an admin's email.")
+        raw = file.read(workflow_file.MAX_BYTES + 1)
+        try:
+            document = workflow_file.read_document(raw)
+            saved_id = exchange.import_document(
+                document,
+                actor=actor,
+                workflow_id=workflow_id,
+                name=name,
+                origin=f"{file.name} (command line)",
+            )
+        except DefinitionError as error:
+            _echo_problems(exchange.problems(error.errors, _definition_or_none(raw)))
+            raise click.ClickException(
+                f"{len(error.errors)} problem(s); nothing was imported."
+            ) from error
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Imported as workflow {saved_id}.")
+
+
+def _definition_or_none(raw: bytes):
+    """The file's definition for naming the steps in problems (None if it does not read)."""
+    from governance.workflows import workflow_file
+
+    try:
+        return workflow_file.read_document(raw).definition
+    except DomainError:
+        return None
+
+
+def _echo_problems(problems) -> None:
+    for problem in problems:
+        where = f" ({problem.where})" if problem.where else ""
+        click.echo(f"{problem.path}{where}: {problem.message}", err=True)
