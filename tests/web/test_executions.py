@@ -159,7 +159,7 @@ def test_execution_list_filters_are_served_as_a_fragment_to_htmx(as_role, users,
     assert html.lstrip().startswith('<section id="execution-results"')
     assert "<html" not in html
     assert "HX-Request" in response.headers["Vary"]
-    assert "No executions match." in html
+    assert "No executions match these filters." in html
 
 
 def test_execution_list_uses_a_constant_number_of_queries(as_role, users, db, count_statements):

@@ -260,7 +260,7 @@ def test_bulk_retry_retries_the_failed_jobs_and_names_the_one_already_retried(as
     runs = [step_run_of(db, record) for record in (first, second, third)]
     assert {run.execution.status for run in runs} == {"running"}
     assert queued_messages() == sorted(("steward.run_step", (run.id,)) for run in runs)
-    assert "No failed jobs match." in html
+    assert "No failed jobs." in html
 
 
 # ------------------------------------------------------------------ failed list and detail
