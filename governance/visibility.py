@@ -63,9 +63,9 @@ def preload(many_view_args: Iterable[Mapping[str, Any]]) -> list[Any]:
                 wanted.setdefault(name, set()).add(value)
     for name, ids in wanted.items():
         model, _ = _path_objects[name]
-        (key,) = sa.inspect(model).primary_key
-        statement = sa.select(model).where(key.in_(sorted(ids))).options(*_path_loads[name])
-        rows.extend(db.session.scalars(statement).unique())
+        key: Any = sa.inspect(model).primary_key[0]
+        statement: sa.Select = sa.select(model).where(key.in_(sorted(ids)))
+        rows.extend(db.session.scalars(statement.options(*_path_loads[name])).unique())
     return rows
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from governance.acknowledgements.models import Acknowledgement, AckCampaign
+from governance.acknowledgements.models import AckCampaign, Acknowledgement
 from governance.auth.models import User
 from governance.extensions import db
 from governance.notifications.kinds import NotificationKind, Subject, Target

@@ -12,11 +12,11 @@ def register(app: Flask) -> None:
     (whose readers its requests widen); the approval and execution kinds of notification."""
     from governance import events, visibility
     from governance.approvals import reminders, staleness, withdraw
+    from governance.approvals.models import ApprovalRequest
     from governance.approvals.notification_kind import (
         APPROVAL_NOTIFICATIONS,
         EXECUTION_NOTIFICATIONS,
     )
-    from governance.approvals.models import ApprovalRequest
     from governance.approvals.step import Approval
     from governance.approvals.visibility import (
         EXECUTION_READ_LOADS,

@@ -51,10 +51,10 @@ def describe_approvals(reader: User, targets: list[Target]) -> dict[int, Subject
             chosen[request.step_run_id] = request
     return {
         target.notification.id: Subject(
-            _about(request.execution), _label(request.status), f"run-{request.status}"
+            _about(asked.execution), _label(asked.status), f"run-{asked.status}"
         )
         for target in targets
-        if (request := chosen.get(target.notification.step_run_id or 0)) is not None
+        if (asked := chosen.get(target.notification.step_run_id or 0)) is not None
     }
 
 

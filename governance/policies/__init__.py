@@ -16,10 +16,10 @@ def register(app: Flask) -> None:
     from governance.engine.triggers import register_trigger
     from governance.notifications.kinds import register_kind
     from governance.policies import triggers
-    from governance.policies.notification_kind import POLICY_NOTIFICATIONS
     from governance.policies.context import POLICY_CONTEXT
     from governance.policies.events import PolicyCreated, PolicyStatusChanged, PolicyUpdated
     from governance.policies.models import Policy
+    from governance.policies.notification_kind import POLICY_NOTIFICATIONS
     from governance.policies.steps import Assign, SetStatus
     from governance.policies.visibility import can_read_policy
 

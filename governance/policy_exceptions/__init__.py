@@ -15,8 +15,8 @@ def register(app: Flask) -> None:
     from governance.notifications.kinds import register_kind
     from governance.policies.events import PolicyStatusChanged
     from governance.policy_exceptions import service
-    from governance.policy_exceptions.notification_kind import EXCEPTION_NOTIFICATIONS
     from governance.policy_exceptions.models import APPROVAL_TRIGGER, PolicyException
+    from governance.policy_exceptions.notification_kind import EXCEPTION_NOTIFICATIONS
     from governance.policy_exceptions.visibility import (
         can_read_approval_subject,
         can_read_exception,

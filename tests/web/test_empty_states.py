@@ -34,9 +34,7 @@ def test_a_filtered_list_with_no_results_offers_to_clear_the_filters(as_role, us
     assert '<a class="button" href="/executions">Clear filters</a>' in empty
 
 
-def test_only_an_admin_is_pointed_to_the_workflows_from_an_empty_execution_list(
-    as_role, users, db
-):
+def test_only_an_admin_is_pointed_to_the_workflows_from_an_empty_execution_list(as_role, users, db):
     admin = _empty_state(as_role("admin").get("/executions").get_data(as_text=True))
     assert "No executions yet." in admin and 'href="/workflows">Go to workflows</a>' in admin
     viewer = _empty_state(as_role("viewer").get("/executions").get_data(as_text=True))

@@ -315,7 +315,7 @@ def test_job_detail_shows_arguments_step_run_execution_error_and_traceback(as_ro
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert failed.task_id in html
-    assert f'aria-label="Arguments"><tbody>' not in html  # one argument: no table for it
+    assert 'aria-label="Arguments"><tbody>' not in html  # one argument: no table for it
     assert f'<span class="data-text">{run.id}</span>' in html
     assert f"[\n  {run.id}\n]" in html  # its raw JSON
     assert "mail (notify)" in html
