@@ -21,6 +21,11 @@ def _day_headings(html: str) -> list[str]:
     return re.findall(r'<h2 id="notification-day-\d+">([^<]*)</h2>', html)
 
 
+def _row(html: str, notification_id: int) -> str:
+    start = html.index(f'<li id="notification-{notification_id}"')
+    return html[start : html.index("</li>", start)]
+
+
 def test_notifications_are_grouped_by_day_newest_first(as_role, users, db):
     owner = users["owner"]
     now = utcnow()
@@ -108,6 +113,27 @@ def test_each_notification_shows_its_objects_title_and_status_now(as_role, users
     assert "Now:</span> Travel and expenses · Legal review" in approver_html
     assert '<span class="badge run-pending">Pending</span>' in approver_html
     assert '<span class="notification-kind">Approvals</span>' in approver_html
+
+
+def test_exceptions_and_executions_are_named_with_their_status(as_role, users, db):
+    world = factories.make_access_world(users)
+    owner = users["owner"]
+    news = make_notification(owner, "News", link=f"/policy-exceptions/{world['exception']}")
+    old = make_notification(owner, "Old address", link=f"/exceptions/{world['exception']}")
+    run = make_notification(owner, "Run news", link=f"/executions/{world['published_execution']}")
+
+    html = as_role("owner").get("/notifications").get_data(as_text=True)
+
+    for notification in (news, old):
+        row = _row(html, notification.id)
+        assert f"Now:</span> Published Policy: {factories.EXCEPTION_SCOPE}" in row
+        assert '<span class="badge exception-active">Active</span>' in row
+        assert f'href="/policy-exceptions/{world["exception"]}"' in row  # the page's address now
+    assert "Now:</span> Published Policy · " in _row(html, run.id)
+    exceptions = as_role("owner").get("/notifications?kind=exception").get_data(as_text=True)
+    assert f'id="notification-{news.id}"' in exceptions
+    assert f'id="notification-{old.id}"' in exceptions
+    assert "Run news" not in exceptions
 
 
 def test_a_notification_about_what_the_reader_may_not_open_names_no_object(as_role, users, db):
