@@ -106,3 +106,12 @@ def test_a_person_filters_their_notifications_by_kind_and_unread(
     expect(page.get_by_text("No notifications match these filters.")).to_be_visible()
     page.get_by_role("link", name="Clear filters").click()
     expect(page.get_by_role("link", name="Approval requested", exact=True)).to_be_visible()
+
+
+def test_an_owner_starts_from_the_empty_policy_list(app, users, browser_page: Page, tmp_path):
+    page = browser_page
+    log_in(page, users["owner"].email)
+    expect(page.get_by_text("No policies yet.")).to_be_visible()
+    _shoot(page, tmp_path, "empty-policies")
+    page.locator(".empty-state").get_by_role("link", name="Create the first policy").click()
+    expect(page).to_have_url(re.compile(r"/policies/new$"))
