@@ -447,3 +447,25 @@ def make_access_world(users) -> dict:
             TOKEN_SECRET: "token",
         },
     }
+
+
+def make_notification(
+    user: User, subject: str, *, link=None, read=False, created_at=None, step_run_id=None
+):
+    """One in-app notification of `user`, as the notify service leaves it (created now unless
+    `created_at` says when)."""
+    from governance.notifications.models import Notification
+    from governance.timeutil import utcnow
+
+    notification = Notification(
+        user_id=user.id,
+        subject=subject,
+        body=f"About {subject}",
+        link=link,
+        step_run_id=step_run_id,
+        created_at=created_at or utcnow(),
+        read_at=utcnow() if read else None,
+    )
+    db.session.add(notification)
+    db.session.commit()
+    return notification

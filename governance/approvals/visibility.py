@@ -4,6 +4,7 @@ subject, and the people its approval requests ask (they must read to decide)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from governance import visibility
 from governance.approvals.models import ApprovalDelegation, ApprovalRequest
@@ -51,6 +52,11 @@ def _subject_readable(user: User, execution: Execution) -> bool:
     if execution.policy is not None:
         return can_read_policy_as_is(user, execution.policy)
     return True  # no subject (a manual, scheduled or webhook run): the run itself is all
+
+
+# What can_read_execution reads beyond the execution's row: load it with the row (see
+# governance.visibility.preload).
+EXECUTION_READ_LOADS = (so.joinedload(Execution.policy),)
 
 
 def can_read_execution(user: User, execution: Execution) -> bool:

@@ -4,7 +4,6 @@ cancel and retry, each one unit of work around the engine's audited operation.""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -113,7 +112,7 @@ class StepView:
     label: str
     summary: str
     automated: bool  # False for approval and wait steps: they park rather than retry
-    output: str  # pretty JSON with secrets hidden; "" when the step has no output
+    output: Any  # with secrets hidden; empty when the step has no output
     error: str | None
     waiting_for: list[ApprovalRequest] = field(default_factory=list)
     decisions: list[ApprovalRequest] = field(default_factory=list)
@@ -131,7 +130,7 @@ class StageView:
 class Timeline:
     execution: Execution
     stages: list[StageView]
-    trigger: str  # pretty JSON of the trigger data, secrets hidden
+    trigger: Any  # the trigger data, secrets hidden
     secrets: frozenset[str]
 
     @property
@@ -143,12 +142,6 @@ class Timeline:
         return redact(text, self.secrets)
 
 
-def pretty_json(value: Any, secrets: frozenset[str]) -> str:
-    if not value:
-        return ""
-    return json.dumps(redact(value, secrets), indent=2, sort_keys=True, default=str)
-
-
 def _step_view(run: StepRun, config: dict[str, Any], requests, secrets) -> StepView:
     action = get_step_type(run.step_type)
     view = StepView(
@@ -156,7 +149,7 @@ def _step_view(run: StepRun, config: dict[str, Any], requests, secrets) -> StepV
         label=action.label,
         summary=redact(action.describe(config), secrets),
         automated=action.automated,
-        output=pretty_json(run.output, secrets),
+        output=redact(run.output, secrets),
         error=redact(run.error, secrets),
     )
     for request in requests:
@@ -236,7 +229,7 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
     return Timeline(
         execution=execution,
         stages=stages,
-        trigger=pretty_json(execution.trigger_data, secrets),
+        trigger=redact(execution.trigger_data, secrets),
         secrets=secrets,
     )
 

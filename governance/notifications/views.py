@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from governance.auth.forms import ConfirmForm
-from governance.notifications import feed
+from governance.notifications import feed, kinds
+from governance.timeutil import utcnow
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args, paginate
@@ -23,23 +24,32 @@ def unread_notifications() -> dict:
     }
 
 
-def _openable(link: str | None) -> str | None:
-    return feed.openable_link(link, current_user)
+def _query_from_args() -> feed.NotificationQuery:
+    kind = request.args.get("kind", "")
+    return feed.NotificationQuery(
+        unread_only=request.args.get("show") == "unread",
+        kind=kind if kinds.get_kind(kind) else "",
+        page=page_from_args(),
+    )
 
 
 @bp.route("")
 @login_required
 def index():
+    query = _query_from_args()
     pagination = paginate(
-        feed.notification_list_statement(current_user.id),
-        page=page_from_args(),
+        feed.notification_list_statement(current_user.id, query),
+        page=query.page,
         per_page=PER_PAGE,
     )
+    entries = feed.entries_of(pagination.items, current_user)
     return page_or_partial(
         "notifications/index.html",
         "notifications/_list.html",
         pagination=pagination,
-        safe_link=_openable,
+        query=query,
+        kinds=kinds.all_kinds(),
+        days=feed.by_day(entries, utcnow().date()),
     )
 
 
@@ -70,11 +80,8 @@ def read(notification_id: int):
         return redirect(url_for("notifications.index"), 303)
     notification = feed.mark_read(notification_id, user=current_user)  # 404: not theirs
     if is_htmx():
-        response = make_response(
-            render_template(
-                "notifications/_read.html", notification=notification, safe_link=_openable
-            )
-        )
+        entry = feed.entries_of([notification], current_user)[0]
+        response = make_response(render_template("notifications/_read.html", entry=entry))
         response.vary.add("HX-Request")
         return response
     return redirect(url_for("notifications.index"), 303)

@@ -516,6 +516,17 @@ class PolicyQuery:
     sort: str = "updated"
     page: int = 1
 
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.text
+            or self.status
+            or self.category
+            or self.owner_id
+            or self.review_due
+            or self.review
+        )
+
 
 REVIEW_FILTERS = {"due30": "Review due in 30 days", "overdue": "Review overdue"}
 

@@ -20,6 +20,7 @@ from governance.auth.service import users_with_role
 from governance.dbutil import insert_on_conflict, rowcount
 from governance.extensions import db, huey
 from governance.notifications import outbox
+from governance.notifications.kinds import NotificationKind, register_kind
 from governance.notifications.models import OutboundEmail
 from governance.notifications.service import notify
 from governance.queues import heartbeat
@@ -187,9 +188,14 @@ def firing_alerts() -> list[MonitorAlert]:
     return list(db.session.scalars(sa.select(MonitorAlert).where(MonitorAlert.is_firing.is_(True))))
 
 
+QUEUE_NOTIFICATIONS = NotificationKind("queue", "Queue alerts", (QUEUES_PAGE,))
+
+
 def init_app(app: Flask) -> None:
     """Let the web app evaluate the alerts every WEB_ALERT_CHECK_SECONDS (0: never), after a
-    response has gone out, so "no consumer alive" is noticed even when every consumer is down."""
+    response has gone out, so "no consumer alive" is noticed even when every consumer is down;
+    the alerts' notifications are of their own kind on the notifications page."""
+    register_kind(QUEUE_NOTIFICATIONS)
     every = app.config["WEB_ALERT_CHECK_SECONDS"]
     if not every:
         return

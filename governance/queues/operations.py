@@ -17,6 +17,7 @@ from governance.audit.service import record_event
 from governance.auth.models import User
 from governance.dbutil import rowcount
 from governance.engine import operate
+from governance.engine.definition import redact, secret_values
 from governance.engine.handoff import send_steps_after_commit
 from governance.engine.models import StepRun
 from governance.errors import Conflict, DomainError
@@ -27,6 +28,7 @@ from governance.notifications.models import OutboundEmail
 from governance.queues.models import FAILED_JOB_STATUS, JobRecord
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
+from governance.webhooks.signing_secret import known_secrets
 
 REASON_MAX = 500
 
@@ -64,6 +66,15 @@ def get_job(job_id: int) -> JobRecord:
 
 def step_run_of(job: JobRecord) -> StepRun | None:
     return db.session.get(StepRun, job.step_run_id) if job.step_run_id else None
+
+
+def step_output(step_run: StepRun | None) -> object:
+    """The step run's output as the execution page shows it: every secret hidden."""
+    if step_run is None or not step_run.output:
+        return None
+    execution = step_run.execution
+    secrets = secret_values(execution.version.definition) | known_secrets(execution.workflow)
+    return redact(step_run.output, secrets)
 
 
 def email_of(job: JobRecord) -> OutboundEmail | None:

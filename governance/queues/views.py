@@ -79,11 +79,13 @@ def failed():
 
 def _job_page(job_id: int, discard_form: DiscardForm | None = None, status: int = 200):
     job = operations.get_job(job_id)
+    step_run = operations.step_run_of(job)
     return (
         render_template(
             "queues/job.html",
             job=job,
-            step_run=operations.step_run_of(job),
+            step_run=step_run,
+            step_output=operations.step_output(step_run),
             email=operations.email_of(job),
             can_retry=operations.can_retry(job),
             retry_form=BulkRetryForm(formdata=None),

@@ -5,9 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import login_required
 
+from governance.web import readable
 from governance.web.htmx import is_htmx
 
 bp = Blueprint("web", __name__)
+
+
+@bp.app_template_global()
+def readable_data(value) -> readable.Readable:
+    """For templates/_data.html: a JSON value as a bounded tree of key/value tables."""
+    return readable.readable(value)
 
 
 @bp.route("/")

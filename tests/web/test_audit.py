@@ -44,6 +44,28 @@ def _csv_rows(response) -> list[dict[str, str]]:
 # ------------------------------------------------------------------ the page
 
 
+def test_a_changed_dict_reads_as_a_table_and_a_changed_list_as_its_values(
+    as_role, users, db, monkeypatch
+):
+    _record_on(
+        monkeypatch,
+        db,
+        "2026-03-01",
+        changes={
+            "trigger": {"before": {"type": "manual"}, "after": {"type": "policy.created"}},
+            "tags": {"before": ["pci"], "after": ["pci", "gdpr"]},
+            "title": {"before": None, "after": "Travel"},
+        },
+    )
+
+    html = as_role("admin").get("/admin/audit").get_data(as_text=True)
+
+    assert '<th scope="row">type</th><td><span class="data-text">policy.created</span>' in html
+    assert "<ins>pci, gdpr</ins>" in html
+    assert "<del>—</del> → <ins>Travel</ins>" in html
+    assert "{&#39;type&#39;" not in html  # no Python repr of a dict
+
+
 def test_admin_sees_events_newest_first_with_their_position_and_short_hash(as_role, users, db):
     policy = factories.make_policy(users["owner"], title="Audited")
     factories.edit_policy(policy.id, users["owner"], title="Audited again")

@@ -13,7 +13,7 @@ from governance.approvals import service as approvals
 from governance.approvals.models import ApprovalRequest
 from governance.audit.models import AuditEvent
 from governance.engine import operate, start
-from governance.engine.models import Execution
+from governance.engine.models import Execution, StepRun
 from governance.tasks.models import Task
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
@@ -159,7 +159,7 @@ def test_execution_list_filters_are_served_as_a_fragment_to_htmx(as_role, users,
     assert html.lstrip().startswith('<section id="execution-results"')
     assert "<html" not in html
     assert "HX-Request" in response.headers["Vary"]
-    assert "No executions match." in html
+    assert "No executions match these filters." in html
 
 
 def test_execution_list_uses_a_constant_number_of_queries(as_role, users, db, count_statements):
@@ -245,10 +245,65 @@ def test_timeline_groups_steps_by_stage_with_output_trigger_and_actor(as_role, u
     assert html.index("Stage 1") < html.index("<code>todo</code>") < html.index("Stage 2")
     assert html.index("Stage 2") < html.index("<code>later</code>")
     assert "Create a task" in html and "Notify" in html
-    assert "&#34;title&#34;: &#34;Read Travel&#34;" in html  # pretty JSON output, escaped
+    assert '<th scope="row">title</th><td><span class="data-text">Read Travel</span>' in html
+    assert "&#34;title&#34;: &#34;Read Travel&#34;" in html  # the raw JSON, escaped
     assert "Started by" in html and users["owner"].name in html
     assert "policy.created" in html
     assert POLL not in html
+
+
+NESTED_OUTPUT = {
+    "status": 200,
+    "body": {"ticket": {"id": "SEC-7", "labels": ["pci", "urgent"]}, "accepted": True},
+    "received_at": "2026-03-01T09:30:00+00:00",
+    "note": None,
+    "items": [{"sku": "A-1"}, {"sku": "B-2"}],
+}
+
+
+def _store_output(db, run_id: int, output) -> None:
+    """An output as a webhook step leaves it (the response's parsed JSON body)."""
+    db.session.execute(sa.update(StepRun).where(StepRun.id == run_id).values(output=output))
+    db.session.commit()
+
+
+def test_a_nested_output_reads_as_key_value_tables_with_the_raw_json_behind_a_toggle(
+    as_role, users, db
+):
+    _task_workflow(users)
+    factories.make_policy(users["owner"], title="Travel")
+    run_queued_steps()
+    run = _latest(db).step_runs[0]
+    _store_output(db, run.id, NESTED_OUTPUT)
+
+    html = as_role("owner").get(f"/executions/{run.execution_id}").get_data(as_text=True)
+
+    output = html[html.index(f'aria-label="Output of {run.step_key}"') :]
+    assert '<th scope="row">body</th><td><table class="data-table">' in output
+    assert '<th scope="row">id</th><td><span class="data-text">SEC-7</span>' in output
+    assert '<span class="data-text">pci, urgent</span>' in output  # a list of values, joined
+    assert '<th scope="row">accepted</th><td>Yes</td>' in output
+    assert '<th scope="row">note</th><td><span class="muted" title="No value">—</span>' in output
+    assert '<time datetime="2026-03-01T09:30:00+00:00"' in output
+    assert '<th scope="row">sku</th><td><span class="data-text">B-2</span>' in output
+    assert "<summary>Raw JSON" in output
+    assert "&#34;ticket&#34;: {" in output  # indented JSON inside <details>
+    assert "<pre" not in output[: output.index("<summary>Raw JSON")]
+
+
+def test_a_huge_output_is_cut_to_a_bounded_table(as_role, users, db):
+    _task_workflow(users)
+    factories.make_policy(users["owner"])
+    run_queued_steps()
+    run = _latest(db).step_runs[0]
+    _store_output(db, run.id, {f"key{n:04d}": "x" * 500 for n in range(2000)})
+
+    html = as_role("owner").get(f"/executions/{run.execution_id}").get_data(as_text=True)
+
+    assert "key0049" in html and "key0050</th>" not in html
+    assert "1950 more not shown" in html
+    assert "more characters not shown" in html  # the raw JSON is cut too
+    assert len(html) < 200_000
 
 
 def test_timeline_shows_attempts_with_errors_and_tracebacks_only_to_admins(as_role, users, db):

@@ -260,7 +260,7 @@ def test_bulk_retry_retries_the_failed_jobs_and_names_the_one_already_retried(as
     runs = [step_run_of(db, record) for record in (first, second, third)]
     assert {run.execution.status for run in runs} == {"running"}
     assert queued_messages() == sorted(("steward.run_step", (run.id,)) for run in runs)
-    assert "No failed jobs match." in html
+    assert "No failed jobs." in html
 
 
 # ------------------------------------------------------------------ failed list and detail
@@ -315,7 +315,9 @@ def test_job_detail_shows_arguments_step_run_execution_error_and_traceback(as_ro
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert failed.task_id in html
-    assert f"<code>[{run.id}]</code>" in html
+    assert 'aria-label="Arguments"><tbody>' not in html  # one argument: no table for it
+    assert f'<span class="data-text">{run.id}</span>' in html
+    assert f"[\n  {run.id}\n]" in html  # its raw JSON
     assert "mail (notify)" in html
     assert f'href="/executions/{run.execution_id}"' in html
     assert "Per tag" in html
@@ -324,6 +326,34 @@ def test_job_detail_shows_arguments_step_run_execution_error_and_traceback(as_ro
     assert "notifications/step.py" in html  # the step type's own traceback, not Huey's
     assert ">Retry</button>" in html and ">Discard</button>" in html
     assert as_role("admin").get("/admin/queues/jobs/99999").status_code == 404
+
+
+def test_job_detail_shows_its_step_output_as_key_value_tables(as_role, db, users):
+    (failed,) = failed_step_jobs(db, users)
+    run = step_run_of(db, failed)
+    run.output = {"response": {"status": 502, "headers": {"retry-after": "30"}}, "tries": [1, 2]}
+    db.session.commit()
+
+    html = as_role("admin").get(f"/admin/queues/jobs/{failed.id}").get_data(as_text=True)
+
+    output = html[html.index("<h2>Step output</h2>") :]
+    assert '<th scope="row">response</th><td><table class="data-table">' in output
+    assert '<th scope="row">retry-after</th><td><span class="data-text">30</span>' in output
+    assert '<span class="data-text">1, 2</span>' in output
+    assert "<summary>Raw JSON" in output and "&#34;retry-after&#34;: &#34;30&#34;" in output
+
+
+def test_job_detail_never_shows_a_secret_in_its_step_output(app, as_role, db, users):
+    secret = "whsec-very-private-value-42"
+    seen = factories.step_run_that_saw_a_secret(app, users, secret)
+    record = JobRecord(
+        task_id="secret-job", task_name="steward.run_step", step_run_id=seen.id, status="complete"
+    )
+    db.session.add(record)
+    db.session.commit()
+    html = as_role("admin").get(f"/admin/queues/jobs/{record.id}").get_data(as_text=True)
+    assert "<h2>Step output</h2>" in html and "signed with [hidden]" in html
+    assert secret not in html and "anything" not in html
 
 
 # ------------------------------------------------------------------ figures

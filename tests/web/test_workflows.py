@@ -149,7 +149,12 @@ def test_dry_run_previews_without_effects(as_role, users, db):
     policy = factories.make_policy(users["owner"], title="Travel")
     executions = count_rows(db, Execution)
     page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
-    assert "About Travel" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "About Travel" in html
+    # The preview reads as a key/value table, its JSON behind a toggle.
+    assert '<table class="data-table" aria-label="Output of note">' in html
+    assert '<th scope="row">subject</th><td><span class="data-text">About Travel</span>' in html
+    assert "<summary>Raw JSON" in html
     assert count_rows(db, Execution) == executions
 
 
