@@ -171,6 +171,18 @@ Assignee = Annotated[
 ]
 
 
+class HeaderIn(Strict):
+    """One header a step sends (a HEADERS config field)."""
+
+    name: Text = Field(description="The header's name, e.g. `Authorization`.")
+    value: Text | None = Field(
+        default=None,
+        description="Its value. Of a `secret` header: write-only, never in an answer; left out, "
+        "a save keeps the saved value of the header of the same name.",
+    )
+    secret: bool = Field(default=False, description="Keep the value hidden once saved.")
+
+
 def _config_field(field: ConfigField) -> tuple[Any, Any]:
     """A step type's config input as a typed field: ids are ids, numbers numbers, checkboxes
     booleans, secrets write-only. Left out, a field is not sent on (the step type's own
@@ -199,6 +211,8 @@ def _config_field(field: ConfigField) -> tuple[Any, Any]:
         case FieldKind.URL:
             extra["format"] = "uri"
             return Text, Field(default=None, description=description, json_schema_extra=extra)
+        case FieldKind.HEADERS:
+            return list[HeaderIn], Field(default=None, max_length=100, description=description)
         case FieldKind.TEXT | FieldKind.TEXTAREA | FieldKind.APPROVAL_STEP:
             return Text, Field(
                 default=None, description=description, json_schema_extra=extra or None
