@@ -56,7 +56,9 @@ def send_request(
     rows = config.get("headers") or []
     identifier = message_id(step_run_id)
     payload = body.encode()
-    headers = standard_webhook_headers(secrets_in_use(workflow), identifier, int(time.time()), payload)
+    headers = standard_webhook_headers(
+        secrets_in_use(workflow), identifier, int(time.time()), payload
+    )
     if not payload:
         headers.pop("content-type", None)
     headers.update({name.lower(): value for name, value in request_headers(rows).items()})

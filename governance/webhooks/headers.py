@@ -74,7 +74,7 @@ def clean_headers(raw: Any) -> tuple[list[dict[str, Any]], str | None]:
             refuse(f"The {name} header is listed twice.")
         elif len(value) > MAX_VALUE:
             refuse(f"The value of {name} is longer than {MAX_VALUE} characters.")
-        elif any(ord(char) < 32 and char != "\t" or ord(char) == 127 for char in value):
+        elif any((ord(char) < 32 and char != "\t") or ord(char) == 127 for char in value):
             refuse(f"The value of {name} may not contain line breaks or control characters.")
         elif not value:
             refuse(f"Give the {name} header a value, or remove it.")

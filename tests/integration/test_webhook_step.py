@@ -324,13 +324,17 @@ def test_an_admin_redelivers_the_same_request_freshly_signed_and_audited(
     signed = f"{again.headers['webhook-id']}.{again.headers['webhook-timestamp']}.".encode()
     digest = hmac.new(key, signed + again.body, hashlib.sha256).digest()
     assert again.headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
-    first, redelivered = _deliveries(db, run)
+    _, redelivered = _deliveries(db, run)
     assert redelivered.is_redelivery and redelivered.attempt is None
     assert redelivered.redelivered_by_id == users["admin"].id
     assert (redelivered.response_status, redelivered.outcome) == (202, "succeeded")
     assert redelivered.request_headers["authorization"] == "[hidden]"
     refreshed = db.session.get_one(StepRun, run.id)
-    assert (refreshed.status, refreshed.attempt, refreshed.output) == ("succeeded", 1, output_before)
+    assert (refreshed.status, refreshed.attempt, refreshed.output) == (
+        "succeeded",
+        1,
+        output_before,
+    )
     event = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "webhook.redelivered")
     ).one()
