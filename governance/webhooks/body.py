@@ -8,8 +8,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from governance.engine import context, templating
-from governance.engine.template_names import ENGINE_NAMES
+from jinja2 import meta
+
+from governance.engine import templating
 from governance.engine.templating import TemplateError
 
 STAND_IN = "stand-in"
@@ -50,9 +51,11 @@ class BodyNotJson(ValueError):
     """A rendered body that is not JSON; the message says where, fit for the form."""
 
 
-def stand_in_data() -> dict[str, Any]:
-    """What a body template is checked against: a stand-in for every name a step's data has."""
-    return {name: StandIn() for name in ENGINE_NAMES | set(context.providers())}
+def stand_in_data(source: str) -> dict[str, Any]:
+    """What a body template is checked against: a stand-in for every name it reads (whether
+    the step will have them is the definition's names check)."""
+    names = meta.find_undeclared_variables(templating.parse(source))
+    return {name: StandIn() for name in names - templating.GLOBAL_NAMES}
 
 
 def check_json(text: str, *, what: str = "The body", where: str = "") -> None:
@@ -79,8 +82,7 @@ def check_body_template(source: str) -> str | None:
     if not source.strip():
         return None
     try:
-        with templating.undefined_names_recorded():
-            text = templating.render(source, stand_in_data())
+        text = templating.render(source, stand_in_data(source))
     except TemplateError as error:
         return f"The body template does not render: {error}"
     except (TypeError, ValueError):
