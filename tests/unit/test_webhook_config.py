@@ -116,7 +116,7 @@ def test_a_body_that_is_not_json_is_told_where():
 
     assert str(refused.value) == (
         "The body is not valid JSON: Expecting property name enclosed in double quotes at "
-        "line 3, column 10, in “\"b\": 2,,”."
+        'line 3, column 10, in “"b": 2,,”.'
     )
 
 
@@ -140,7 +140,7 @@ def test_a_value_outside_quotes_is_told_to_use_tojson():
 
     assert problem == (
         "The body is not valid JSON: Expecting value at line 2, column 12 of the body rendered "
-        "with stand-ins, in “\"title\": stand-in”. Outside quotes, write a template value as "
+        'with stand-ins, in “"title": stand-in”. Outside quotes, write a template value as '
         "{{ … | tojson }}."
     )
 
