@@ -77,7 +77,12 @@ def parse(form: FormData, multi_value_fields: Callable[[str], frozenset[str]]) -
             if field_name in multi:
                 step["config"][field_name] = form.getlist(form_name)
         for field_name, rows in step.pop("_rows", {}).items():
-            step["config"][field_name] = [rows[index] for index in sorted(rows)]
+            # The form's spare rows come back empty: they are no rows at all.
+            step["config"][field_name] = [
+                rows[index]
+                for index in sorted(rows)
+                if any(value for part, value in rows[index].items() if part != "secret")
+            ]
         if step["when"] is not None and not any(step["when"].values()):
             step["when"] = None
     stage_list = [

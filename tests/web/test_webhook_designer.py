@@ -238,3 +238,28 @@ def test_a_good_webhook_config_is_saved_cleaned(local, db, users, as_role):
     assert config["expected_status"] == "200-204, 409"
     assert config["headers"] == [{"name": "X-Team", "value": "grc", "secret": False}]
     assert config["body"] == '{"title": {{ policy.title | tojson }}}'
+
+
+def test_the_dry_run_renders_the_body_and_gives_later_steps_a_response(
+    local, db, users, as_role
+):
+    from tests.factories import make_policy
+
+    first = step("hook", "webhook", {"url": URL, "body": '{"t": {{ policy.title | tojson }}}'})
+    later = step(
+        "comment",
+        "webhook",
+        {"url": URL, "body": '{"ticket": {{ steps.hook.output.response | tojson }}}'},
+    )
+    workflow = make_workflow(
+        users["admin"], name="Dry", trigger={"type": "manual"}, stages=[[first], [later]]
+    )
+    policy = make_policy(users["owner"], title="Access control")
+
+    page = as_role("admin").get(f"/workflows/{workflow.id}/dry-run?policy_id={policy.id}")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "POST to http://127.0.0.1:9/hook" in html
+    assert '"response": null' in html
+    assert "Undefined:" not in html
