@@ -102,7 +102,8 @@ class Outcome:
     retry_after: float | None = None  # seconds, when the other side said so (Retry-After)
     # Rows recording what the step did outside Steward (a webhook delivery): that happened
     # whatever the outcome, so the engine adds them in the transaction that records the outcome,
-    # a retry or a failure included (which roll back the step's other writes).
+    # a retry or a failure included (which roll back the step's other writes); a consumer that
+    # lost the step records neither.
     records: list[object] = field(default_factory=list)
 
     @classmethod
