@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
+from governance.engine.jobs import execute_step
+from governance.engine.lifecycle import RunOutcome
 from governance.engine.models import Execution, StepRun, WorkflowVersion
 from governance.queues import housekeeping
 from governance.timeutil import utcnow
@@ -205,6 +207,16 @@ def test_every_attempt_is_logged_once_with_its_secret_headers_hidden(local, db, 
         assert delivery.request_headers["webhook-id"] == f"steward-step-run-{run.id}"
         assert TOKEN not in json.dumps(delivery.request_headers)
         assert delivery.duration_ms >= 0
+
+
+def test_a_duplicate_message_for_a_finished_step_logs_nothing_more(local, db, users, receiver):
+    workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
+    run = _step_run(db, _run(db, workflow, users))
+
+    assert execute_step(run.id) == RunOutcome.NOT_CLAIMED
+
+    assert len(receiver.requests) == 1
+    assert len(_deliveries(db, run)) == 1
 
 
 def test_a_refused_destination_is_logged_as_a_failed_delivery(local, db, users, app, receiver):

@@ -240,9 +240,7 @@ def test_a_good_webhook_config_is_saved_cleaned(local, db, users, as_role):
     assert config["body"] == '{"title": {{ policy.title | tojson }}}'
 
 
-def test_the_dry_run_renders_the_body_and_gives_later_steps_a_response(
-    local, db, users, as_role
-):
+def test_the_dry_run_renders_the_body_and_gives_later_steps_a_response(local, db, users, as_role):
     from tests.factories import make_policy
 
     first = step("hook", "webhook", {"url": URL, "body": '{"t": {{ policy.title | tojson }}}'})
