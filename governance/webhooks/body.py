@@ -100,5 +100,10 @@ def render_body(source: str, data: dict[str, Any]) -> str:
     """The body as sent: the template rendered with the step's data, checked to be JSON
     (BodyNotJson, TemplateError)."""
     text = templating.render(source, data)
+    if len(text) >= templating.MAX_RENDERED:
+        # The render stops there, so what it gave is a cut body, not the one meant.
+        raise BodyNotJson(
+            f"The rendered body is longer than {templating.MAX_RENDERED:,} characters."
+        )
     check_json(text, what="The rendered body")
     return text

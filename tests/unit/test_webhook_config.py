@@ -176,3 +176,12 @@ def test_the_designer_header_rows_become_a_list_in_row_order():
             {"name": "Authorization", "value": "", "secret": "1"},
         ],
     }
+
+
+def test_a_body_cut_by_the_render_limit_is_refused_not_sent():
+    from governance.webhooks.body import render_body
+
+    with pytest.raises(BodyNotJson) as refused:
+        render_body('{"x": "{{ "a" * 30000 }}"}', {})
+
+    assert "longer than 20,000 characters" in str(refused.value)
