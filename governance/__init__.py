@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.tasks.views import bp as tasks_bp
     from governance.web import params
     from governance.web.views import bp as web_bp
+    from governance.webhooks.views import bp as webhooks_bp
     from governance.workflows import exchange_views  # noqa: F401  (its pages join workflows_bp)
     from governance.workflows.views import bp as workflows_bp
 
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         queues_bp,
         health_bp,
         acknowledgements_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint)
 

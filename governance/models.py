@@ -11,6 +11,7 @@ from governance.policies.models import Policy, PolicyReview, PolicyRevision
 from governance.policy_exceptions.models import PolicyException
 from governance.queues.models import Consumer, JobCounter, JobRecord, MonitorAlert
 from governance.tasks.models import Task
+from governance.webhooks.models import WebhookDelivery
 
 __all__ = [
     "AckCampaign",
@@ -36,6 +37,7 @@ __all__ = [
     "User",
     "UserRole",
     "UserSession",
+    "WebhookDelivery",
     "Workflow",
     "WorkflowVersion",
 ]

@@ -171,6 +171,44 @@ Assignee = Annotated[
 ]
 
 
+class HeaderIn(Strict):
+    """One header a step sends (a HEADERS config field)."""
+
+    name: Text
+    value: Text | None = None
+    secret: bool = False
+
+
+# Written out, so a step type's config schema (documented inline in StepIn) needs no $defs.
+Headers = Annotated[
+    list[HeaderIn],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "description": "e.g. `Authorization`."},
+                    "value": {
+                        "type": ["string", "null"],
+                        "description": "Of a `secret` header: write-only, never in an answer; "
+                        "left out, a save keeps the saved value of the header of the same name.",
+                    },
+                    "secret": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "Keep the value hidden once saved.",
+                    },
+                },
+            },
+        }
+    ),
+]
+
+
 def _config_field(field: ConfigField) -> tuple[Any, Any]:
     """A step type's config input as a typed field: ids are ids, numbers numbers, checkboxes
     booleans, secrets write-only. Left out, a field is not sent on (the step type's own
@@ -199,6 +237,8 @@ def _config_field(field: ConfigField) -> tuple[Any, Any]:
         case FieldKind.URL:
             extra["format"] = "uri"
             return Text, Field(default=None, description=description, json_schema_extra=extra)
+        case FieldKind.HEADERS:
+            return Headers, Field(default=None, max_length=100, description=description)
         case FieldKind.TEXT | FieldKind.TEXTAREA | FieldKind.APPROVAL_STEP:
             return Text, Field(
                 default=None, description=description, json_schema_extra=extra or None

@@ -266,14 +266,38 @@ def _steps(definition: dict[str, Any]):
                     yield step
 
 
+def _header_names(step: dict[str, Any]) -> frozenset[str]:
+    step_type = step_types().get(str(step.get("type") or ""))
+    return step_type.header_fields() if step_type else frozenset()
+
+
+def is_secret_row(row: Any) -> bool:
+    """A row of a HEADERS field whose value is secret."""
+    return isinstance(row, dict) and row.get("secret") in (True, "1", "on", "true")
+
+
+def _secret_rows(config: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    rows = config.get(name)
+    return [row for row in rows if is_secret_row(row)] if isinstance(rows, list) else []
+
+
 def secret_values(definition: dict[str, Any]) -> frozenset[str]:
-    """Every secret the definition's steps hold (their types' secret fields), to hide."""
-    return frozenset(
+    """Every secret the definition's steps hold (their types' secret fields and the secret
+    rows of their HEADERS fields), to hide."""
+    fields = {
         str(step["config"][name])
         for step in _steps(definition)
         for name in _secret_names(step)
         if step["config"].get(name)
-    )
+    }
+    rows = {
+        str(row["value"])
+        for step in _steps(definition)
+        for name in _header_names(step)
+        for row in _secret_rows(step["config"], name)
+        if row.get("value")
+    }
+    return frozenset(fields | rows)
 
 
 HIDDEN = "[hidden]"
@@ -306,22 +330,29 @@ def step_descriptions(definition: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _config_without_secrets(step: dict[str, Any]) -> dict[str, Any]:
+    """The step's config without its secret fields, and its secret rows without their value."""
+    secret, headers = _secret_names(step), _header_names(step)
+    config = {name: value for name, value in step["config"].items() if name not in secret}
+    for name in headers & set(config):
+        if isinstance(config[name], list):
+            config[name] = [
+                {key: item for key, item in row.items() if key != "value"}
+                if is_secret_row(row)
+                else row
+                for row in config[name]
+            ]
+    return config
+
+
 def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the definition whose step configs leave their secret fields out."""
+    """A copy of the definition whose step configs leave their secrets out."""
     return definition | {
         "stages": [
             stage
             | {
                 "steps": [
-                    step
-                    | {
-                        "config": {
-                            name: value
-                            for name, value in step["config"].items()
-                            if name not in _secret_names(step)
-                        }
-                    }
-                    for step in stage["steps"]
+                    step | {"config": _config_without_secrets(step)} for step in stage["steps"]
                 ]
             }
             for stage in definition["stages"]
@@ -344,4 +375,14 @@ def carry_over_secrets(
         for name in _secret_names(step) - {LEGACY_SECRET_KEY}:
             if config.get(name) in (None, "") and before.get(name):
                 config[name] = before[name]
+        for name in _header_names(step):
+            # A secret row is matched by its name: the designer and the API show the name only.
+            saved_rows = {
+                str(row.get("name") or "").strip().lower(): row.get("value")
+                for row in _secret_rows(before, name)
+            }
+            for row in _secret_rows(config, name):
+                key = str(row.get("name") or "").strip().lower()
+                if row.get("value") in (None, "") and saved_rows.get(key):
+                    row["value"] = saved_rows[key]
     return definition

@@ -156,6 +156,7 @@ def run_claimed_step(step_run: StepRun) -> RunOutcome:
         if not _park_step(step_run_id, attempt, outcome):
             db.session.rollback()
             return RunOutcome.LOST_LEASE
+        db.session.add_all(outcome.records)
         db.session.commit()
         return RunOutcome.WAITING
     # Succeeded: the action's internal effects and the step's success commit together, and
@@ -167,6 +168,7 @@ def run_claimed_step(step_run: StepRun) -> RunOutcome:
         )
         return RunOutcome.LOST_LEASE
     advance.advance_past(step_run)
+    db.session.add_all(outcome.records)
     db.session.commit()
     return RunOutcome.SUCCEEDED
 
@@ -274,6 +276,7 @@ def record_failure(
             db.session.rollback()
             return RunOutcome.LOST_LEASE
         _close_attempt(step_run_id, attempt, "retry", outcome.error, trace)
+        db.session.add_all(outcome.records)
         db.session.commit()
         # The task wrapper asks Huey to send this step again when due (see jobs.run_step).
         return RunOutcome.RETRYING
@@ -283,6 +286,7 @@ def record_failure(
         return RunOutcome.LOST_LEASE
     error = f"Step “{step_run.step_key}” failed: {outcome.error}"
     advance.fail_execution(step_run.execution_id, error)
+    db.session.add_all(outcome.records)
     db.session.commit()
     return RunOutcome.FAILED
 

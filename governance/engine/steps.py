@@ -31,6 +31,9 @@ class FieldKind(StrEnum):
     GROUP = "group"  # one group id
     ASSIGNEE = "assignee"  # "owner", "group" or a user id
     APPROVAL_STEP = "approval_step"  # the key of another approval step of the workflow
+    # Rows of {"name", "value", "secret"} (HTTP headers): each row's value may be secret, and
+    # a secret row is treated as a secret field is (see ConfigField).
+    HEADERS = "headers"
 
 
 MULTI_VALUE_KINDS = frozenset({FieldKind.USERS, FieldKind.GROUPS})
@@ -46,7 +49,9 @@ class ConfigField:
     secret: saved with the definition and used when the step runs, but never shown again (the
     designer's input stays empty, the API leaves it out of answers and documents it
     write-only, the timeline hides its value wherever it appears), and a save that leaves it
-    empty keeps the value the step had.
+    empty keeps the value the step had. A HEADERS field marks secrecy per row instead: the
+    value of a row with "secret" set is kept the same way (a save that leaves it empty keeps
+    the saved value of the row of the same name).
     """
 
     name: str
@@ -95,6 +100,11 @@ class Outcome:
     error: str | None = None
     resume_at: datetime | None = None  # waiting until (wait steps)
     retry_after: float | None = None  # seconds, when the other side said so (Retry-After)
+    # Rows recording what the step did outside Steward (a webhook delivery): that happened
+    # whatever the outcome, so the engine adds them in the transaction that records the outcome,
+    # a retry or a failure included (which roll back the step's other writes); a consumer that
+    # lost the step records neither.
+    records: list[object] = field(default_factory=list)
 
     @classmethod
     def succeeded(cls, **output: Any) -> Outcome:
@@ -130,6 +140,11 @@ class StepType:
     @classmethod
     def secret_fields(cls) -> frozenset[str]:
         return frozenset(field.name for field in cls.fields if field.secret)
+
+    @classmethod
+    def header_fields(cls) -> frozenset[str]:
+        """The HEADERS fields, whose rows carry their own secrecy."""
+        return frozenset(field.name for field in cls.fields if field.kind == FieldKind.HEADERS)
 
 
 _REGISTRY: dict[str, StepType] = {}

@@ -22,6 +22,8 @@ from governance.executions import visibility
 from governance.extensions import db
 from governance.policies.models import Policy
 from governance.unit_of_work import unit_of_work
+from governance.webhooks import deliveries
+from governance.webhooks.models import WebhookDelivery
 from governance.webhooks.signing_secret import known_secrets
 
 DECIDED_STATUSES = frozenset({"approved", "rejected"})
@@ -132,6 +134,8 @@ class Timeline:
     stages: list[StageView]
     trigger: Any  # the trigger data, secrets hidden
     secrets: frozenset[str]
+    # The delivery log of each webhook step run (webhooks/_deliveries.html shows it).
+    deliveries: dict[int, list[WebhookDelivery]] = field(default_factory=dict)
 
     @property
     def is_live(self) -> bool:
@@ -166,8 +170,9 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
     """One execution with its step runs, attempts and approval requests, grouped by stage.
 
     Four queries whatever the number of steps: the execution (with version, policy and actor),
-    its step runs, their attempts, and its approval requests with the people they name. A live
-    page asks for this every 2 s, so it stays that small.
+    its step runs, their attempts, and its approval requests with the people they name (and a
+    fifth for the delivery log, when it has webhook steps). A live page asks for this every
+    2 s, so it stays that small.
     """
     execution = db.session.scalar(
         sa.select(Execution)
@@ -231,6 +236,9 @@ def execution_timeline(execution_id: int, user: User) -> Timeline:
         stages=stages,
         trigger=redact(execution.trigger_data, secrets),
         secrets=secrets,
+        deliveries=deliveries.deliveries_by_step_run(
+            run.id for run in execution.step_runs if run.step_type == deliveries.STEP_TYPE
+        ),
     )
 
 

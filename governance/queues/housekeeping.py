@@ -1,5 +1,6 @@
 """Keeping the monitoring data true and small: jobs whose consumer vanished are marked lost,
-and old job records, counters, consumers and sent emails are pruned on their retention."""
+and old job records, counters, consumers, sent emails and webhook deliveries are pruned on
+their retention."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from governance.queues import alerts, heartbeat
 from governance.queues.models import Consumer, JobCounter, JobRecord, JobStatus
 from governance.timeutil import utcnow
 from governance.unit_of_work import unit_of_work
+from governance.webhooks import deliveries
+from governance.webhooks.models import WebhookDelivery
 
 PRUNE_BATCH = 5_000
 LOST_ERROR = "Its consumer stopped sending heartbeats while the job ran (killed or host lost)."
@@ -64,6 +67,10 @@ def prune(now: datetime) -> dict[str, int]:
     removed = {
         "job_records": _delete_in_batches(
             JobRecord.__table__, JobRecord.id, JobRecord.created_at < job_cutoff
+        ),
+        # A step's delivery log is kept as long as the job records of its runs.
+        "webhook_deliveries": _delete_in_batches(
+            WebhookDelivery.__table__, WebhookDelivery.id, deliveries.prune_condition(job_cutoff)
         ),
         "emails": _delete_in_batches(
             OutboundEmail.__table__,

@@ -1,5 +1,5 @@
 """Outbound HTTP for the `webhook` step: refuse destinations that are not public (SSRF),
-POST JSON to an address that was checked, never follow redirects, and classify the answer.
+send JSON to an address that was checked, never follow redirects, and classify the answer.
 
 Pure: no Flask, no database. Timeouts and connection errors come back as a DeliveryResult;
 only an unsafe destination raises (the caller records it as a permanent failure).
@@ -12,7 +12,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,6 +24,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Outcome = Literal["succeeded", "retry", "failed"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+METHODS = ("POST", "PUT", "PATCH", "DELETE", "GET")
 MAX_RETRY_AFTER_SECONDS = 3600.0
 USER_AGENT = "Steward-Webhooks/1"
 
@@ -50,7 +51,7 @@ class Destination:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What one POST produced: a status and (truncated) body, or an error and no status."""
+    """What one request produced: a status and (truncated) body, or an error and no status."""
 
     status: int | None
     headers: dict[str, str] = field(default_factory=dict)  # names in lower case
@@ -94,6 +95,33 @@ def post_json(
     max_response_bytes: int = 65536,
 ) -> DeliveryResult:
     """POST `body` to `url` once. Redirects are returned, never followed."""
+    return send(
+        "POST",
+        url,
+        body,
+        headers,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        allowlist=allowlist,
+        max_response_bytes=max_response_bytes,
+    )
+
+
+def send(
+    method: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    connect_timeout: float = 5,
+    read_timeout: float = 10,
+    allowlist: Collection[str] = (),
+    max_response_bytes: int = 65536,
+) -> DeliveryResult:
+    """Send one `method` request with `body` (none for an empty GET) to `url`. Redirects are
+    returned, never followed. UnsafeDestination for a method or address Steward will not use."""
+    if method not in METHODS:
+        raise UnsafeDestination(f"Webhooks are sent with {', '.join(METHODS)}, not {method}.")
     started = time.monotonic()
     destination = resolve_checked(url, allowlist)
     where = destination.host_header
@@ -115,7 +143,10 @@ def post_json(
     try:
         sock.settimeout(read_timeout)
         connection.request(
-            "POST", destination.target, body=body, headers=_request_headers(destination, headers)
+            method,
+            destination.target,
+            body=body or None,
+            headers=_request_headers(destination, headers, has_body=bool(body)),
         )
         response = connection.getresponse()
         response_body = response.read(max_response_bytes)
@@ -136,13 +167,17 @@ def post_json(
 
 
 def classify(
-    result: DeliveryResult, *, now: datetime | None = None
+    result: DeliveryResult,
+    *,
+    now: datetime | None = None,
+    expected: Container[int] = range(200, 300),
 ) -> tuple[Outcome, float | None]:
-    """("succeeded", None), ("retry", seconds the receiver asked us to wait or None), or
-    ("failed", None) for answers that retrying will not change (3xx, most 4xx)."""
+    """("succeeded", None) for an `expected` status (any 2xx unless said otherwise), ("retry",
+    seconds the receiver asked us to wait or None), or ("failed", None) for answers that
+    retrying will not change (3xx, most 4xx)."""
     if result.status is None:
         return "retry", None
-    if 200 <= result.status < 300:
+    if result.status in expected:
         return "succeeded", None
     if result.status == 429 or 500 <= result.status < 600:
         retry_after = next(
@@ -266,8 +301,11 @@ def _failure(started: float, error: str) -> DeliveryResult:
     return DeliveryResult(status=None, error=error, elapsed_ms=_elapsed_ms(started))
 
 
-def _request_headers(destination: Destination, headers: Mapping[str, str]) -> dict[str, str]:
-    merged = {"content-type": "application/json", "user-agent": USER_AGENT}
+def _request_headers(
+    destination: Destination, headers: Mapping[str, str], *, has_body: bool = True
+) -> dict[str, str]:
+    merged = {"content-type": "application/json"} if has_body else {}
+    merged["user-agent"] = USER_AGENT
     merged.update({name.lower(): value for name, value in headers.items()})
     # Host is always the URL's host: the connection goes to an address, the request to a name.
     merged["host"] = destination.host_header

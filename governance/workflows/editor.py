@@ -15,6 +15,8 @@ from typing import Any, Protocol, overload
 _STEP_FIELD = re.compile(r"^stage-(\d+)-step-(\d+)-(.+)$")
 _CONDITION_FIELD = re.compile(r"^cond-(\d+)-(field|op|value)$")
 _STAGE_MARKER = re.compile(r"^stage-(\d+)-present$")
+# A field of rows (HEADERS) sends cfg-<field>-<row>-<part>: its config is a list of dicts.
+_ROW_FIELD = re.compile(r"^(\w+)-(\d{1,3})-(\w+)$")
 
 
 class FormData(Protocol):
@@ -74,6 +76,13 @@ def parse(form: FormData, multi_value_fields: Callable[[str], frozenset[str]]) -
         for field_name, form_name in prefix_values.items():
             if field_name in multi:
                 step["config"][field_name] = form.getlist(form_name)
+        for field_name, rows in step.pop("_rows", {}).items():
+            # The form's spare rows come back empty: they are no rows at all.
+            step["config"][field_name] = [
+                rows[index]
+                for index in sorted(rows)
+                if any(value for part, value in rows[index].items() if part != "secret")
+            ]
         if step["when"] is not None and not any(step["when"].values()):
             step["when"] = None
     stage_list = [
@@ -93,6 +102,9 @@ def _set_step_field(step: dict[str, Any], rest: str, form: FormData, name: str) 
     value = form.get(name, "")
     if rest in ("key", "type"):
         step[rest] = value.strip()
+    elif rest.startswith("cfg-") and (row := _ROW_FIELD.match(rest[4:])):
+        rows = step.setdefault("_rows", {}).setdefault(row[1], {})
+        rows.setdefault(int(row[2]), {})[row[3]] = value
     elif rest.startswith("cfg-"):
         field_name = rest[4:]
         step["config"][field_name] = value

@@ -23,9 +23,15 @@ class Receiver:
     port: int
     requests: list[ReceivedRequest] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    # Answers to give first, in order, whatever the path: (status, body, headers).
+    answers: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def answer(self, status: int, body: bytes = b"", **headers: str) -> None:
+        """Answer the next request not yet answered this way with `status` and `body`."""
+        self.answers.append((status, body, headers))
 
 
 def _lower_keys(headers) -> dict[str, str]:
@@ -51,9 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         receiver = self.server.receiver
         receiver.requests.append(
-            ReceivedRequest("POST", self.path, _lower_keys(self.headers.items()), body)
+            ReceivedRequest(self.command, self.path, _lower_keys(self.headers.items()), body)
         )
-        if self.path == "/redirect":
+        if receiver.answers:
+            status, reply, headers = receiver.answers.pop(0)
+            self._reply(status, body=reply, **headers)
+        elif self.path == "/redirect":
             self._reply(302, Location=receiver.url("/redirected"))
         elif self.path == "/slow":
             receiver.release.wait(timeout=5)
@@ -65,8 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(204)
 
-    def do_GET(self):
-        self.do_POST()
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
     def _reply(self, status: int, body: bytes = b"", **headers: str) -> None:
         self.send_response(status)

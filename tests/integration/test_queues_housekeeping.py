@@ -182,6 +182,7 @@ def test_prune_with_nothing_old_removes_nothing(app, db):
 
     assert housekeeping.prune(now) == {
         "job_records": 0,
+        "webhook_deliveries": 0,
         "emails": 0,
         "job_counters": 0,
         "consumers": 0,
