@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.tasks.views import bp as tasks_bp
     from governance.web import params
     from governance.web.views import bp as web_bp
+    from governance.workflows.design_views import bp as design_bp
     from governance.workflows.views import bp as workflows_bp
 
     params.init_app(app)  # the bounded `int` converter, before any rule is added
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         exceptions_bp,
         audit_bp,
         workflows_bp,
+        design_bp,
         executions_bp,
         approvals_bp,
         tasks_bp,
