@@ -254,4 +254,6 @@ def change(workflow_id: int):
     context = _diagram_context(workflow, saved)
     if op.startswith("remove_"):  # the panel may hold what was removed: back to "choose a step"
         context |= _panel_context(workflow, saved, None, None) | {"reset_panel": True}
-    return render_template("workflows/_design_diagram.html", **context | {"message": message})
+    return render_template(
+        "workflows/_design_diagram.html", **context | {"diagram_message": message}
+    )
