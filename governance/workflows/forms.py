@@ -12,6 +12,8 @@ from governance.web.fields import IntegerField, select_choices
 class WorkflowForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     description = TextAreaField("Description", validators=[Length(max=1000)])
+    # The latest version the whole-form designer was read from (absent for a new workflow).
+    version = IntegerField("Version", validators=[Optional()])
 
 
 class RunForm(FlaskForm):

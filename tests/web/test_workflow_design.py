@@ -341,3 +341,30 @@ def test_the_workflow_page_and_the_whole_form_link_to_the_designer(as_role, work
     designer = f'href="/workflows/{workflow.id}/design"'
     assert designer in admin.get(f"/workflows/{workflow.id}").get_data(as_text=True)
     assert designer in admin.get(f"/workflows/{workflow.id}/edit").get_data(as_text=True)
+
+
+def test_the_whole_form_refuses_a_save_built_on_an_older_version(as_role, workflow, db):
+    admin = as_role("admin")
+    edit = f"/workflows/{workflow.id}/edit"
+    assert 'name="version" value="1"' in admin.get(edit).get_data(as_text=True)
+    step_url = f"/workflows/{workflow.id}/design/steps/approve"
+    assert (
+        admin.submit(step_url, _step_form("approve", 1, 0, 1, status="published")).status_code
+        == 303
+    )
+    whole = {
+        "name": "Review on submit",
+        "version": "1",
+        "trigger-type": "policy.created",
+        "stage-0-present": "1",
+        "stage-0-step-0-key": "approve",
+        "stage-0-step-0-type": "set_status",
+        "stage-0-step-0-cfg-status": "approved",
+        "op": "save",
+    }
+    # A round trip (add a stage) keeps the version the form was read from.
+    kept = admin.submit(edit, whole | {"op": "add_stage"}).get_data(as_text=True)
+    assert 'name="version" value="1"' in kept
+    refused = admin.submit(edit, whole).get_data(as_text=True)
+    assert "is at version 2 now, not 1" in refused
+    assert _latest(db, workflow.id) == 2
