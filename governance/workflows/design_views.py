@@ -83,6 +83,8 @@ def _panel_context(
             for path, text, field in others
         ],
         "message": message,
+        # Not after a type is chosen: the person goes on to the type's fields from there.
+        "focus_panel": step is not None and request.form.get("op") != "refresh",
         "action": (
             url_for("design.new_step", workflow_id=workflow.id, number=stage + 1)
             if is_new
@@ -174,13 +176,14 @@ def _save_step(
     posted = design.parse_step(request.form, _multi_value_fields)
     if not form.validate() or posted is None:
         abort(400)  # no CSRF token, no version or no step: not the panel's own form
+    selected = "" if is_new else definition["stages"][where[0]]["steps"][where[1]]["key"]
     draft = copy.deepcopy(definition)
     design.put_step(draft, posted, where[0], None if is_new else where[1])
     if request.form.get("op") == "refresh":  # a type was chosen: its fields, nothing saved
         panel = _panel_context(
             workflow, draft, posted, where, is_new=is_new, new_stage=new_stage, form=form
         )
-        return _answer(workflow, definition, panel)
+        return _answer(workflow, definition, panel, selected=selected)
     try:
         number = workflows.save_definition(
             workflow.id, draft, actor=current_user, expected_version=form.version.data or 0
@@ -197,13 +200,13 @@ def _save_step(
             form=form,
             errors=error.errors,
         )
-        return _answer(workflow, definition, panel)
+        return _answer(workflow, definition, panel, selected=selected)
     except DomainError as error:  # someone saved a newer version meanwhile
         form.form_errors.append(error.message)
         panel = _panel_context(
             workflow, draft, posted, where, is_new=is_new, new_stage=new_stage, form=form
         )
-        return _answer(workflow, definition, panel, error.status_code)
+        return _answer(workflow, definition, panel, error.status_code, selected=selected)
     message = f"Saved version {number}: step {posted['key']}."
     if not is_htmx():
         flash(message, "success")

@@ -4,6 +4,10 @@ approvers are chosen in a searchable picker by typing and with the keyboard."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
@@ -14,6 +18,9 @@ from tests import factories
 from tests.browser.test_policy_editing import log_in
 
 pytestmark = pytest.mark.browser
+
+UPDATE_SCREENSHOTS = os.environ.get("STEWARD_UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 
 
 def _world(app) -> dict[str, int]:
@@ -83,7 +90,12 @@ def test_admin_edits_a_step_beside_the_diagram_and_the_diagram_updates_in_place(
     assert page.evaluate("() => window.stayedOnPage") == "yes"
     first = _latest(app, ids["workflow"])["stages"][0]["steps"][0]
     assert (first["key"], first["config"]["title"]) == ("check_it", "Check {{ policy.title }}")
-    page.screenshot(path=str(tmp_path / "designer.png"), full_page=True)
+    for width, name in ((1366, "designer.png"), (390, "designer-390.png")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(tmp_path / name), full_page=True)
+        if UPDATE_SCREENSHOTS:
+            shutil.copyfile(tmp_path / name, SCREENSHOTS / name)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # From the keyboard: the steps of the diagram are links; Enter opens one.
     page.locator("#dg-step-legal").focus()
