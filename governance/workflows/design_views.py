@@ -208,15 +208,18 @@ def _save_step(
         )
         return _answer(workflow, definition, panel, error.status_code, selected=selected)
     message = f"Saved version {number}: step {posted['key']}."
+    target = url_for("design.step", workflow_id=workflow.id, key=posted["key"])
     if not is_htmx():
         flash(message, "success")
-        target = url_for("design.step", workflow_id=workflow.id, key=posted["key"])
         return redirect(target, 303)
     workflow, saved = _latest(workflow.id)
     panel = _panel_context(
         workflow, saved, posted, design.find_step(saved, posted["key"]), message=message
     )
-    return _answer(workflow, saved, panel, selected=posted["key"])
+    response = _answer(workflow, saved, panel, selected=posted["key"])
+    # The address bar follows: a renamed or new step has an address of its own now.
+    response.headers["HX-Replace-Url"] = target
+    return response
 
 
 @bp.route("/workflows/<int:workflow_id>/design/change", methods=["POST"])
@@ -240,9 +243,7 @@ def change(workflow_id: int):
         # The validator's words for what the change would break (the last step removed, a
         # step moved before the one it reads), or a newer version saved meanwhile.
         reasons = list(error.errors.values()) if isinstance(error, DefinitionError) else []
-        problem = " ".join(
-            [f"Nothing was saved ({words}):", *reasons] if reasons else [error.message]
-        )
+        problem = " ".join(["Nothing was saved:", *reasons] if reasons else [error.message])
         if not is_htmx():
             flash(problem, "error")
             return redirect(url_for("design.show", workflow_id=workflow.id), 303)
@@ -254,9 +255,11 @@ def change(workflow_id: int):
         flash(message, "success")
         return redirect(url_for("design.show", workflow_id=workflow.id), 303)
     workflow, saved = _latest(workflow.id)
-    context = _diagram_context(workflow, saved)
-    if op.startswith("remove_"):  # the panel may hold what was removed: back to "choose a step"
+    context = _diagram_context(workflow, saved) | {"diagram_message": message}
+    removed = op.startswith("remove_")
+    if removed:  # the panel may hold what was removed: back to "choose a step"
         context |= _panel_context(workflow, saved, None, None) | {"reset_panel": True}
-    return render_template(
-        "workflows/_design_diagram.html", **context | {"diagram_message": message}
-    )
+    response = make_response(render_template("workflows/_design_diagram.html", **context))
+    if removed:
+        response.headers["HX-Replace-Url"] = url_for("design.show", workflow_id=workflow.id)
+    return response

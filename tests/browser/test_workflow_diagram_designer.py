@@ -5,6 +5,7 @@ approvers are chosen in a searchable picker by typing and with the keyboard."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -81,12 +82,19 @@ def test_admin_edits_a_step_beside_the_diagram_and_the_diagram_updates_in_place(
     )
     panel.get_by_label("Key").fill("check_it")
     panel.get_by_label("Title (template)").fill("Check {{ policy.title }}")
+    # Another step of the diagram would replace this unsaved form: asked first, and kept.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator("#dg-step-legal").click()
+    assert asked == ["You have unsaved changes on this page. Leave without saving them?"]
+    expect(panel.get_by_label("Key")).to_have_value("check_it")
     panel.get_by_role("button", name="Save step").click()
 
     expect(panel).to_contain_text("Saved version 2: step check_it.")
     diagram = page.locator("#workflow-diagram")
     expect(diagram).to_contain_text("check_it")
     expect(diagram).not_to_contain_text("todo")
+    expect(page).to_have_url(re.compile(r"/design/steps/check_it$"))  # its new address
     assert page.evaluate("() => window.stayedOnPage") == "yes"
     first = _latest(app, ids["workflow"])["stages"][0]["steps"][0]
     assert (first["key"], first["config"]["title"]) == ("check_it", "Check {{ policy.title }}")

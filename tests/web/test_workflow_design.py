@@ -97,6 +97,7 @@ def test_saving_a_step_stores_a_new_version_and_redraws_the_diagram(as_role, wor
     assert answer.status_code == 200
     html = answer.get_data(as_text=True)
     assert "Saved version 2: step publish." in html
+    assert answer.headers["HX-Replace-Url"] == f"/workflows/{workflow.id}/design/steps/publish"
     assert 'id="design-diagram" class="design-diagram" hx-swap-oob="true"' in html
     assert 'id="dg-step-publish"' in html and 'value="2"' in html
     # The panel now saves the renamed step.
@@ -225,6 +226,7 @@ def test_each_diagram_change_saves_a_new_version_and_redraws_the_diagram(
     if op.startswith("remove_"):  # the panel is closed: it may have held what was removed
         assert '<section id="step-panel" class="step-panel card" aria-labelledby' in html
         assert 'hx-swap-oob="true"' in html
+        assert answer.headers["HX-Replace-Url"] == f"/workflows/{workflow.id}/design"
 
 
 def test_without_javascript_a_diagram_change_comes_back_to_the_designer(as_role, workflow, db):
