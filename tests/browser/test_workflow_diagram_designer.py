@@ -162,3 +162,36 @@ def test_approvers_are_found_by_typing_and_chosen_with_the_keyboard(
     config = _latest(app, ids["workflow"])["stages"][1]["steps"][0]["config"]
     assert sorted(config["users"]) == sorted([ids["Bridget Approver"], ids["Brian Approver"]])
     assert config["escalate_user_id"] == ids["Carla Approver"]
+
+
+def test_without_javascript_each_step_and_change_is_a_page_of_its_own(
+    app, new_page, live_server, browser_problems
+):
+    ids = _world(app)
+    page = new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    log_in(page, "ada@example.test")
+    page.goto(f"/workflows/{ids['workflow']}/design")
+    page.locator("#dg-step-todo").click()
+    expect(page).to_have_url(re.compile(r"/design/steps/todo$"))
+    panel = page.locator("#step-panel")
+    expect(panel.get_by_role("heading", name="Step todo")).to_be_visible()
+    # The plain select, without the picker.
+    panel.get_by_label("Assignee").select_option(label="Ada Admin")
+    panel.get_by_role("button", name="Save step").click()
+    expect(page.get_by_text("Saved version 2: step todo.")).to_be_visible()
+    assert _latest(app, ids["workflow"])["stages"][0]["steps"][0]["config"]["assignee"] != "owner"
+
+    page.get_by_role("link", name="+ Add stage").click()
+    panel.get_by_label("Type").select_option("set_status")
+    panel.get_by_role("button", name="Show the settings of this type").click()
+    panel.get_by_label("Key").fill("publish")
+    panel.get_by_label("Move the policy to").select_option("published")
+    panel.get_by_role("button", name="Add step").click()
+    expect(page.get_by_text("Saved version 3: step publish.")).to_be_visible()
+    page.get_by_role("button", name="Remove step publish").click()  # a plain POST form
+    expect(page.get_by_text("Nothing was saved: Stage 3 is empty")).to_be_visible()
+    page.get_by_role("button", name="Remove stage 3").click()
+    expect(page.get_by_text("Saved version 4: removed stage 3.")).to_be_visible()
+    assert len(_latest(app, ids["workflow"])["stages"]) == 2
+    assert not browser_problems.messages, "\n".join(browser_problems.messages)
+    assert live_server.server_errors == []
