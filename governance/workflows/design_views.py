@@ -60,9 +60,11 @@ def _panel_context(
     form: StepPanelForm | None = None,
     errors: dict[str, str] | None = None,
     message: str = "",
+    saved_key: str = "",
 ) -> dict[str, Any]:
     """The step panel for `step` at `where` (stage, position) of `definition`; no step: the
-    panel that says to choose one."""
+    panel that says to choose one. `saved_key`: the step's key in the latest version, when
+    the form holds another one not saved yet (its address stays the saved one's)."""
     errors = errors or {}
     stage, position = where or (0, 0)
     others = [
@@ -88,7 +90,7 @@ def _panel_context(
         "action": (
             url_for("design.new_step", workflow_id=workflow.id, number=stage + 1)
             if is_new
-            else url_for("design.step", workflow_id=workflow.id, key=step["key"])
+            else url_for("design.step", workflow_id=workflow.id, key=saved_key or step["key"])
         )
         if step
         else "",
@@ -179,17 +181,9 @@ def _save_step(
     selected = "" if is_new else definition["stages"][where[0]]["steps"][where[1]]["key"]
     draft = copy.deepcopy(definition)
     design.put_step(draft, posted, where[0], None if is_new else where[1])
-    if request.form.get("op") == "refresh":  # a type was chosen: its fields, nothing saved
-        panel = _panel_context(
-            workflow, draft, posted, where, is_new=is_new, new_stage=new_stage, form=form
-        )
-        return _answer(workflow, definition, panel, selected=selected)
-    try:
-        number = workflows.save_definition(
-            workflow.id, draft, actor=current_user, expected_version=form.version.data or 0
-        )
-    except DefinitionError as error:
-        form.form_errors.append(error.message)
+
+    def again(status: int = 200, **extra):
+        """The panel again with what was posted, nothing saved; the diagram as it is."""
         panel = _panel_context(
             workflow,
             draft,
@@ -198,15 +192,23 @@ def _save_step(
             is_new=is_new,
             new_stage=new_stage,
             form=form,
-            errors=error.errors,
+            saved_key=selected,
+            **extra,
         )
-        return _answer(workflow, definition, panel, selected=selected)
+        return _answer(workflow, definition, panel, status, selected=selected)
+
+    if request.form.get("op") == "refresh":  # a type was chosen: its fields, nothing saved
+        return again()
+    try:
+        number = workflows.save_definition(
+            workflow.id, draft, actor=current_user, expected_version=form.version.data or 0
+        )
+    except DefinitionError as error:
+        form.form_errors.append(error.message)
+        return again(errors=error.errors)
     except DomainError as error:  # someone saved a newer version meanwhile
         form.form_errors.append(error.message)
-        panel = _panel_context(
-            workflow, draft, posted, where, is_new=is_new, new_stage=new_stage, form=form
-        )
-        return _answer(workflow, definition, panel, error.status_code, selected=selected)
+        return again(error.status_code)
     message = f"Saved version {number}: step {posted['key']}."
     target = url_for("design.step", workflow_id=workflow.id, key=posted["key"])
     if not is_htmx():
