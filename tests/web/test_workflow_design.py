@@ -83,7 +83,7 @@ def test_a_step_opens_in_the_panel_for_htmx_and_as_a_page_without_it(as_role, wo
     assert '<div id="design-diagram" class="design-diagram" hx-swap-oob="true">' in fragment
     assert 'aria-current="true"' in fragment  # the chosen step, marked in the diagram
     page = admin.get(url)
-    assert page.headers["Vary"] == "Cookie, HX-Request" or "HX-Request" in page.headers["Vary"]
+    assert "HX-Request" in page.headers["Vary"]
     html = page.get_data(as_text=True)
     assert "<!doctype html>" in html and 'id="workflow-diagram"' in html
     assert 'value="approved" selected' in html
