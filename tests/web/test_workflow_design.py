@@ -142,6 +142,8 @@ def test_a_bad_step_is_answered_in_the_panel_linked_to_its_field_and_nothing_is_
     assert 'role="alert"' in html
     assert re.search(rf'<a href="#{field}">[^<]*{message}', html)
     assert f'id="{field}-error"' in html
+    control = re.search(rf'<(?:input|select)[^>]*\bid="{field}"[^>]*>', html)[0]
+    assert 'aria-invalid="true"' in control and f"{field}-error" in control
     # The form still saves the step it was opened for, whatever key it holds now.
     assert f'action="/workflows/{workflow.id}/design/steps/approve"' in html
     assert _latest(db, workflow.id) == 1
