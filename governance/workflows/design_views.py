@@ -43,7 +43,7 @@ def _diagram_context(workflow, definition: dict[str, Any], selected: str = "") -
     return {
         "workflow": workflow,
         "definition": definition,
-        "diagram": layout(definition),
+        "diagram": layout(definition, with_add_slots=True),
         "step_descriptions": step_descriptions(definition),
         "selected": selected,
     }

@@ -110,6 +110,12 @@ def test_admin_edits_a_step_beside_the_diagram_and_the_diagram_updates_in_place(
     page.keyboard.press("Enter")
     expect(panel.get_by_role("heading", name="Step legal")).to_be_visible()
 
+    # The diagram's "+ Add stage" opens a new step's form for a new stage; Cancel closes it.
+    page.locator("svg .dg-add").last.click()
+    expect(panel.get_by_role("heading", name="New step in stage 3 (a new stage)")).to_be_visible()
+    panel.get_by_role("link", name="Cancel").click()
+    expect(panel).to_contain_text("Choose a step in the diagram")
+
     # A move from the diagram, confirmed, saves version 3 and redraws in place.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Move stage 2 earlier").click()

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from governance.workflows import design
+from governance.workflows.diagram import layout
 
 
 def _definition() -> dict:
@@ -88,3 +89,15 @@ def test_the_panel_reads_exactly_one_step():
 )
 def test_an_error_path_names_the_field_it_belongs_to(path, field):
     assert design.field_id(path) == field
+
+
+def test_the_designers_diagram_has_a_place_to_add_a_step_under_each_stage_and_a_stage():
+    definition = _definition()
+    plain, designing = layout(definition), layout(definition, with_add_slots=True)
+    assert plain.add_slots == []
+    slots = [(slot.stage, slot.new_stage) for slot in designing.add_slots]
+    assert slots == [(1, False), (2, False), (3, True)]
+    lowest = max(box.y for box in designing.boxes)
+    assert all(slot.y + 30 <= designing.height for slot in designing.add_slots)
+    assert designing.add_slots[0].y > lowest
+    assert designing.width > plain.width
