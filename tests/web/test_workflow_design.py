@@ -168,7 +168,11 @@ def test_a_save_built_on_an_older_version_is_refused_and_changes_nothing(
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
     assert "is at version 2 now, not 1" in html and "Read version 2" in html
+    assert 'id="design-version" name="version" value="2"' in html  # the diagram is redrawn
     assert _latest(db, workflow.id) == 2
+    # Saved again on version 2: this step goes into it.
+    again = admin.submit(url, _step_form("approve", 1, 0, 2, status="approved"), headers=HTMX)
+    assert "Saved version 3: step approve." in again.get_data(as_text=True)
 
 
 def test_adding_a_step_opens_a_new_step_form_and_saving_it_inserts_it(as_role, workflow, db):
