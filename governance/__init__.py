@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from governance.web.views import bp as web_bp
     from governance.webhooks.views import bp as webhooks_bp
     from governance.workflows import exchange_views  # noqa: F401  (its pages join workflows_bp)
+    from governance.workflows.design_views import bp as design_bp
     from governance.workflows.views import bp as workflows_bp
 
     params.init_app(app)  # the bounded `int` converter, before any rule is added
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         exceptions_bp,
         audit_bp,
         workflows_bp,
+        design_bp,
         executions_bp,
         approvals_bp,
         tasks_bp,

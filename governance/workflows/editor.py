@@ -118,7 +118,8 @@ def _set_step_field(step: dict[str, Any], rest: str, form: FormData, name: str) 
 # ---------------------------------------------------------------- editing operations
 
 
-def _next_key(definition: dict[str, Any]) -> str:
+def next_key(definition: dict[str, Any]) -> str:
+    """The first free step_N key: what a new step is called until it is named."""
     taken = {step["key"] for stage in definition["stages"] for step in stage["steps"]}
     number = 1
     while f"step_{number}" in taken:
@@ -152,13 +153,13 @@ def apply(definition: dict[str, Any], op: str) -> dict[str, Any]:
     elif name == "remove_condition" and len(args) == 1 and 0 <= args[0] < len(conditions):
         conditions.pop(args[0])
     elif name == "add_stage":
-        stages.append({"steps": [empty_step(_next_key(definition))]})
+        stages.append({"steps": [empty_step(next_key(definition))]})
     elif name == "remove_stage" and len(args) == 1 and 0 <= args[0] < len(stages):
         stages.pop(args[0])
     elif name in ("move_stage_up", "move_stage_down") and len(args) == 1:
         _swap(stages, args[0], args[0] + (-1 if name.endswith("up") else 1))
     elif name == "add_step" and len(args) == 1 and (steps := stage_steps(args[0])) is not None:
-        steps.append(empty_step(_next_key(definition)))
+        steps.append(empty_step(next_key(definition)))
     elif len(args) == 2 and (steps := stage_steps(args[0])) is not None:
         stage, position = args
         if not 0 <= position < len(steps):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from governance.web.fields import IntegerField, select_choices
 
@@ -12,6 +12,8 @@ from governance.web.fields import IntegerField, select_choices
 class WorkflowForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     description = TextAreaField("Description", validators=[Length(max=1000)])
+    # The latest version the whole-form designer was read from (absent for a new workflow).
+    version = IntegerField("Version", validators=[Optional()])
 
 
 class RunForm(FlaskForm):
@@ -46,3 +48,17 @@ class LegacySignatureForm(FlaskForm):
     enabled = SelectField(
         "X-Steward-Signature", choices=select_choices([("on", "on"), ("off", "off")])
     )
+
+
+class StepPanelForm(FlaskForm):
+    """The diagram designer's step panel; the step's own fields are parsed by
+    design.parse_step. `version`: the latest version the panel was read from."""
+
+    version = IntegerField("Version", validators=[InputRequired()])
+
+
+class DiagramOpForm(FlaskForm):
+    """One move or removal from the diagram (design.DIAGRAM_OPS)."""
+
+    version = IntegerField("Version", validators=[InputRequired()])
+    op = StringField("Change", validators=[InputRequired(), Length(max=60)])

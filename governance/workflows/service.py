@@ -139,6 +139,24 @@ def save_workflow(
     return workflow.id
 
 
+def save_definition(
+    workflow_id: int, definition: dict[str, Any], *, actor: User, expected_version: int
+) -> int:
+    """A new version of the workflow with `definition`, its name and description kept: the
+    diagram designer's save of one step or one move. The same checks as save_workflow, and
+    Conflict when the latest version is no longer `expected_version`."""
+    workflow = get_workflow(workflow_id)
+    save_workflow(
+        workflow_id,
+        name=workflow.name,
+        description=workflow.description or "",
+        definition=definition,
+        actor=actor,
+        expected_version=expected_version,
+    )
+    return get_workflow(workflow_id).latest_version
+
+
 @unit_of_work()
 def activate(workflow_id: int, *, actor: User, version_number: int | None = None) -> None:
     """Make a version (default: the latest) the one that new executions use."""

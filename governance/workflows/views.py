@@ -83,6 +83,9 @@ def index():
 def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str, str], workflow):
     return {
         "form": form,
+        # The version this form was read from, kept across its round trips (add a step, ...):
+        # a save after someone saved a newer one is refused, not silently replacing theirs.
+        "base_version": form.version.data or (workflow.latest_version if workflow else None),
         "draft": draft,
         "errors": errors,
         "workflow": workflow,
@@ -138,6 +141,7 @@ def _edit(workflow_id: int | None):
             description=form.description.data or "",
             definition=draft,
             actor=current_user,
+            expected_version=form.version.data if workflow_id else None,
         )
     except DefinitionError as error:
         errors = error.errors

@@ -316,10 +316,13 @@
   );
 
   // An hx-boosted link or form replaces the page without unloading it, so beforeunload never
-  // fires: ask here. A tracked form's own submission and in-place requests are not a departure.
+  // fires: ask here. So does an in-place request marked data-leaves-unsaved (the diagram
+  // designer's step links, which replace the step panel's form). A tracked form's own
+  // submission and other in-place requests are not a departure.
   document.addEventListener("htmx:beforeRequest", function (event) {
     const detail = event.detail;
-    if (!detail.boosted || detail.elt.matches("form[data-unsaved]")) {
+    const leaves = detail.boosted || detail.elt.closest("[data-leaves-unsaved]");
+    if (!leaves || detail.elt.matches("form[data-unsaved]")) {
       return;
     }
     flushDrafts();

@@ -103,3 +103,19 @@ def test_without_javascript_a_search_then_run_starts_the_chosen_policy(
     expect(page.locator("#dry-run-result")).to_contain_text("Check Vendor risk")
     assert not browser_problems.messages, "\n".join(browser_problems.messages)
     assert live_server.server_errors == []
+
+
+def test_the_list_narrows_at_each_keystroke_and_arrow_down_moves_into_it(app, browser_page: Page):
+    ids = _world(app)
+    page = browser_page
+    log_in(page, "ada@example.test")
+    page.goto(f"/workflows/{ids['workflow']}")
+    dry = page.locator("#dry-run-policy-form")
+    search = dry.get_by_label("Find a policy")
+    listed = dry.get_by_label("Policy", exact=True).locator("option:not([hidden])")
+    search.press_sequentially("vend")
+    expect(listed).to_have_text(["Without a policy", "Vendor risk · Draft · Omar Owner"])
+    search.press("ArrowDown")
+    policy = dry.get_by_label("Policy", exact=True)
+    expect(policy).to_be_focused()
+    expect(policy).to_have_value(str(ids["Vendor risk"]))
