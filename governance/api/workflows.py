@@ -14,12 +14,15 @@ from flask import Response, current_app, url_for
 from pydantic import (
     AfterValidator,
     BaseModel,
+    Discriminator,
     Field,
     PlainValidator,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     create_model,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -31,7 +34,7 @@ from governance.api.spec import operation
 from governance.api.statuses import WorkflowStatus
 from governance.api.text import Text
 from governance.auth.models import User
-from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.conditions import FIELD_LABELS, MATCHES, OPERATORS
 from governance.engine.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
@@ -138,6 +141,36 @@ class ConditionIn(Strict):
     )
     op: Text = _one_of(OPERATORS, "How to compare.")
     value: Text = Field(default="", description="Comma-separated for `in`; unused by `changed`.")
+
+
+def _condition_kind(value: Any) -> str:
+    """An item of a definition's conditions: a group has `conditions`, a plain one does not."""
+    items = value.get("conditions") if isinstance(value, dict) else getattr(value, "conditions", None)
+    return "group" if items is not None else "condition"
+
+
+class ConditionGroupIn(Strict):
+    """Plain conditions combined by `match`: one level of nesting, a group holds no group."""
+
+    match: Text = _one_of(MATCHES, "How the group's conditions combine.", "all")
+    conditions: list[ConditionIn] = Field(
+        description="At least one; plain conditions only (a group never holds a group)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nested_groups(cls, value: Any) -> Any:
+        items = value.get("conditions") if isinstance(value, dict) else None
+        if isinstance(items, list) and any(_condition_kind(item) == "group" for item in items):
+            raise ValueError("A group holds plain conditions only: groups do not nest.")
+        return value
+
+
+# One of the two by its shape, so a wrong item is told what is wrong with it as what it is.
+ConditionItemIn = Annotated[
+    Annotated[ConditionIn, Tag("condition")] | Annotated[ConditionGroupIn, Tag("group")],
+    Discriminator(_condition_kind),
+]
 
 
 class RetryIn(Strict):
@@ -279,8 +312,15 @@ class DefinitionIn(Strict):
         "groups they are in). Left out: on for a new workflow, as the latest version has it "
         "for a new version.",
     )
-    conditions: list[ConditionIn] = Field(
-        default_factory=list, description="All must hold for the workflow to start."
+    conditions_match: Text = _one_of(
+        MATCHES,
+        "How `conditions` combine for the workflow to start: all must hold, or any one.",
+        "all",
+    )
+    conditions: list[ConditionItemIn] = Field(
+        default_factory=list,
+        description="Plain conditions and groups of them (one level), combined by "
+        "`conditions_match`. None: every trigger starts the workflow.",
     )
     stages: list[StageIn]
 
@@ -348,6 +388,17 @@ class ConditionOut(BaseModel):
     value: str
 
 
+class ConditionGroupOut(BaseModel):
+    match: str = Field(description="all or any.")
+    conditions: list[ConditionOut]
+
+
+ConditionItemOut = Annotated[
+    Annotated[ConditionOut, Tag("condition")] | Annotated[ConditionGroupOut, Tag("group")],
+    Discriminator(_condition_kind),
+]
+
+
 class RetryOut(BaseModel):
     attempts: int
     backoff: str
@@ -375,7 +426,12 @@ class DefinitionOut(BaseModel):
         description="One person decides at most one approval step of an execution. Versions "
         "saved before the setting existed have it off.",
     )
-    conditions: list[ConditionOut]
+    conditions_match: str = Field(
+        default="all",
+        description="all or any: how `conditions` combine. Versions saved before groups "
+        "existed have all.",
+    )
+    conditions: list[ConditionItemOut]
     stages: list[StageOut]
 
 
@@ -494,6 +550,7 @@ def _definition_out(definition: dict[str, Any]) -> DefinitionOut:
         {
             "trigger": trigger,
             "one_step_per_person": bool(definition.get("one_step_per_person")),
+            "conditions_match": definition.get("conditions_match", "all"),
             "conditions": definition["conditions"],
             "stages": stages,
         }
@@ -531,6 +588,8 @@ def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
         return list(STATUSES)
     if path.endswith(".op"):
         return list(OPERATORS)
+    if path == "conditions_match" or path.endswith(".match"):
+        return list(MATCHES)
     if path.endswith(".backoff"):
         return list(BACKOFF_KINDS)
     if _STEP_TYPE_PATH.match(path):
