@@ -59,15 +59,15 @@ def _check(item: dict[str, Any], data: dict[str, Any], labels: ValueLabels) -> C
 
 
 def stand_in_data(
-    definition: dict[str, Any], policy_id: int | None, trigger: dict[str, Any]
+    trigger_type: str, policy_id: int | None, trigger: dict[str, Any]
 ) -> dict[str, Any]:
-    """The data a step of the definition would see for this policy: the trigger's fields the
-    caller does not give are stand-ins (None), and no step has run yet."""
+    """The data a step would see for this policy (the dry run's, the template preview's): the
+    trigger's fields the caller does not give are stand-ins (None), and no step has run yet."""
     subjects = context.subject_data(policy_id)
     snapshot = subjects.get("policy", {})
     # Every field the trigger's data has at run time, so a template reading one is not
     # reported undefined.
-    stand_ins = dict.fromkeys(trigger_fields_of(definition["trigger"]["type"]) or ())
+    stand_ins = dict.fromkeys(trigger_fields_of(trigger_type) or ())
     stand_ins |= {name: snapshot.get(name) for name in ("revision", "status") if name in stand_ins}
     if "policy_id" in stand_ins:
         stand_ins["policy_id"] = snapshot.get("id")
@@ -87,7 +87,7 @@ def dry_run(
 ) -> DryRunReport:
     """`value_labels`: the words for known values (statuses), for the conditions' sentence."""
     labels = value_labels or {}
-    data = stand_in_data(definition, policy_id, trigger)
+    data = stand_in_data(definition["trigger"]["type"], policy_id, trigger)
     checked = [_check(item, data, labels) for item in definition["conditions"]]
     would_start = conditions.definition_holds(definition, data)
     # A step's run sees its real config and earlier steps' real output; only the report hides.

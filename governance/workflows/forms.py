@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from governance.web.fields import IntegerField, select_choices
 
@@ -16,6 +16,12 @@ class WorkflowForm(FlaskForm):
 
 class RunForm(FlaskForm):
     policy_id = IntegerField("Policy id", validators=[Optional()])
+
+
+class TemplatePreviewForm(FlaskForm):
+    """The designer's template preview: which template field of the form to render."""
+
+    preview_field = StringField("Template field", validators=[InputRequired(), Length(max=200)])
 
 
 class ActivateForm(FlaskForm):
