@@ -95,6 +95,9 @@ def _render(found: _TemplateField, policy_text: str, user: User) -> TemplatePrev
         return preview
     data = stand_in_data(found.trigger.get("type") or "", preview.policy_id, {})
     data["trigger"] |= trigger_data_for(found.trigger, data.get("policy", {}).get("status"))
+    # Earlier steps have not run: their output is there, empty, so each name read of it is
+    # listed as undefined (as a dry run lists it) rather than failing the preview.
+    data["steps"] = {key: {"output": {}} for key in found.earlier_steps}
     try:
         with templating.undefined_names_recorded() as undefined:
             preview.text = templating.render(found.source, data)
