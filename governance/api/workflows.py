@@ -18,11 +18,12 @@ from pydantic import (
     Field,
     PlainValidator,
     Tag,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
+    WrapValidator,
     create_model,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -145,7 +146,9 @@ class ConditionIn(Strict):
 
 def _condition_kind(value: Any) -> str:
     """An item of a definition's conditions: a group has `conditions`, a plain one does not."""
-    items = value.get("conditions") if isinstance(value, dict) else getattr(value, "conditions", None)
+    items = (
+        value.get("conditions") if isinstance(value, dict) else getattr(value, "conditions", None)
+    )
     return "group" if items is not None else "condition"
 
 
@@ -157,19 +160,43 @@ class ConditionGroupIn(Strict):
         description="At least one; plain conditions only (a group never holds a group)."
     )
 
-    @model_validator(mode="before")
+    @field_validator("conditions", mode="before")
     @classmethod
-    def _no_nested_groups(cls, value: Any) -> Any:
-        items = value.get("conditions") if isinstance(value, dict) else None
-        if isinstance(items, list) and any(_condition_kind(item) == "group" for item in items):
-            raise ValueError("A group holds plain conditions only: groups do not nest.")
-        return value
+    def _no_nested_groups(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items  # refused as what it is by the list's own validation
+        nested = [
+            f"conditions.{i}" for i, item in enumerate(items) if _condition_kind(item) == "group"
+        ]
+        if nested:
+            raise ValueError(
+                "A group holds plain conditions only, groups do not nest: "
+                f"{', '.join(nested)} of this group {'is a group' if len(nested) == 1 else 'are groups'}."
+            )
+        return items
+
+
+def _untagged(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """An item's errors at the item's own fields (conditions.0.op), without the name of the
+    shape it was taken for (conditions.0.condition.op), as before groups existed."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details: list[Any] = [
+            {key: detail[key] for key in ("type", "input", "ctx") if key in detail}
+            | {"loc": detail["loc"][1:]}
+            for detail in error.errors(include_url=False)
+        ]
+        raise ValidationError.from_exception_data(error.title, details) from None
 
 
 # One of the two by its shape, so a wrong item is told what is wrong with it as what it is.
 ConditionItemIn = Annotated[
-    Annotated[ConditionIn, Tag("condition")] | Annotated[ConditionGroupIn, Tag("group")],
-    Discriminator(_condition_kind),
+    Annotated[
+        Annotated[ConditionIn, Tag("condition")] | Annotated[ConditionGroupIn, Tag("group")],
+        Discriminator(_condition_kind),
+    ],
+    WrapValidator(_untagged),
 ]
 
 
