@@ -171,7 +171,8 @@ class ConditionGroupIn(Strict):
         if nested:
             raise ValueError(
                 "A group holds plain conditions only, groups do not nest: "
-                f"{', '.join(nested)} of this group {'is a group' if len(nested) == 1 else 'are groups'}."
+                f"{', '.join(nested)} of this group {'is' if len(nested) == 1 else 'are'} "
+                f"{'a group' if len(nested) == 1 else 'groups'}."
             )
         return items
 

@@ -28,7 +28,8 @@ _OPERATOR_WORDS = {
 
 
 def field_words(field: str) -> str:
-    """"status" for policy.status, "trigger reason", "decision of step legal"."""
+    """The words for a field: "status" (policy.status), "trigger reason", "decision of step
+    legal" (steps.legal.output.decision)."""
     if field in _FIELD_WORDS:
         return _FIELD_WORDS[field]
     root, _, rest = field.partition(".")
@@ -48,7 +49,7 @@ def _value_words(field: str, value: str, labels: ValueLabels) -> str:
 
 
 def _either(words: list[str]) -> str:
-    """"a", "a or b", "a, b or c"."""
+    """The words joined as a person lists alternatives: a, b or c."""
     return " or ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))
 
 

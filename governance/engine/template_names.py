@@ -120,7 +120,9 @@ def variables_for(trigger_type: str | None, earlier_steps: Collection[str]) -> l
     output and status, the execution's."""
     names = names_for(trigger_type)
     listed = [
-        f"{root}.{field}" for root, fields in names.items() if root != "execution"
+        f"{root}.{field}"
+        for root, fields in names.items()
+        if root != "execution"
         for field in fields or ()
     ]
     listed += [f"steps.{key}.{field}" for key in earlier_steps if key for field in STEP_FIELDS]

@@ -22,7 +22,7 @@ POLICY_FIELD = "preview-policy-"
 
 @dataclass
 class TemplatePreview:
-    field: str  # the template's form field, which is also its input's id
+    name: str  # the template's form field, which is also its input's id
     text: str = ""
     error: str = ""
     # Names the data did not have (an earlier step's output, a missing policy): empty here.

@@ -20,7 +20,9 @@ def _settle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
-def test_admin_builds_a_grouped_condition_and_previews_a_template(app, browser_page: Page, tmp_path):
+def test_admin_builds_a_grouped_condition_and_previews_a_template(
+    app, browser_page: Page, tmp_path
+):
     with app.app_context():
         factories.make_user("admin", email="ada@example.test", name="Ada Admin")
         owner = factories.make_user("owner", email="omar@example.test", name="Omar Owner")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.engine.conditions import definition_holds, evaluate, is_known_field, match_holds
+from governance.engine.conditions import evaluate, is_known_field, match_holds
 
 DATA = {
     "policy": {
