@@ -4,6 +4,9 @@ preview update for a chosen policy, saves, and reads the sentence on the workflo
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -12,7 +15,20 @@ from tests.browser.test_policy_editing import log_in
 
 pytestmark = pytest.mark.browser
 
+UPDATE_SCREENSHOTS = os.environ.get("STEWARD_UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 SENTENCE = "status is in review AND (category is Security OR tags contain pci)"
+
+
+def _screenshots(page: Page, folder: Path) -> None:
+    """The conditions and the template tools at 1366 and 390 px wide (the README's sizes)."""
+    for width, suffix in ((1366, ""), (390, "-390")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.locator("#conditions").screenshot(
+            path=str(folder / f"designer-conditions{suffix}.png")
+        )
+        page.locator("#step-0-0").screenshot(path=str(folder / f"designer-template{suffix}.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def _settle(page: Page) -> None:
@@ -46,7 +62,6 @@ def test_admin_builds_a_grouped_condition_and_previews_a_template(
     page.locator("#cond-1-1-value").fill("pci")
     # The sentence follows the form as it is typed, without a button.
     expect(page.locator("#conditions-words")).to_contain_text(SENTENCE)
-    page.locator("#conditions").screenshot(path=str(tmp_path / "conditions.png"))
 
     page.get_by_label("Type").select_option("notify")
     _settle(page)
@@ -68,7 +83,7 @@ def test_admin_builds_a_grouped_condition_and_previews_a_template(
     expect(preview.locator(".template-error")).to_contain_text("a policy has no field nope")
     subject.fill("Review: {{ policy.title }}")
     expect(preview).to_contain_text("Review: Card Data Handling")
-    page.locator("#step-0-0").screenshot(path=str(tmp_path / "template.png"))
+    _screenshots(page, SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path)
 
     page.get_by_role("button", name="Save version").click()
     expect(page.get_by_text("Saved version 1")).to_be_visible()
