@@ -191,6 +191,15 @@ def _untagged(value: Any, handler: Callable[[Any], Any]) -> Any:
         raise ValidationError.from_exception_data(error.title, details) from None
 
 
+def _any_of_items(schema: dict[str, Any]) -> None:
+    """The items as `anyOf`, not the `oneOf` a discriminated union documents: the two shapes
+    never overlap (each refuses the other's fields), so it says the same, and generators of
+    test data (schemathesis) draw from an anyOf without filtering on how many options match."""
+    items = schema.get("items", {})
+    if "oneOf" in items:
+        items["anyOf"] = items.pop("oneOf")
+
+
 # One of the two by its shape, so a wrong item is told what is wrong with it as what it is.
 ConditionItemIn = Annotated[
     Annotated[
@@ -349,6 +358,7 @@ class DefinitionIn(Strict):
         default_factory=list,
         description="Plain conditions and groups of them (one level), combined by "
         "`conditions_match`. None: every trigger starts the workflow.",
+        json_schema_extra=_any_of_items,
     )
     stages: list[StageIn]
 
@@ -459,7 +469,7 @@ class DefinitionOut(BaseModel):
         description="all or any: how `conditions` combine. Versions saved before groups "
         "existed have all.",
     )
-    conditions: list[ConditionItemOut]
+    conditions: list[ConditionItemOut] = Field(json_schema_extra=_any_of_items)
     stages: list[StageOut]
 
 
