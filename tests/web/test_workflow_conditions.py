@@ -225,3 +225,16 @@ def test_a_preview_policy_that_does_not_exist_is_said_so(as_role, users, db):
     fields = {"preview-policy-stage-0-step-0-cfg-subject": "9999"}
     html = _preview(as_role("admin"), fields).get_data(as_text=True)
     assert "There is no policy 9999; choose one from the list." in html
+
+
+def test_a_template_field_lists_only_the_steps_of_earlier_stages(as_role, users, db):
+    fields = _form(**NOTIFY, op="refresh") | {
+        "stage-1-present": "1",
+        "stage-1-step-0-key": "again",
+        "stage-1-step-0-type": "notify",
+        "stage-1-step-0-cfg-subject": "",
+    }
+    html = as_role("admin").submit("/workflows/new", fields).get_data(as_text=True)
+    first, second = html.split('id="step-1-0"')
+    assert "<code>steps.tell.output</code>" not in first
+    assert "<code>steps.tell.output</code>" in second and "<code>steps.tell.status</code>" in second
