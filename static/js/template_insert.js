@@ -14,8 +14,12 @@
         button.type = "button";
         button.className = "small template-variable";
         button.dataset.variable = code.textContent;
-        button.setAttribute("aria-label", "Insert " + code.textContent);
-        button.appendChild(code.cloneNode(true));
+        // "Insert policy.title" to a screen reader; in the content, not aria-label, which would
+        // make the button a label of the name it inserts.
+        const verb = document.createElement("span");
+        verb.className = "visually-hidden";
+        verb.textContent = "Insert ";
+        button.append(verb, code.cloneNode(true));
         code.replaceWith(button);
       });
     });
