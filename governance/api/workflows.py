@@ -14,10 +14,14 @@ from flask import Response, current_app, url_for
 from pydantic import (
     AfterValidator,
     BaseModel,
+    Discriminator,
     Field,
     PlainValidator,
+    Tag,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
+    WrapValidator,
     create_model,
     field_validator,
 )
@@ -31,7 +35,7 @@ from governance.api.spec import operation
 from governance.api.statuses import WorkflowStatus
 from governance.api.text import Text
 from governance.auth.models import User
-from governance.engine.conditions import FIELD_LABELS, OPERATORS
+from governance.engine.conditions import FIELD_LABELS, MATCHES, OPERATORS
 from governance.engine.definition import (
     BACKOFF_KINDS,
     DEFAULT_RETRY,
@@ -138,6 +142,72 @@ class ConditionIn(Strict):
     )
     op: Text = _one_of(OPERATORS, "How to compare.")
     value: Text = Field(default="", description="Comma-separated for `in`; unused by `changed`.")
+
+
+def _condition_kind(value: Any) -> str:
+    """An item of a definition's conditions: a group has `conditions`, a plain one does not."""
+    items = (
+        value.get("conditions") if isinstance(value, dict) else getattr(value, "conditions", None)
+    )
+    return "group" if items is not None else "condition"
+
+
+class ConditionGroupIn(Strict):
+    """Plain conditions combined by `match`: one level of nesting, a group holds no group."""
+
+    match: Text = _one_of(MATCHES, "How the group's conditions combine.", "all")
+    conditions: list[ConditionIn] = Field(
+        description="At least one; plain conditions only (a group never holds a group)."
+    )
+
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _no_nested_groups(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items  # refused as what it is by the list's own validation
+        nested = [
+            f"conditions.{i}" for i, item in enumerate(items) if _condition_kind(item) == "group"
+        ]
+        if nested:
+            raise ValueError(
+                "A group holds plain conditions only, groups do not nest: "
+                f"{', '.join(nested)} of this group {'is' if len(nested) == 1 else 'are'} "
+                f"{'a group' if len(nested) == 1 else 'groups'}."
+            )
+        return items
+
+
+def _untagged(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """An item's errors at the item's own fields (conditions.0.op), without the name of the
+    shape it was taken for (conditions.0.condition.op), as before groups existed."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details: list[Any] = [
+            {key: detail[key] for key in ("type", "input", "ctx") if key in detail}
+            | {"loc": detail["loc"][1:]}
+            for detail in error.errors(include_url=False)
+        ]
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+def _any_of_items(schema: dict[str, Any]) -> None:
+    """The items as `anyOf`, not the `oneOf` a discriminated union documents: the two shapes
+    never overlap (each refuses the other's fields), so it says the same, and generators of
+    test data (schemathesis) draw from an anyOf without filtering on how many options match."""
+    items = schema.get("items", {})
+    if "oneOf" in items:
+        items["anyOf"] = items.pop("oneOf")
+
+
+# One of the two by its shape, so a wrong item is told what is wrong with it as what it is.
+ConditionItemIn = Annotated[
+    Annotated[
+        Annotated[ConditionIn, Tag("condition")] | Annotated[ConditionGroupIn, Tag("group")],
+        Discriminator(_condition_kind),
+    ],
+    WrapValidator(_untagged),
+]
 
 
 class RetryIn(Strict):
@@ -319,8 +389,16 @@ class DefinitionIn(Strict):
         "groups they are in). Left out: on for a new workflow, as the latest version has it "
         "for a new version.",
     )
-    conditions: list[ConditionIn] = Field(
-        default_factory=list, description="All must hold for the workflow to start."
+    conditions_match: Text = _one_of(
+        MATCHES,
+        "How `conditions` combine for the workflow to start: all must hold, or any one.",
+        "all",
+    )
+    conditions: list[ConditionItemIn] = Field(
+        default_factory=list,
+        description="Plain conditions and groups of them (one level), combined by "
+        "`conditions_match`. None: every trigger starts the workflow.",
+        json_schema_extra=_any_of_items,
     )
     stages: list[StageIn]
 
@@ -388,6 +466,17 @@ class ConditionOut(BaseModel):
     value: str
 
 
+class ConditionGroupOut(BaseModel):
+    match: str = Field(description="all or any.")
+    conditions: list[ConditionOut]
+
+
+ConditionItemOut = Annotated[
+    Annotated[ConditionOut, Tag("condition")] | Annotated[ConditionGroupOut, Tag("group")],
+    Discriminator(_condition_kind),
+]
+
+
 class RetryOut(BaseModel):
     attempts: int
     backoff: str
@@ -415,7 +504,12 @@ class DefinitionOut(BaseModel):
         description="One person decides at most one approval step of an execution. Versions "
         "saved before the setting existed have it off.",
     )
-    conditions: list[ConditionOut]
+    conditions_match: str = Field(
+        default="all",
+        description="all or any: how `conditions` combine. Versions saved before groups "
+        "existed have all.",
+    )
+    conditions: list[ConditionItemOut] = Field(json_schema_extra=_any_of_items)
     stages: list[StageOut]
 
 
@@ -534,6 +628,7 @@ def _definition_out(definition: dict[str, Any]) -> DefinitionOut:
         {
             "trigger": trigger,
             "one_step_per_person": bool(definition.get("one_step_per_person")),
+            "conditions_match": definition.get("conditions_match", "all"),
             "conditions": definition["conditions"],
             "stages": stages,
         }
@@ -571,6 +666,8 @@ def _allowed(path: str, definition: DefinitionIn) -> list[str] | None:
         return list(STATUSES)
     if path.endswith(".op"):
         return list(OPERATORS)
+    if path == "conditions_match" or path.endswith(".match"):
+        return list(MATCHES)
     if path.endswith(".backoff"):
         return list(BACKOFF_KINDS)
     if _STEP_TYPE_PATH.match(path):

@@ -1,4 +1,10 @@
-"""Conditions over the policy, the trigger data and earlier steps' outputs. Pure: no database."""
+"""Conditions over the policy, the trigger data and earlier steps' outputs. Pure: no database.
+
+A workflow's conditions are a list whose items are plain conditions ({"field", "op",
+"value"}) or groups of plain conditions ({"match": "any", "conditions": [...]}), one level
+deep; the definition's "conditions_match" says whether all of the list or any one of it must
+hold (engine/definition.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ OPERATORS = {
     "contains": "contains",
     "changed": "changed",
 }
+# How the items of a list combine: every one must hold, or at least one.
+MATCHES = {"all": "all must hold", "any": "any one is enough"}
 POLICY_FIELDS = ("status", "category", "owner", "tags", "title")
 FIELD_LABELS = {
     "policy.status": "Policy status",
@@ -77,5 +85,27 @@ def evaluate(condition: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
     return same if operator == "equals" else not same
 
 
-def all_hold(conditions: list[Mapping[str, Any]], data: Mapping[str, Any]) -> bool:
-    return all(evaluate(condition, data) for condition in conditions)
+def is_group(item: Mapping[str, Any]) -> bool:
+    return "conditions" in item
+
+
+def holds(item: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """A plain condition, or a group of them combined by its "match"."""
+    if is_group(item):
+        return match_holds(item.get("match", "all"), item["conditions"], data)
+    return evaluate(item, data)
+
+
+def match_holds(match: str, items: list[Mapping[str, Any]], data: Mapping[str, Any]) -> bool:
+    """Every item holds ("all"), or at least one does ("any"). No items: nothing to check."""
+    if not items:
+        return True
+    results = (holds(item, data) for item in items)
+    return any(results) if match == "any" else all(results)
+
+
+def definition_holds(definition: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """Whether a workflow's conditions let it start. A definition saved before groups existed
+    has no "conditions_match": all of its conditions must hold, as they had to then."""
+    match = definition.get("conditions_match", "all")
+    return match_holds(match, definition.get("conditions") or [], data)

@@ -3,7 +3,11 @@
 {"trigger": {"type": "policy.status_changed", "from_status": "", "to_status": "in_review",
              "cron": ""},
  "one_step_per_person": True,
- "conditions": [{"field": "policy.category", "op": "equals", "value": "Security"}],
+ "conditions_match": "all",
+ "conditions": [{"field": "policy.status", "op": "equals", "value": "in_review"},
+                {"match": "any", "conditions": [
+                    {"field": "policy.category", "op": "equals", "value": "Security"},
+                    {"field": "policy.tags", "op": "contains", "value": "pci"}]}],
  "stages": [{"steps": [{"key": "legal", "type": "approval", "config": {...},
                         "when": None, "retry": {"attempts": 5, "backoff": "exponential",
                                                 "base_seconds": 10}}]}]}
@@ -11,6 +15,13 @@
 `one_step_per_person`: one person decides at most one approval step of an execution. A
 definition without the key reads as off: versions saved before the setting existed keep the
 rule they ran with; the designer starts a new workflow with it on.
+
+`conditions`: what must hold for the workflow to start. `conditions_match` says how its items
+combine: "all" (every one must hold) or "any" (one is enough). An item is a plain condition or
+a group, `{"match": "all" | "any", "conditions": [plain conditions]}`: one level of nesting,
+a group never holds a group, and never is empty. A definition without `conditions_match`
+(saved before groups existed) reads as "all", so stored versions keep their meaning. A step's
+`when` is one plain condition.
 """
 
 from __future__ import annotations
@@ -74,6 +85,46 @@ def _clean_condition(raw: Any, path: str, errors: dict[str, str]) -> dict[str, A
     if choices and operator in ("equals", "not_equals") and value and value not in choices:
         errors[f"{path}.value"] = f"Unknown {name} “{value}”; use one of {', '.join(choices)}."
     return {"field": field, "op": operator, "value": value}
+
+
+def _clean_match(raw: Any, path: str, errors: dict[str, str]) -> str:
+    match = "all" if raw in (None, "") else str(raw)
+    if match not in conditions.MATCHES:
+        errors[path] = "Match “all” (every condition must hold) or “any” (one is enough)."
+    return match
+
+
+def _clean_group(raw: dict[str, Any], path: str, errors: dict[str, str]) -> dict[str, Any]:
+    group: dict[str, Any] = {"match": _clean_match(raw.get("match"), f"{path}.match", errors)}
+    items = raw.get("conditions")
+    if not isinstance(items, list) or not items:
+        errors[f"{path}.conditions"] = "This group is empty: add a condition or remove the group."
+        items = []
+    cleaned = []
+    for index, item in enumerate(items):
+        where = f"{path}.conditions.{index}"
+        if isinstance(item, dict) and conditions.is_group(item):
+            errors[where] = (
+                "A group holds plain conditions only: groups do not nest (one level is enough)."
+            )
+        elif (condition := _clean_condition(item, where, errors)) is not None:
+            cleaned.append(condition)
+    return group | {"conditions": cleaned}
+
+
+def _clean_conditions(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The workflow's conditions: plain ones and groups of plain ones."""
+    if not isinstance(raw, list):
+        errors["conditions"] = "Conditions are a list of conditions and groups."
+        return []
+    cleaned = []
+    for index, item in enumerate(raw):
+        path = f"conditions.{index}"
+        if isinstance(item, dict) and conditions.is_group(item):
+            cleaned.append(_clean_group(item, path, errors))
+        elif (condition := _clean_condition(item, path, errors)) is not None:
+            cleaned.append(condition)
+    return cleaned
 
 
 def _clean_retry(raw: Any, path: str, errors: dict[str, str]) -> dict[str, Any]:
@@ -159,11 +210,8 @@ def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
     """The cleaned definition, or DefinitionError listing every problem at once."""
     errors: dict[str, str] = {}
     trigger = _clean_trigger(dict(raw.get("trigger") or {}), errors)
-    cleaned_conditions = [
-        condition
-        for index, item in enumerate(raw.get("conditions") or [])
-        if (condition := _clean_condition(item, f"conditions.{index}", errors)) is not None
-    ]
+    conditions_match = _clean_match(raw.get("conditions_match"), "conditions_match", errors)
+    cleaned_conditions = _clean_conditions(raw.get("conditions") or [], errors)
     stages_raw = raw.get("stages") or []
     if not stages_raw:
         errors["stages"] = "Add at least one stage with a step."
@@ -198,6 +246,7 @@ def validate_definition(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "trigger": trigger,
         "one_step_per_person": bool(raw.get("one_step_per_person")),
+        "conditions_match": conditions_match,
         "conditions": cleaned_conditions,
         "stages": stages,
     }

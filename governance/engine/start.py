@@ -106,7 +106,7 @@ def start_matching(trigger_type: str, payload: dict[str, Any]) -> list[int]:
             continue
         if kind is not None and not kind.matches(definition["trigger"], payload):
             continue
-        if not conditions.all_hold(definition["conditions"], data):
+        if not conditions.definition_holds(definition, data):
             continue
         execution = start_execution(
             workflow,

@@ -112,3 +112,18 @@ def names_for(trigger_type: str | None) -> dict[str, tuple[str, ...] | None]:
     }
     trigger = trigger_fields_of(trigger_type, unknown=())
     return subjects | {"trigger": trigger, "execution": EXECUTION_FIELDS}
+
+
+def variables_for(trigger_type: str | None, earlier_steps: Collection[str]) -> list[str]:
+    """Every name a step can insert in a template, in the designer's order: the subject's
+    fields, the trigger's (none listed when the trigger takes any name), each earlier step's
+    output and status, the execution's."""
+    names = names_for(trigger_type)
+    listed = [
+        f"{root}.{field}"
+        for root, fields in names.items()
+        if root != "execution"
+        for field in fields or ()
+    ]
+    listed += [f"steps.{key}.{field}" for key in earlier_steps if key for field in STEP_FIELDS]
+    return listed + [f"execution.{field}" for field in EXECUTION_FIELDS]

@@ -34,7 +34,7 @@ from governance.workflows import design, editor
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import DiagramOpForm, StepPanelForm
-from governance.workflows.views import _multi_value_fields
+from governance.workflows.step_form import multi_value_fields, template_tools
 
 bp = Blueprint("design", __name__)
 
@@ -106,6 +106,7 @@ def _panel_context(
             if candidate["type"] == "approval" and candidate["key"]
         ],
         "template_names": template_names.names_for(definition["trigger"].get("type")),
+        **template_tools(definition),
     }
 
 
@@ -175,7 +176,7 @@ def _save_step(
     new_stage: bool = False,
 ):
     form = StepPanelForm()
-    posted = design.parse_step(request.form, _multi_value_fields)
+    posted = design.parse_step(request.form, multi_value_fields)
     if not form.validate() or posted is None:
         abort(400)  # no CSRF token, no version or no step: not the panel's own form
     selected = "" if is_new else definition["stages"][where[0]]["steps"][where[1]]["key"]
@@ -197,7 +198,9 @@ def _save_step(
         )
         return _answer(workflow, definition, panel, status, selected=selected)
 
-    if request.form.get("op") == "refresh":  # a type was chosen: its fields, nothing saved
+    # A type was chosen, or a template field's Preview button (without JavaScript): the
+    # panel again, nothing saved.
+    if request.form.get("op") in ("refresh", "preview"):
         return again()
     try:
         number = workflows.save_definition(

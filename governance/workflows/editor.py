@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol, overload
 
+from governance.workflows import conditions_form
+
 _STEP_FIELD = re.compile(r"^stage-(\d+)-step-(\d+)-(.+)$")
-_CONDITION_FIELD = re.compile(r"^cond-(\d+)-(field|op|value)$")
 _STAGE_MARKER = re.compile(r"^stage-(\d+)-present$")
 # A field of rows (HEADERS) sends cfg-<field>-<row>-<part>: its config is a list of dicts.
 _ROW_FIELD = re.compile(r"^(\w+)-(\d{1,3})-(\w+)$")
@@ -43,6 +44,7 @@ def empty_definition() -> dict[str, Any]:
     return {
         "trigger": {"type": "policy.status_changed", "from_status": "", "to_status": "in_review"},
         "one_step_per_person": True,
+        "conditions_match": "all",
         "conditions": [],
         "stages": [{"steps": [empty_step("step_1")]}],
     }
@@ -57,13 +59,10 @@ def parse(form: FormData, multi_value_fields: Callable[[str], frozenset[str]]) -
         name: form.get(f"trigger-{name}", "") or ""
         for name in ("type", "from_status", "to_status", "cron")
     }
-    conditions: dict[int, dict[str, str]] = {}
     steps: dict[tuple[int, int], dict[str, Any]] = {}
     stages: set[int] = set()
     for name in form:
-        if match := _CONDITION_FIELD.match(name):
-            conditions.setdefault(int(match[1]), {})[match[2]] = form.get(name, "")
-        elif match := _STAGE_MARKER.match(name):
+        if match := _STAGE_MARKER.match(name):
             stages.add(int(match[1]))
         elif match := _STEP_FIELD.match(name):
             stage, position, rest = int(match[1]), int(match[2]), match[3]
@@ -93,7 +92,7 @@ def parse(form: FormData, multi_value_fields: Callable[[str], frozenset[str]]) -
         "trigger": trigger,
         # A checkbox: sent when ticked, absent when not.
         "one_step_per_person": bool(form.get("one_step_per_person")),
-        "conditions": [conditions[index] for index in sorted(conditions)],
+        **conditions_form.parse(form),
         "stages": stage_list,
     }
 
@@ -142,17 +141,14 @@ def apply(definition: dict[str, Any], op: str) -> dict[str, Any]:
         args = [int(arg) for arg in raw_args]
     except ValueError:
         return definition
+    if conditions_form.apply(definition, name, args):
+        return definition
     stages = definition["stages"]
-    conditions = definition["conditions"]
 
     def stage_steps(index: int) -> list | None:
         return stages[index]["steps"] if 0 <= index < len(stages) else None
 
-    if name == "add_condition":
-        conditions.append({"field": "policy.category", "op": "equals", "value": ""})
-    elif name == "remove_condition" and len(args) == 1 and 0 <= args[0] < len(conditions):
-        conditions.pop(args[0])
-    elif name == "add_stage":
+    if name == "add_stage":
         stages.append({"steps": [empty_step(next_key(definition))]})
     elif name == "remove_stage" and len(args) == 1 and 0 <= args[0] < len(stages):
         stages.pop(args[0])

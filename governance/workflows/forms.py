@@ -20,6 +20,12 @@ class RunForm(FlaskForm):
     policy_id = IntegerField("Policy id", validators=[Optional()])
 
 
+class TemplatePreviewForm(FlaskForm):
+    """The designer's template preview: which template field of the form to render."""
+
+    preview_field = StringField("Template field", validators=[InputRequired(), Length(max=200)])
+
+
 class ActivateForm(FlaskForm):
     version = IntegerField("Version", validators=[Optional()])
 

@@ -23,6 +23,7 @@ from governance.approvals import reminders
 from governance.auth import service as accounts
 from governance.auth.access import require_role
 from governance.engine import schedule, template_names
+from governance.engine.condition_words import definition_words
 from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.definition import DefinitionError, step_descriptions, trigger_summary
 from governance.engine.dryrun import dry_run
@@ -39,7 +40,13 @@ from governance.web.forms import show_domain_error
 from governance.web.htmx import is_htmx, page_or_partial
 from governance.webhooks.signing import inbound_signature, standard_form
 from governance.webhooks.signing_secret import grace_until
-from governance.workflows import editor, inbound, policy_picker, signing_secret
+from governance.workflows import (
+    editor,
+    inbound,
+    policy_picker,
+    signing_secret,
+    template_preview,
+)
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import (
@@ -47,18 +54,17 @@ from governance.workflows.forms import (
     LegacySignatureForm,
     RotateSecretForm,
     RunForm,
+    TemplatePreviewForm,
     WorkflowForm,
     grace_choices,
 )
+from governance.workflows.step_form import multi_value_fields, template_tools
 
 bp = Blueprint("workflows", __name__)
-
-
-def _multi_value_fields(step_type: str) -> frozenset[str]:
-    action = step_types().get(step_type)
-    if action is None:
-        return frozenset()
-    return frozenset(f.name for f in action.fields if f.multi_value)
+# Conditions in words name statuses as people read them ("in review", not in_review).
+CONDITION_VALUE_LABELS = {
+    field: STATUS_LABELS for field in ("policy.status", "trigger.old_status", "trigger.new_status")
+}
 
 
 @bp.route("/workflows")
@@ -93,6 +99,7 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
         "statuses": STATUS_LABELS,
         "operators": OPERATORS,
         "fields": FIELD_LABELS,
+        "conditions_text": definition_words(draft, CONDITION_VALUE_LABELS),
         "actions": step_types(),
         "approval_keys": [
             step["key"]
@@ -101,6 +108,7 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
             if step["type"] == "approval" and step["key"]
         ],
         "template_names": template_names.names_for(draft["trigger"].get("type")),
+        **template_tools(draft),
         "users": accounts.list_users(),
         "groups": accounts.list_groups(),
         "cron_words": schedule.describe(draft["trigger"].get("cron", ""))
@@ -127,9 +135,9 @@ def _edit(workflow_id: int | None):
         return _render_editor(_editor_context(form, draft, errors, workflow))
     if not form.validate():
         # CSRF or field length: answer on the form, change nothing.
-        draft = editor.parse(request.form, _multi_value_fields)
+        draft = editor.parse(request.form, multi_value_fields)
         return _render_editor(_editor_context(form, draft, errors, workflow), 400)
-    draft = editor.parse(request.form, _multi_value_fields)
+    draft = editor.parse(request.form, multi_value_fields)
     op = request.form.get("op", "save")
     if op != "save":
         editor.apply(draft, op)
@@ -211,6 +219,7 @@ def _show_context(
         "diagram": layout(shown.definition),
         "unescalated_steps": reminders.steps_without_escalation_target(shown.definition),
         "trigger_text": trigger_summary(trigger),
+        "conditions_text": definition_words(shown.definition, CONDITION_VALUE_LABELS),
         "step_descriptions": step_descriptions(shown.definition),
         "cron_words": schedule.describe(trigger["cron"]) if trigger["type"] == "schedule" else "",
         "next_runs": schedule.next_runs(trigger["cron"]) if trigger["type"] == "schedule" else [],
@@ -372,6 +381,23 @@ def policy_picker_options():
     return render_template("workflows/_policy_options.html", picker=picker)
 
 
+@bp.route("/workflows/template-preview", methods=["POST"])
+@require_role("admin")
+def template_preview_view():
+    """One template field of the designer's form rendered as the user types (htmx): the form
+    comes whole, so the step, its trigger and the steps before it are the draft's."""
+    form = TemplatePreviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    draft = editor.parse(request.form, multi_value_fields)
+    name = form.preview_field.data or ""
+    policy_text = request.form.get(template_preview.POLICY_FIELD + name, "")
+    preview = template_preview.preview_field(draft, name, policy_text, current_user)
+    if preview is None:
+        abort(400)
+    return render_template("workflows/_template_preview.html", preview=preview, fid=name)
+
+
 @bp.route("/workflows/<int:workflow_id>/dry-run")
 @require_role("admin")
 def dry_run_view(workflow_id: int):
@@ -387,14 +413,18 @@ def dry_run_view(workflow_id: int):
             error = f"The policy id: {refusal}"
         except NotFound:
             error = f"There is no policy {policy_text}; choose an existing policy."
-    trigger = version.definition["trigger"]
-    trigger_data: dict[str, Any] = {
-        "old_status": trigger.get("from_status") or (policy.status if policy else None),
-        "new_status": trigger.get("to_status") or (policy.status if policy else None),
-        "changed": [],
-    }
+    trigger_data = template_preview.trigger_data_for(
+        version.definition["trigger"], policy.status if policy else None
+    )
     report = (
-        None if error else dry_run(version.definition, policy.id if policy else None, trigger_data)
+        None
+        if error
+        else dry_run(
+            version.definition,
+            policy.id if policy else None,
+            trigger_data,
+            value_labels=CONDITION_VALUE_LABELS,
+        )
     )
     template = "workflows/_dry_run.html" if is_htmx() else "workflows/dry_run.html"
     return render_template(

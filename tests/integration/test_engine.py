@@ -114,6 +114,29 @@ def test_conditions_decide_whether_a_workflow_starts(db, users):
     assert count_rows(db, Execution) == 1
 
 
+def test_a_group_of_conditions_lets_any_one_of_them_start_the_workflow(db, users):
+    make_workflow(
+        users["admin"],
+        trigger={"type": "policy.created"},
+        conditions=[
+            {"field": "policy.status", "op": "equals", "value": "draft"},
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "policy.category", "op": "equals", "value": "Security"},
+                    {"field": "policy.tags", "op": "contains", "value": "pci"},
+                ],
+            },
+        ],
+        stages=[[step("note", "notify", {"to_owner": True, "subject": "New"})]],
+    )
+    factories.make_policy(users["owner"], category="HR", tags="gdpr")
+    assert count_rows(db, Execution) == 0
+    factories.make_policy(users["owner"], category="HR", tags="pci, gdpr")
+    factories.make_policy(users["owner"], category="Security")
+    assert count_rows(db, Execution) == 2
+
+
 def test_inactive_workflows_never_start(db, users):
     make_workflow(
         users["admin"],

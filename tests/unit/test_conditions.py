@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.engine.conditions import all_hold, evaluate, is_known_field
+from governance.engine.conditions import evaluate, is_known_field, match_holds
 
 DATA = {
     "policy": {
@@ -44,9 +44,9 @@ def test_operators(field, op, value, expected):
 def test_all_conditions_must_hold():
     hold = {"field": "policy.category", "op": "equals", "value": "Security"}
     fail = {"field": "policy.status", "op": "equals", "value": "published"}
-    assert all_hold([hold], DATA)
-    assert not all_hold([hold, fail], DATA)
-    assert all_hold([], DATA)
+    assert match_holds("all", [hold], DATA)
+    assert not match_holds("all", [hold, fail], DATA)
+    assert match_holds("all", [], DATA)
 
 
 @pytest.mark.parametrize(
