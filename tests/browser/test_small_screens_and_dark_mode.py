@@ -47,7 +47,9 @@ def _background_luminance(page: Page) -> float:
     """0 (black) to 1 (white): the relative luminance of the page's background."""
     colour = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
     red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", colour)[:3])
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    linear = [
+        c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+    ]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
