@@ -13,6 +13,7 @@ may name pages that another branch adds. Not a test: never run by pytest (no tes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -89,30 +90,46 @@ def _log_in(context, base_url: str, role: str, password: str):
     return page
 
 
+def _shoot(page, url: str, target: Path) -> str | None:
+    """Saves the page at `url` as `target`; the reason when it could not."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    response = page.goto(url)
+    if response is None or response.status != 200:
+        return f"status {response.status if response else 'none'}"
+    # Pages that poll (queues, executions) are idle only between polls; at worst wait 5 s.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    page.screenshot(path=target, full_page=True)
+    return None
+
+
 def take(names: list[str], dark: bool, out: Path) -> int:
+    """Takes the screenshots; returns how many pages were skipped."""
     from playwright.sync_api import sync_playwright
 
     from devdata.demo import DEMO_PASSWORD
 
-    chosen = [page for page in PAGES if not names or page[0] in names]
     unknown = set(names) - {name for name, _, _ in PAGES}
     if unknown:
         raise SystemExit(f"Unknown page(s): {', '.join(sorted(unknown))}")
+    chosen = [page for page in PAGES if not names or page[0] in names]
     out.mkdir(parents=True, exist_ok=True)
-    schemes = ["light", "dark"] if dark else ["light"]
-    problems = 0
+    skipped = 0
     with tempfile.TemporaryDirectory(prefix="steward-shots-") as workdir:
-        app = _demo_app(Path(workdir))
-        server = _serve(app)
+        server = _serve(_demo_app(Path(workdir)))
         base_url = f"http://127.0.0.1:{server.server_port}"
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
                 )
-                for scheme in schemes:
+                for scheme in ["light", "dark"] if dark else ["light"]:
                     for width in WIDTHS:
-                        pages = {}
+                        suffix = ("" if width == WIDTHS[0] else f"-{width}") + (
+                            "-dark" if scheme == "dark" else ""
+                        )
+                        pages: dict = {}  # one logged-in page per role
                         for name, path, role in chosen:
                             if role not in pages:
                                 context = browser.new_context(
@@ -121,31 +138,19 @@ def take(names: list[str], dark: bool, out: Path) -> int:
                                     timezone_id="Europe/Berlin",
                                 )
                                 pages[role] = _log_in(context, base_url, role, DEMO_PASSWORD)
-                            page = pages[role]
-                            response = page.goto(f"{base_url}{path}")
-                            if response is None or response.status != 200:
-                                status = response.status if response else "no answer"
-                                print(f"skipped {name} ({path}): {status}", file=sys.stderr)
-                                problems += 1
-                                continue
-                            try:
-                                page.wait_for_load_state("networkidle", timeout=5_000)
-                            except Exception:  # noqa: BLE001 - a polling page never idles
-                                pass
-                            suffix = ("" if width == WIDTHS[0] else f"-{width}") + (
-                                "-dark" if scheme == "dark" else ""
-                            )
                             target = out / f"{name}{suffix}.png"
-                            page.screenshot(path=target, full_page=True)
-                            print(
-                                f"saved {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}"
-                            )
+                            problem = _shoot(pages[role], base_url + path, target)
+                            if problem:
+                                skipped += 1
+                                print(f"skipped {name} ({path}): {problem}", file=sys.stderr)
+                            else:
+                                print(f"saved {target}")
                         for page in pages.values():
                             page.context.close()
                 browser.close()
         finally:
             server.shutdown()
-    return problems
+    return skipped
 
 
 def main(argv: list[str] | None = None) -> int:
