@@ -140,9 +140,16 @@ def test_dark_mode_follows_the_system_unless_the_account_chose_a_theme(
 ):
     _seed_demo(app)
     page = new_page(viewport={"width": 1366, "height": 800}, color_scheme="dark")
-    _log_in(page, "victor@example.org")
+    _log_in(page, "admin@example.org")
     assert _background_luminance(page) < 0.05
     assert page.evaluate("getComputedStyle(document.documentElement).colorScheme") == "light dark"
+    # The workflow diagram follows: its boxes dark, its arrowheads the palette's grey, not the
+    # fill attribute's.
+    page.goto("/workflows/1")
+    box = page.locator(".diagram .dg-step:not(.dg-approval, .dg-wait) rect").first
+    assert box.evaluate("rect => getComputedStyle(rect).fill") == "rgb(24, 41, 61)"
+    arrowhead = page.locator(".diagram marker path")
+    assert arrowhead.evaluate("path => getComputedStyle(path).fill") == "rgb(141, 152, 170)"
 
     page.goto("/account")
     page.get_by_role("radio", name="Light").check()
