@@ -22,7 +22,7 @@ def current_zone() -> tzinfo:
     if not has_request_context():
         return UTC
     if "reader_zone" not in g:
-        setting = getattr(current_user, "time_zone", None) if current_user else None
+        setting = getattr(current_user, "time_zone", None)  # None when logged out
         g.reader_zone = resolve_zone(setting, request.cookies.get(ZONE_COOKIE))
     return g.reader_zone
 

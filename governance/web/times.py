@@ -46,8 +46,8 @@ def exact(moment: datetime, zone: tzinfo) -> str:
 
 def relative(moment: datetime, now: datetime, zone: tzinfo) -> str:
     """'just now', '5 min ago', 'in 3 h', 'yesterday', 'in 4 days', or the date when more than
-    a week away. Days count calendar days in `zone`: what was 30 hours ago at 9 in the
-    morning was 'yesterday' for the reader."""
+    a week away. Days count calendar days in `zone`: at 9 in the morning, 8 in the evening two
+    days before (37 hours ago) is '2 days ago', not 'yesterday'."""
     moment, now = _aware(moment), _aware(now)
     seconds = (moment - now).total_seconds()
     future = seconds > 0
