@@ -88,5 +88,11 @@ load: $(VENV)/.dev
 fault: $(VENV)/.dev
 	$(BIN)/python -m bench.fault
 
+# Screenshots of the main pages at 1366 and 390 px into static/screenshots/, on a fresh demo
+# database (tests/browser/screenshots.py; ARGS="inbox --dark" for some pages or the dark scheme).
+.PHONY: screenshots
+screenshots: $(VENV)/.dev
+	$(BIN)/python -m tests.browser.screenshots $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -35,7 +35,7 @@ def register_extensions(app: Flask) -> None:
     from governance.auth.throttle import login_throttle
     from governance.extensions import csrf, db, login_manager, migrate
     from governance.queues import alerts, recorder  # noqa: F401  (recorder: Huey's signals)
-    from governance.web import security, timing
+    from governance.web import local_time, security, timing
 
     db.init_app(app)
     timing.init_app(app)  # first, so its clock also covers the other extensions' hooks
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     engine.init_app()
     audit.init_app()
     alerts.init_app(app)
+    local_time.init_app(app)
 
 
 def register_features(app: Flask) -> None:

@@ -10,6 +10,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -18,10 +19,12 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 
 from governance.auth import passwords, tokens
-from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, Group, User
+from governance.auth.models import NOTIFY_CHOICES, ROLE_LABELS, THEME_CHOICES, Group, User
+from governance.auth.preferences import check_time_zone
 from governance.errors import DomainError
 from governance.timeutil import utcnow
 from governance.web.fields import DateField, coerce_id, select_choices
+from governance.web.times import zone_names
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -62,6 +65,35 @@ class NotificationPreferenceForm(FlaskForm):
         ],
     )
     submit = SubmitField("Save notification setting")
+
+
+class DisplayPreferenceForm(FlaskForm):
+    theme = RadioField(
+        "Theme",
+        choices=select_choices(THEME_CHOICES.items()),
+        validate_choice=False,
+        validators=[
+            DataRequired(message="Choose a colour scheme."),
+            AnyOf(list(THEME_CHOICES), message="Choose one of the offered colour schemes."),
+        ],
+    )
+    time_zone = SelectField(
+        "Time zone",
+        choices=select_choices(
+            [("", "Use my browser's time zone"), *((name, name) for name in sorted(zone_names()))]
+        ),
+        # The service's check, with its own message, instead of "Not a valid choice".
+        validate_choice=False,
+        description="Times on the pages are shown in this zone; emails, exports and the API "
+        "keep UTC.",
+    )
+    submit = SubmitField("Save display settings")
+
+    def validate_time_zone(self, field) -> None:
+        try:
+            check_time_zone(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
 
 
 class ApiTokenForm(FlaskForm):

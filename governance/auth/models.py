@@ -20,6 +20,13 @@ NOTIFY_CHOICES = {
     "digest": "One daily digest email",
     "in_app": "In Steward only, no email",
 }
+# The colour scheme of the pages: the system's (light or dark, as the browser reports it) or one
+# chosen for this account.
+THEME_CHOICES = {
+    "system": "Follow the system",
+    "light": "Light",
+    "dark": "Dark",
+}
 ROLE_LABELS = {
     "admin": "Administrator",
     "owner": "Policy owner",
@@ -49,6 +56,7 @@ class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(sa.column("notify_by").in_(NOTIFY_CHOICES), name="known_notify_by"),
+        sa.CheckConstraint(sa.column("theme").in_(THEME_CHOICES), name="known_theme"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -62,6 +70,11 @@ class User(UserMixin, Model):
         sa.String(10), default="email", server_default="email"
     )
     digest_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    theme: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default="system", server_default="system"
+    )
+    # An IANA zone name such as "Europe/Berlin"; None: the zone the browser reports.
+    time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     role_rows: so.Mapped[list[UserRole]] = so.relationship(cascade="all, delete-orphan")
     groups: so.Mapped[list[Group]] = so.relationship(

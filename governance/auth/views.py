@@ -22,13 +22,17 @@ from governance.auth.forms import (
     ApiTokenForm,
     ChangePasswordForm,
     ConfirmForm,
+    DisplayPreferenceForm,
     LoginForm,
     NotificationPreferenceForm,
 )
-from governance.auth.preferences import set_notification_preference
+from governance.auth.models import THEME_CHOICES
+from governance.auth.preferences import set_display_preferences, set_notification_preference
 from governance.auth.throttle import login_throttle
 from governance.errors import DomainError
 from governance.timeutil import utcnow
+from governance.web.local_time import current_zone
+from governance.web.times import zone_label
 
 bp = Blueprint("auth", __name__)
 
@@ -131,6 +135,26 @@ def notification_preference():
     return _account_page(preference=preference)
 
 
+@bp.route("/account/display", methods=["GET", "POST"])
+@login_required
+def display_preferences():
+    """The account page's colour scheme and time zone; posts here like the notification form."""
+    if request.method == "GET":
+        return redirect(url_for("auth.account"))
+    display = DisplayPreferenceForm()
+    if display.validate_on_submit():
+        try:
+            set_display_preferences(current_user, display.theme.data, display.time_zone.data)
+        except DomainError as error:
+            getattr(display, error.field or "time_zone").errors.append(error.message)
+        else:
+            zone = current_user.time_zone or "your browser's time zone"
+            theme = THEME_CHOICES[current_user.theme].lower()
+            flash(f"Saved: theme “{theme}”, times shown in {zone}.", "success")
+            return redirect(url_for("auth.account"), 303)
+    return _account_page(display=display)
+
+
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
 def api_tokens():
@@ -184,7 +208,11 @@ def revoke_api_token(token_id: int):
     )
 
 
-def _account_page(form=None, preference=None):
+def _account_page(form=None, preference=None, display=None):
+    if display is None:
+        display = DisplayPreferenceForm(
+            formdata=None, theme=current_user.theme, time_zone=current_user.time_zone or ""
+        )
     if preference is None:
         preference = NotificationPreferenceForm(formdata=None, notify_by=current_user.notify_by)
     if form is None:
@@ -193,5 +221,7 @@ def _account_page(form=None, preference=None):
         "auth/account.html",
         form=form,
         preference=preference,
+        display=display,
+        reader_zone=zone_label(current_zone()),
         active_api_tokens=tokens.count_active_tokens(current_user),
     )

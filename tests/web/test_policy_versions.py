@@ -163,7 +163,7 @@ def test_published_by_and_approved_by_agree_on_the_page_the_pdf_and_the_api(
     assert f'by <span class="published-by">{admin.name}' not in page
 
     version_page = viewer.get(f"/policies/{policy.id}/versions/1.0").get_data(as_text=True)
-    assert f"UTC by {owner.name}</dd>" in version_page
+    assert f"UTC)</span></time> by {owner.name}</dd>" in version_page  # the reader's zone: UTC
     assert f"<dt>Approved by</dt><dd>{admin.name}" in version_page
 
     pdf = PdfReader(io.BytesIO(viewer.get(f"/policies/{policy.id}/versions/1.0/pdf").data))
