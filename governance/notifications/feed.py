@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -93,12 +93,13 @@ def entries_of(notifications: list[Notification], user: User) -> list[Entry]:
     return entries
 
 
-def by_day(entries: list[Entry], today: date) -> list[Day]:
-    """Consecutive entries of one (UTC) day together, the list's order kept."""
+def by_day(entries: list[Entry], now: datetime, zone: tzinfo) -> list[Day]:
+    """Consecutive entries of one day in the reader's zone together, the list's order kept."""
+    today = now.astimezone(zone).date()
     days: list[Day] = []
     current: date | None = None
     for entry in entries:
-        day = entry.notification.created_at.date()
+        day = entry.notification.created_at.astimezone(zone).date()
         if day != current:
             days.append(Day(_day_label(day, today)))
             current = day

@@ -9,6 +9,7 @@ from governance.auth.forms import ConfirmForm
 from governance.notifications import feed, kinds
 from governance.timeutil import utcnow
 from governance.web.htmx import is_htmx, page_or_partial
+from governance.web.local_time import current_zone
 from governance.web.nav import lazy_user_count
 from governance.web.pagination import page_from_args, paginate
 
@@ -49,7 +50,7 @@ def index():
         pagination=pagination,
         query=query,
         kinds=kinds.all_kinds(),
-        days=feed.by_day(entries, utcnow().date()),
+        days=feed.by_day(entries, utcnow(), current_zone()),
     )
 
 

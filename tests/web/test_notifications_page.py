@@ -49,6 +49,25 @@ def test_notifications_are_grouped_by_day_newest_first(as_role, users, db):
     assert html.index("Yesterday") < html.index("Yesterday&#39;s") < html.index("Last week")
 
 
+def test_days_are_the_readers_days_in_their_time_zone(as_role, users, db):
+    """Two notifications a minute apart either side of midnight in Kiritimati (UTC+14), which
+    fall on one day in UTC, are today and yesterday for a reader in that zone."""
+    from zoneinfo import ZoneInfo
+
+    owner = users["owner"]
+    owner.time_zone = "Pacific/Kiritimati"
+    db.session.commit()
+    zone = ZoneInfo(owner.time_zone)
+    midnight = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    make_notification(owner, "After midnight", created_at=midnight)
+    make_notification(owner, "Before midnight", created_at=midnight - timedelta(minutes=1))
+
+    html = as_role("owner").get("/notifications").get_data(as_text=True)
+
+    assert _day_headings(html) == ["Today", "Yesterday"]
+    assert html.index("After midnight") < html.index("Yesterday") < html.index("Before midnight")
+
+
 def test_the_list_filters_by_unread_and_by_kind_with_and_without_htmx(as_role, users, db):
     owner = users["owner"]
     policy = make_policy(owner, title="Travel")
