@@ -10,10 +10,11 @@ skips, and under STEWARD_REQUIRE_SERVICES=1 (CI) fails.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from governance.acknowledgements import service as acks
 from governance.extensions import db
@@ -228,3 +229,47 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
     assert problems == [], f"{len(problems)} violations:\n" + "\n".join(problems)
     assert not browser_problems.messages, "\n".join(browser_problems.messages)
     assert live_server.server_errors == []
+
+
+def _assert_linked_error(page: Page, label: str, message: str) -> None:
+    """The field is marked invalid, reads its error as its description, and the summary at the
+    top of the form (announced: role=alert) links to it."""
+    field = page.get_by_label(label, exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile(re.escape(message)))
+    field_id = field.get_attribute("id")
+    summary = page.get_by_role("alert").filter(has=page.locator(f'a[href="#{field_id}"]'))
+    expect(summary.get_by_role("link", name=label, exact=True)).to_be_visible()
+
+
+def test_form_errors_are_announced_and_linked_to_their_fields(
+    app, users, browser_page: Page, axe_source
+):
+    page = browser_page
+    page.goto("/login")
+    page.get_by_role("button", name="Log in").click()
+    _assert_linked_error(page, "Email", "This field is required.")
+    _assert_linked_error(page, "Password", "This field is required.")
+    assert _violations(page, axe_source, "/login with errors") == []
+    page.get_by_label("Email").fill(users["owner"].email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Email or password is not correct.")
+
+    log_in(page, users["owner"].email)
+    page.goto("/policies/new")
+    page.get_by_role("button", name="Create draft").click()
+    _assert_linked_error(page, "Title", "Give the policy a title.")
+    assert _violations(page, axe_source, "/policies/new with errors") == []
+
+    page.goto("/account")
+    page.get_by_label("Current password").fill(factories.PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a long and quiet meadow of words")
+    page.get_by_label("Repeat the new password").fill("something else entirely here")
+    page.get_by_role("button", name="Change password").click()
+    _assert_linked_error(page, "Repeat the new password", "The passwords differ.")
+    # The new password's hint stays part of its description beside any error.
+    expect(page.get_by_label("New password", exact=True)).to_have_accessible_description(
+        re.compile("At least")
+    )
+    assert _violations(page, axe_source, "/account with errors") == []
