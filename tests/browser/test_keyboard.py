@@ -1,0 +1,87 @@
+"""An approver clears the inbox with the keyboard alone: Tab to a request's comment, type, Tab to
+Approve and press Enter; then tick two requests with Space and approve them together. After a
+decision in place the focus stays with the decided item, not back at the top of the page."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Locator, Page, expect
+
+from governance.approvals.models import ApprovalRequest
+from governance.extensions import db
+from tests import factories
+from tests.browser.test_policy_editing import log_in
+
+pytestmark = pytest.mark.browser
+
+TITLES = ("Clean Desk", "Data Retention", "Remote Work")
+# More Tab presses than any page here has stops before the control wanted.
+MAX_TABS = 80
+
+
+def _three_waiting_requests(users) -> None:
+    factories.make_workflow(
+        users["admin"],
+        name="Legal review",
+        trigger={"type": "policy.status_changed", "to_status": "in_review"},
+        stages=[[factories.step("legal", "approval", {"users": [users["approver"].id]})]],
+    )
+    for title in TITLES:
+        factories.submit_for_review(users, title=title)
+
+
+def _is_focused(target: Locator) -> bool:
+    return target.evaluate("element => element === document.activeElement")
+
+
+def _tab_to(page: Page, target: Locator, key: str = "Tab") -> None:
+    """Press Tab (or Shift+Tab) until `target` has the focus, as a keyboard user would."""
+    for _ in range(MAX_TABS):
+        if _is_focused(target):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{MAX_TABS} presses of {key} never reached {target}")
+
+
+def _statuses() -> dict[str, str]:
+    db.session.expire_all()
+    return {
+        request.execution.policy.title: request.status
+        for request in db.session.scalars(sa.select(ApprovalRequest))
+    }
+
+
+def test_an_approver_approves_one_request_and_two_in_bulk_with_the_keyboard_only(
+    app, users, browser_page: Page
+):
+    with app.app_context():
+        _three_waiting_requests(users)
+    page = browser_page
+    log_in(page, users["approver"].email)
+    page.goto("/approvals")
+    expect(page.locator("article.inbox-item")).to_have_count(3)
+
+    first = page.locator("article.inbox-item", has_text="Clean Desk")
+    _tab_to(page, first.get_by_label("Comment"))
+    page.keyboard.type("Reads well.")
+    _tab_to(page, first.get_by_role("button", name="Approve"))
+    page.keyboard.press("Enter")
+    done = page.locator(".inbox-item-done", has_text="Clean Desk")
+    expect(done).to_contain_text("Approved")
+    # The focus is on the decided item, so the next Tab goes on to the next request.
+    expect(done).to_be_focused()
+
+    for title in TITLES[1:]:
+        box = page.get_by_role("checkbox", name=f"Select “{title}” for bulk approval")
+        _tab_to(page, box)
+        page.keyboard.press("Space")
+        expect(box).to_be_checked()
+    # The bulk bar sits above the list: back up to its button.
+    _tab_to(page, page.get_by_role("button", name="Approve selected"), key="Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("2")
+    expect(page.locator("article.inbox-item")).to_have_count(0)
+
+    with app.app_context():
+        assert _statuses() == dict.fromkeys(TITLES, "approved")
