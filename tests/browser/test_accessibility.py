@@ -92,6 +92,15 @@ DARK_PAGES = [
 ]
 
 
+DUPLICATE_IDS = """() => {
+  const counts = new Map();
+  for (const element of document.querySelectorAll("[id]")) {
+    counts.set(element.id, (counts.get(element.id) || 0) + 1);
+  }
+  return [...counts].filter(([, count]) => count > 1).map(([id]) => id);
+}"""
+
+
 @pytest.fixture
 def axe_source() -> str:
     if not AXE.exists():
@@ -163,13 +172,18 @@ def _pages_without_arguments(app) -> list[str]:
 
 
 def _violations(page: Page, axe_source: str, label: str) -> list[str]:
-    """axe's serious and critical violations on the page as it is now, one line per element."""
+    """axe's serious and critical violations on the page as it is now, one line per element,
+    and any id used twice."""
     page.wait_for_load_state("networkidle")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated by the DevTools protocol, which the page's CSP does not govern.
         page.evaluate(axe_source)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    found = []
+    # axe no longer checks ids used twice unless ARIA refers to them; a label's `for`, a link's
+    # #fragment or htmx's target would find the wrong element all the same.
+    found = [
+        f"{label}: id {name!r} is used more than once" for name in page.evaluate(DUPLICATE_IDS)
+    ]
     for violation in results["violations"]:
         if violation["impact"] not in BLOCKING:
             continue
@@ -273,3 +287,42 @@ def test_form_errors_are_announced_and_linked_to_their_fields(
         re.compile("At least")
     )
     assert _violations(page, axe_source, "/account with errors") == []
+
+
+def test_pages_in_their_other_states_have_no_serious_accessibility_violation(
+    app, users, new_page, browser_problems, axe_source
+):
+    """What only a click shows: the open Admin menu, the phone's open menu, the designer and an
+    inbox item with their errors, an item decided in place."""
+    with app.app_context():
+        world = _world(users, "approver")
+    problems: list[str] = []
+    admin = new_page(viewport={"width": 1280, "height": 800})
+    log_in(admin, users["admin"].email)
+    admin.get_by_role("navigation", name="Main").get_by_text("Admin", exact=True).click()
+    expect(admin.locator("#nav-admin")).to_have_attribute("open", "")
+    problems += _violations(admin, axe_source, "admin menu open")
+    admin.goto(f"/workflows/{world['workflow']}/edit")
+    admin.get_by_label("Name").fill("")
+    admin.get_by_role("button", name="Save version").click()
+    expect(admin.get_by_role("alert")).to_be_visible()
+    problems += _violations(admin, axe_source, "designer with errors")
+
+    phone = new_page(viewport={"width": 390, "height": 844})
+    log_in(phone, users["approver"].email)
+    phone.get_by_text("Menu", exact=True).click()
+    expect(
+        phone.get_by_role("navigation", name="Main").get_by_role("link", name="Tasks")
+    ).to_be_visible()
+    problems += _violations(phone, axe_source, "390 px, menu open")
+    phone.goto("/approvals")
+    item = phone.locator(f"#request-{world['waiting_request']}")
+    item.get_by_role("button", name="Reject").click()
+    expect(item.get_by_role("alert")).to_contain_text("reason")
+    problems += _violations(phone, axe_source, "390 px, inbox item with its error")
+    item.get_by_label("Comment").fill("Fine.")
+    item.get_by_role("button", name="Approve").click()
+    expect(phone.locator(".inbox-item-done")).to_contain_text("Approved")
+    problems += _violations(phone, axe_source, "390 px, inbox item decided")
+    assert problems == [], f"{len(problems)} violations:\n" + "\n".join(problems)
+    assert not browser_problems.messages, "\n".join(browser_problems.messages)
