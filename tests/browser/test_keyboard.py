@@ -4,6 +4,8 @@ decision in place the focus stays with the decided item, not back at the top of 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
@@ -85,3 +87,34 @@ def test_an_approver_approves_one_request_and_two_in_bulk_with_the_keyboard_only
 
     with app.app_context():
         assert _statuses() == dict.fromkeys(TITLES, "approved")
+
+
+def test_a_link_in_the_live_queue_figures_keeps_the_focus_while_they_refresh(
+    app, users, browser_page: Page
+):
+    from governance.queues.models import JobRecord, JobStatus
+    from governance.timeutil import utcnow
+
+    with app.app_context():
+        db.session.add(
+            JobRecord(
+                task_id="failed-once",
+                task_name="steward.run_step",
+                status=JobStatus.ERROR,
+                error="ConnectionError",
+                finished_at=utcnow(),
+            )
+        )
+        db.session.commit()
+    page = browser_page
+    log_in(page, users["admin"].email)
+    page.goto("/admin/queues")
+    link = page.get_by_role("link", name="All failed jobs →")
+    _tab_to(page, link)
+    clock = page.locator(".live-indicator")
+    before = clock.inner_text()
+    # The figures swap themselves in every 2 s; the clock in them shows that one swap happened.
+    expect(clock).not_to_have_text(before, timeout=10_000)
+    expect(page.get_by_role("link", name="All failed jobs →")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/queues/failed$"))
