@@ -306,6 +306,9 @@ def test_pages_in_their_other_states_have_no_serious_accessibility_violation(
     admin.get_by_label("Name").fill("")
     admin.get_by_role("button", name="Save version").click()
     expect(admin.get_by_role("alert")).to_be_visible()
+    name = admin.get_by_label("Name", exact=True)
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(admin.get_by_role("alert").locator('a[href="#name"]')).to_be_visible()
     problems += _violations(admin, axe_source, "designer with errors")
 
     phone = new_page(viewport={"width": 390, "height": 844})

@@ -1,5 +1,6 @@
 """An approver clears the inbox with the keyboard alone: Tab to a request's comment, type, Tab to
-Approve and press Enter; then tick two requests with Space and approve them together. After a
+Approve and press Enter; Reject without a reason, correct it where the focus lands, reject;
+delegate one from its page; then tick two requests with Space and approve them together. After a
 decision in place the focus stays with the decided item, not back at the top of the page."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tests.browser.test_policy_editing import log_in
 
 pytestmark = pytest.mark.browser
 
-TITLES = ("Clean Desk", "Data Retention", "Remote Work")
+TITLES = ("Clean Desk", "Data Retention", "Remote Work", "Travel", "Visitors")
 # More Tab presses than any page here has stops before the control wanted.
 MAX_TABS = 80
 
@@ -62,7 +63,7 @@ def test_an_approver_approves_one_request_and_two_in_bulk_with_the_keyboard_only
     page = browser_page
     log_in(page, users["approver"].email)
     page.goto("/approvals")
-    expect(page.locator("article.inbox-item")).to_have_count(3)
+    expect(page.locator("article.inbox-item")).to_have_count(5)
 
     first = page.locator("article.inbox-item", has_text="Clean Desk")
     _tab_to(page, first.get_by_label("Comment"))
@@ -74,7 +75,34 @@ def test_an_approver_approves_one_request_and_two_in_bulk_with_the_keyboard_only
     # The focus is on the decided item, so the next Tab goes on to the next request.
     expect(done).to_be_focused()
 
-    for title in TITLES[1:]:
+    second = page.locator("#inbox-results article", has_text="Data Retention")
+    _tab_to(page, second.get_by_role("button", name="Reject"))
+    page.keyboard.press("Enter")
+    # Refused without a reason: the comment is focused, marked and described by the error.
+    comment = second.get_by_label("Comment")
+    expect(comment).to_be_focused()
+    expect(comment).to_have_attribute("aria-invalid", "true")
+    expect(comment).to_have_accessible_description(re.compile("reason"))
+    page.keyboard.type("Too vague.")
+    _tab_to(page, second.get_by_role("button", name="Reject"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".inbox-item-done", has_text="Data Retention")).to_contain_text("Rejected")
+
+    third = page.locator("article.inbox-item", has_text="Remote Work")
+    _tab_to(page, third.get_by_role("link", name="Delegate…"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Delegate an approval")).to_be_visible()
+    _tab_to(page, page.get_by_label("Delegate to"))
+    page.keyboard.press("ArrowDown")  # a focused select moves to the next option
+    expect(page.get_by_label("Delegate to")).not_to_have_value("0")
+    _tab_to(page, page.get_by_label("Reason"))
+    page.keyboard.type("On leave this week.")
+    _tab_to(page, page.get_by_role("button", name="Delegate"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Delegated to")
+    page.goto("/approvals")
+
+    for title in TITLES[3:]:
         box = page.get_by_role("checkbox", name=f"Select “{title}” for bulk approval")
         _tab_to(page, box)
         page.keyboard.press("Space")
@@ -83,10 +111,16 @@ def test_an_approver_approves_one_request_and_two_in_bulk_with_the_keyboard_only
     _tab_to(page, page.get_by_role("button", name="Approve selected"), key="Shift+Tab")
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_contain_text("2")
-    expect(page.locator("article.inbox-item")).to_have_count(0)
+    expect(page.locator("article.inbox-item")).to_have_count(0)  # the delegated one is elsewhere
 
     with app.app_context():
-        assert _statuses() == dict.fromkeys(TITLES, "approved")
+        assert _statuses() == {
+            "Clean Desk": "approved",
+            "Data Retention": "rejected",
+            "Remote Work": "pending",
+            "Travel": "approved",
+            "Visitors": "approved",
+        }
 
 
 def test_a_link_in_the_live_queue_figures_keeps_the_focus_while_they_refresh(
