@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run serve test lint typecheck imports format migrate seed worker bench load fault clean
+.PHONY: run serve test lint typecheck imports format migrate seed worker bench load fault clean js-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,9 +68,21 @@ format: $(VENV)/.dev
 # Two worker processes (pytest-xdist; tests/conftest.py gives each its own database, Redis
 # database, queue and instance directory), then the tests marked serial on their own.
 TEST_WORKERS ?= 2
-test: lint
+test: lint js-tools
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial"
 	$(BIN)/pytest -m serial
+
+# axe-core for the accessibility browser test, from tests/js/package-lock.json (npm ci), again
+# only when the lock changes. Without npm the step is left out and that test skips (CI installs
+# npm and sets STEWARD_REQUIRE_SERVICES=1, where a skip fails).
+JS_TOOLS := tests/js/node_modules/.installed
+$(JS_TOOLS): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+	touch $@
+
+js-tools:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(JS_TOOLS); \
+	else echo "npm not found: tests/js is not installed, the accessibility test will skip"; fi
 
 # Prints engine figures (raw Huey vs Steward, latency), then page figures at 1k and 100k policies
 # (server time, SQL statements, the ratio between the sizes) on the local Redis and PostgreSQL.

@@ -9,7 +9,9 @@
   window.SwaggerUIBundle({
     url: root.dataset.specUrl,
     domNode: root,
-    deepLinking: true,
+    // No deep links: Swagger UI puts each one, a link, inside the operation's toggle button,
+    // and a control inside a control is announced badly (axe: nested-interactive).
+    deepLinking: false,
     // Paste a token once with "Authorize"; "Try it out" then sends it as a bearer header.
     persistAuthorization: false,
     // No badge from validator.swagger.io: nothing leaves this origin (CSP connect-src 'self').
