@@ -74,6 +74,24 @@ def test_the_designer_shows_the_diagram_with_each_step_a_link_to_its_form(as_rol
     assert f'href="/workflows/{workflow.id}/edit"' in page  # "Edit all at once"
 
 
+def test_the_workflow_page_links_each_step_of_the_latest_version_to_the_designer(as_role, workflow):
+    admin = as_role("admin")
+    page = admin.get(f"/workflows/{workflow.id}").get_data(as_text=True)
+    link = f"/workflows/{workflow.id}/design/steps/todo"
+    # A plain link (the page has no panel): the designer opens at that step.
+    assert re.search(rf'<a href="{link}" class="dg-link"', page)
+    assert f'<a class="button" href="/workflows/{workflow.id}/design">Edit</a>' in page
+    # Once a newer version is saved, the page still shows the active one, older than the
+    # latest: only a picture then, its steps may not be the latest's.
+    designer = f"/workflows/{workflow.id}/design"
+    admin.submit(
+        f"{designer}/change", {"version": "1", "op": "move_stage_down:0"}, token_from=designer
+    )
+    older = admin.get(f"/workflows/{workflow.id}").get_data(as_text=True)
+    assert "Version 1 (active)" in older
+    assert 'class="dg-link"' not in older and 'role="img"' in older
+
+
 def test_a_step_opens_in_the_panel_for_htmx_and_as_a_page_without_it(as_role, workflow):
     admin = as_role("admin")
     url = f"/workflows/{workflow.id}/design/steps/approve"
