@@ -29,7 +29,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 def _shoot(page: Page, tmp_path: Path, name: str) -> None:
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
-        shot = tmp_path / f"{name}-{width}.png"
+        # The README's names: NAME.png at 1366 px, NAME-390.png on a phone.
+        shot = tmp_path / (f"{name}.png" if width == 1366 else f"{name}-{width}.png")
         page.screenshot(path=shot, full_page=True)
         if UPDATE_SCREENSHOTS:
             shutil.copyfile(shot, SCREENSHOTS / shot.name)
