@@ -92,6 +92,31 @@ def test_the_workflow_page_links_each_step_of_the_latest_version_to_the_designer
     assert 'class="dg-link"' not in older and 'role="img"' in older
 
 
+def test_the_step_panel_offers_the_same_fields_and_template_tools_as_the_whole_form(
+    as_role, workflow
+):
+    """A notify step's templates get "Insert variable" and a preview in the panel too, with
+    the names its stage can see (stage 2 reads stage 1's steps, never its own)."""
+    admin = as_role("admin")
+    panel = admin.get(f"/workflows/{workflow.id}/design/steps/tell", headers=HTMX)
+    html = panel.get_data(as_text=True)
+    assert panel.status_code == 200
+    assert 'id="stage-0-step-0-cfg-subject-tools"' in html
+    assert 'data-insert-into="stage-0-step-0-cfg-subject"' in html
+    assert "<code>policy.title</code>" in html
+    assert "<code>steps.todo.output</code>" not in html  # the same stage: not visible
+    assert 'name="preview-policy-stage-0-step-0-cfg-subject"' in html
+
+
+def test_the_step_panel_previews_without_javascript_and_saves_nothing(as_role, workflow, db):
+    admin = as_role("admin")
+    url = f"/workflows/{workflow.id}/design/steps/approve"
+    form = _step_form("approve", 1, 0, 1, status="approved") | {"op": "preview"}
+    answer = admin.submit(url, form, token_from=url)
+    assert answer.status_code == 200
+    assert _latest(db, workflow.id) == 1
+
+
 def test_a_step_opens_in_the_panel_for_htmx_and_as_a_page_without_it(as_role, workflow):
     admin = as_role("admin")
     url = f"/workflows/{workflow.id}/design/steps/approve"
