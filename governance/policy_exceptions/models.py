@@ -20,6 +20,15 @@ class PolicyExceptionStatus(StrEnum):
     REVOKED = "revoked"
 
 
+# What a person reads for each status (the list's filter, the notifications page).
+STATUS_LABELS: dict[str, str] = {
+    PolicyExceptionStatus.ACTIVE: "Active",
+    PolicyExceptionStatus.PENDING: "Pending approval",
+    PolicyExceptionStatus.EXPIRED: "Expired",
+    PolicyExceptionStatus.REJECTED: "Rejected",
+    PolicyExceptionStatus.REVOKED: "Revoked",
+}
+
 # The CHECK constraint's value list: the enum's plain strings.
 EXCEPTION_STATUSES = tuple(status.value for status in PolicyExceptionStatus)
 # The trigger of an exception's approval workflow: such an execution's subject is the exception.

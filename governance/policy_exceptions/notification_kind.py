@@ -10,15 +10,7 @@ from governance.auth.models import User
 from governance.extensions import db
 from governance.notifications.kinds import NotificationKind, Subject, Target
 from governance.policies.models import Policy
-from governance.policy_exceptions.models import PolicyException
-
-STATUS_LABELS = {
-    "pending": "Pending approval",
-    "active": "Active",
-    "rejected": "Rejected",
-    "expired": "Expired",
-    "revoked": "Revoked",
-}
+from governance.policy_exceptions.models import STATUS_LABELS, PolicyException
 
 
 def describe_exceptions(reader: User, targets: list[Target]) -> dict[int, Subject]:

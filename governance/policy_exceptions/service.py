@@ -29,6 +29,7 @@ from governance.policy_exceptions import visibility
 from governance.policy_exceptions.models import (
     APPROVAL_TRIGGER,
     EXCEPTION_STATUSES,
+    STATUS_LABELS,
     PolicyException,
 )
 from governance.timeutil import utcnow
@@ -43,11 +44,7 @@ REASON_MAX = 500
 # The list filter: each status, "open" (pending and active, the default) and "all".
 STATUS_FILTERS = {
     "open": "Open (active and pending)",
-    "active": "Active",
-    "pending": "Pending approval",
-    "expired": "Expired",
-    "rejected": "Rejected",
-    "revoked": "Revoked",
+    **STATUS_LABELS,
     "all": "All",
 }
 NO_WORKFLOW = (

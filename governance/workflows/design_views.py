@@ -22,19 +22,15 @@ from flask import (
 )
 from flask_login import current_user
 
-from governance.auth import service as accounts
 from governance.auth.access import require_role
-from governance.engine import template_names
-from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.definition import DefinitionError, step_descriptions
-from governance.engine.steps import step_types
 from governance.errors import DomainError
 from governance.web.htmx import is_htmx
 from governance.workflows import design, editor
 from governance.workflows import service as workflows
 from governance.workflows.diagram import layout
 from governance.workflows.forms import DiagramOpForm, StepPanelForm
-from governance.workflows.step_form import multi_value_fields, template_tools
+from governance.workflows.step_form import multi_value_fields, step_fields_context
 
 bp = Blueprint("design", __name__)
 
@@ -94,19 +90,7 @@ def _panel_context(
         )
         if step
         else "",
-        "actions": step_types(),
-        "operators": OPERATORS,
-        "fields": FIELD_LABELS,
-        "users": accounts.list_users(),
-        "groups": accounts.list_groups(),
-        "approval_keys": [
-            candidate["key"]
-            for candidate_stage in definition["stages"]
-            for candidate in candidate_stage["steps"]
-            if candidate["type"] == "approval" and candidate["key"]
-        ],
-        "template_names": template_names.names_for(definition["trigger"].get("type")),
-        **template_tools(definition),
+        **step_fields_context(definition),
     }
 
 

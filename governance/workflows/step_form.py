@@ -8,7 +8,9 @@ from typing import Any
 from flask import request
 from flask_login import current_user
 
+from governance.auth import service as accounts
 from governance.engine import template_names
+from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.steps import step_types
 from governance.policies import service as policies
 from governance.workflows import template_preview
@@ -41,4 +43,25 @@ def template_tools(draft: dict[str, Any]) -> dict[str, Any]:
         "stage_variables": stage_variables,
         "preview_policies": policies.find_policies("", current_user, limit=PREVIEW_POLICIES),
         "previews": template_preview.previews(draft, form, current_user),
+    }
+
+
+def step_fields_context(definition: dict[str, Any]) -> dict[str, Any]:
+    """What templates/workflows/_step_fields.html reads for the steps of `definition`, besides
+    the errors: the step types, operators, condition fields, people and groups to choose,
+    the approval steps another may be kept distinct from, and the template tools."""
+    return {
+        "actions": step_types(),
+        "operators": OPERATORS,
+        "fields": FIELD_LABELS,
+        "users": accounts.list_users(),
+        "groups": accounts.list_groups(),
+        "approval_keys": [
+            step["key"]
+            for stage in definition["stages"]
+            for step in stage["steps"]
+            if step["type"] == "approval" and step["key"]
+        ],
+        "template_names": template_names.names_for(definition["trigger"].get("type")),
+        **template_tools(definition),
     }

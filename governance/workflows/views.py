@@ -20,14 +20,11 @@ from flask import (
 from flask_login import current_user
 
 from governance.approvals import reminders
-from governance.auth import service as accounts
 from governance.auth.access import require_role
-from governance.engine import schedule, template_names
+from governance.engine import schedule
 from governance.engine.condition_words import definition_words
-from governance.engine.conditions import FIELD_LABELS, OPERATORS
 from governance.engine.definition import DefinitionError, step_descriptions, trigger_summary
 from governance.engine.dryrun import dry_run
-from governance.engine.steps import step_types
 from governance.engine.triggers import trigger_types
 from governance.errors import DomainError, NotFound
 from governance.extensions import csrf
@@ -58,7 +55,7 @@ from governance.workflows.forms import (
     WorkflowForm,
     grace_choices,
 )
-from governance.workflows.step_form import multi_value_fields, template_tools
+from governance.workflows.step_form import multi_value_fields, step_fields_context
 
 bp = Blueprint("workflows", __name__)
 # Conditions in words name statuses as people read them ("in review", not in_review).
@@ -97,20 +94,8 @@ def _editor_context(form: WorkflowForm, draft: dict[str, Any], errors: dict[str,
         "workflow": workflow,
         "triggers": trigger_types(),
         "statuses": STATUS_LABELS,
-        "operators": OPERATORS,
-        "fields": FIELD_LABELS,
         "conditions_text": definition_words(draft, CONDITION_VALUE_LABELS),
-        "actions": step_types(),
-        "approval_keys": [
-            step["key"]
-            for stage in draft["stages"]
-            for step in stage["steps"]
-            if step["type"] == "approval" and step["key"]
-        ],
-        "template_names": template_names.names_for(draft["trigger"].get("type")),
-        **template_tools(draft),
-        "users": accounts.list_users(),
-        "groups": accounts.list_groups(),
+        **step_fields_context(draft),
         "cron_words": schedule.describe(draft["trigger"].get("cron", ""))
         if draft["trigger"].get("type") == "schedule" and draft["trigger"].get("cron")
         else "",
