@@ -156,8 +156,7 @@ def run_claimed_step(step_run: StepRun) -> RunOutcome:
         if not _park_step(step_run_id, attempt, outcome):
             db.session.rollback()
             return RunOutcome.LOST_LEASE
-        db.session.add_all(outcome.records)
-        db.session.commit()
+        _commit_with_records(outcome)
         return RunOutcome.WAITING
     # Succeeded: the action's internal effects and the step's success commit together, and
     # only if this consumer still holds the step (attempt unchanged, still running).
@@ -168,8 +167,7 @@ def run_claimed_step(step_run: StepRun) -> RunOutcome:
         )
         return RunOutcome.LOST_LEASE
     advance.advance_past(step_run)
-    db.session.add_all(outcome.records)
-    db.session.commit()
+    _commit_with_records(outcome)
     return RunOutcome.SUCCEEDED
 
 
@@ -276,8 +274,7 @@ def record_failure(
             db.session.rollback()
             return RunOutcome.LOST_LEASE
         _close_attempt(step_run_id, attempt, "retry", outcome.error, trace)
-        db.session.add_all(outcome.records)
-        db.session.commit()
+        _commit_with_records(outcome)
         # The task wrapper asks Huey to send this step again when due (see jobs.run_step).
         return RunOutcome.RETRYING
     failed = StepRunStatus.FAILED
@@ -286,8 +283,7 @@ def record_failure(
         return RunOutcome.LOST_LEASE
     error = f"Step “{step_run.step_key}” failed: {outcome.error}"
     advance.fail_execution(step_run.execution_id, error)
-    db.session.add_all(outcome.records)
-    db.session.commit()
+    _commit_with_records(outcome)
     return RunOutcome.FAILED
 
 
@@ -303,3 +299,11 @@ def failure_report(step_run_id: int) -> tuple[str, str | None, datetime | None]:
         .where(StepRun.id == step_run_id)
     ).one()
     return row.error or "The step failed.", row.traceback, row.next_attempt_at
+
+
+def _commit_with_records(outcome: Outcome) -> None:
+    """Commit the step's outcome with the rows its step type records (Outcome.records), on
+    every path that keeps the outcome: what happened outside Steward is written exactly when
+    the outcome is."""
+    db.session.add_all(outcome.records)
+    db.session.commit()
