@@ -11,6 +11,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """The same moment in UTC; a naive datetime can only mean UTC here (stored times are)."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores UTC and always hands back aware datetimes, on SQLite as on PostgreSQL."""
 
@@ -25,8 +30,4 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else as_utc(value)

@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from governance.timeutil import as_utc
+
 # The largest id every database holds: ids are PostgreSQL `integer` columns (32 bits), which
 # refuse to compare with a larger number (a 500, not a 404); SQLite stops at 64 bits.
 MAX_ID = 2**31 - 1
@@ -18,7 +20,7 @@ MAX_ID = 2**31 - 1
 
 def _as_utc(moment: datetime) -> datetime:
     try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(moment)
     except OverflowError:
         # 0001-01-01T00:00+01:00 is before the first UTC moment (9999-12-31T23:59-01:00 after
         # the last): a valid RFC 3339 value, so it filters as the nearest moment there is.

@@ -12,8 +12,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from governance.timeutil import as_utc
 
 MAX_DEPTH = 4  # tables inside tables; deeper values are shown as one line of JSON
 MAX_ENTRIES = 50  # keys of one dict or items of one list
@@ -65,7 +67,7 @@ def _as_datetime(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored times are UTC
+    return as_utc(moment)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -87,7 +89,7 @@ class _Builder:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, datetime):
-            return Node("datetime", when=value if value.tzinfo else value.replace(tzinfo=UTC))
+            return Node("datetime", when=as_utc(value))
         if isinstance(value, Mapping):
             return self.table(value, [(str(key), item) for key, item in value.items()], depth)
         if isinstance(value, list | tuple):

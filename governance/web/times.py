@@ -8,6 +8,8 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from governance.timeutil import as_utc
+
 ZONE_NAME_MAX = 64
 
 
@@ -37,7 +39,7 @@ def zone_label(zone: tzinfo) -> str:
 def exact(moment: datetime, zone: tzinfo) -> str:
     """'4 Dec 2026, 14:05 CET (Europe/Berlin)': the abbreviation says which side of a DST
     change the time is on, the name which zone it is."""
-    local = _aware(moment).astimezone(zone)
+    local = as_utc(moment).astimezone(zone)
     name = zone_label(zone)
     abbreviation = local.strftime("%Z")
     suffix = abbreviation if abbreviation == name else f"{abbreviation} ({name})"
@@ -48,7 +50,8 @@ def relative(moment: datetime, now: datetime, zone: tzinfo) -> str:
     """'just now', '5 min ago', 'in 3 h', 'yesterday', 'in 4 days', or the date when more than
     a week away. Days count calendar days in `zone`: at 9 in the morning, 8 in the evening two
     days before (37 hours ago) is '2 days ago', not 'yesterday'."""
-    moment, now = _aware(moment), _aware(now)
+    # In UTC: two times of one zone subtract as wall clocks, wrong across a DST change.
+    moment, now = as_utc(moment), as_utc(now)
     seconds = (moment - now).total_seconds()
     future = seconds > 0
     seconds = abs(seconds)
@@ -81,7 +84,7 @@ class Moment:
 
 
 def describe(value: datetime, now: datetime, zone: tzinfo) -> Moment:
-    value = _aware(value).astimezone(UTC)
+    value = as_utc(value)
     return Moment(
         iso=value.isoformat(),
         exact=exact(value, zone),
@@ -91,9 +94,3 @@ def describe(value: datetime, now: datetime, zone: tzinfo) -> Moment:
 
 def _phrase(amount: str, future: bool) -> str:
     return f"in {amount}" if future else f"{amount} ago"
-
-
-def _aware(value: datetime) -> datetime:
-    """In UTC: two times of the same zone subtract as wall clocks, wrong across a DST change.
-    Stored times are aware (timeutil.UTCDateTime); a naive one can only mean UTC."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
