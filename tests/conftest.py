@@ -214,6 +214,14 @@ class WebClient(FlaskClient):
 
 
 @pytest.fixture
+def loopback_webhooks(app):
+    """Webhooks may call 127.0.0.1 (a receiver the test runs) for this test only."""
+    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
+    yield
+    app.config["WEBHOOK_ALLOWLIST"] = []
+
+
+@pytest.fixture
 def client(app) -> WebClient:
     app.test_client_class = WebClient
     return app.test_client()

@@ -23,13 +23,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 TOKEN = "Bearer s3cr3t-token-4711"
 
 
-@pytest.fixture
-def local(app):
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    yield
-    app.config["WEBHOOK_ALLOWLIST"] = []
-
-
 def _executed_webhook(app, receiver) -> int:  # noqa: F811
     from governance.workflows import service as workflows
 
@@ -64,7 +57,7 @@ def _executed_webhook(app, receiver) -> int:  # noqa: F811
 
 def test_an_admin_reads_the_deliveries_and_redelivers(
     app,
-    local,
+    loopback_webhooks,
     receiver,  # noqa: F811
     browser_page: Page,
     tmp_path,

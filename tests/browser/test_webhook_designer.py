@@ -25,15 +25,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 TOKEN = "Bearer s3cr3t-token-4711"
 
 
-@pytest.fixture
-def local(app):
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    yield
-    app.config["WEBHOOK_ALLOWLIST"] = []
-
-
 def test_an_admin_adds_a_header_and_a_body_and_the_secret_header_is_kept(
-    app, local, browser_page: Page, tmp_path
+    app, loopback_webhooks, browser_page: Page, tmp_path
 ):
     with app.app_context():
         admin = factories.make_user("admin", email="ada@example.test", name="Ada Admin")

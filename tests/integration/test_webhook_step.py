@@ -11,7 +11,6 @@ import hmac
 import json
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from governance.audit.models import AuditEvent
@@ -26,13 +25,6 @@ from tests import factories
 
 TOKEN = "Bearer s3cr3t-token-4711"
 NO_WAIT = {"attempts": 3, "backoff": "fixed", "base_seconds": 0}
-
-
-@pytest.fixture
-def local(app):
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    yield
-    app.config["WEBHOOK_ALLOWLIST"] = []
 
 
 def _workflow(admin, *stages, name="Tell the ticket system"):
@@ -70,7 +62,9 @@ def _deliveries(db, step_run) -> list[WebhookDelivery]:
     )
 
 
-def test_the_method_headers_and_body_template_are_sent_as_configured(local, db, users, receiver):
+def test_the_method_headers_and_body_template_are_sent_as_configured(
+    loopback_webhooks, db, users, receiver
+):
     headers = [
         {"name": "X-Team", "value": "grc"},
         {"name": "Authorization", "value": TOKEN, "secret": True},
@@ -95,7 +89,7 @@ def test_the_method_headers_and_body_template_are_sent_as_configured(local, db, 
     assert request.headers["webhook-id"] == f"steward-step-run-{run.id}"
 
 
-def test_a_get_sends_no_body(local, db, users, receiver):
+def test_a_get_sends_no_body(loopback_webhooks, db, users, receiver):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/status"), method="GET")])
 
     execution = _run(db, workflow, users)
@@ -106,7 +100,9 @@ def test_a_get_sends_no_body(local, db, users, receiver):
     assert "content-type" not in request.headers
 
 
-def test_a_version_saved_with_only_a_url_posts_the_default_payload(local, db, users, receiver):
+def test_a_version_saved_with_only_a_url_posts_the_default_payload(
+    loopback_webhooks, db, users, receiver
+):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/steward"))])
     version = db.session.scalars(
         sa.select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id)
@@ -131,7 +127,7 @@ def test_a_version_saved_with_only_a_url_posts_the_default_payload(local, db, us
     assert payload["policy"]["title"] == "Access control"
 
 
-def test_the_expected_codes_decide_success_and_failure(local, db, users, receiver):
+def test_the_expected_codes_decide_success_and_failure(loopback_webhooks, db, users, receiver):
     only_201 = _workflow(users["admin"], [_hook(receiver.url("/a"), expected_status="201")])
     receiver.answer(200)
     refused = _run(db, only_201, users)
@@ -149,7 +145,9 @@ def test_the_expected_codes_decide_success_and_failure(local, db, users, receive
     assert _step_run(db, accepted).output["status"] == 201
 
 
-def test_the_json_answer_becomes_the_output_and_a_later_step_reads_it(local, db, users, receiver):
+def test_the_json_answer_becomes_the_output_and_a_later_step_reads_it(
+    loopback_webhooks, db, users, receiver
+):
     answer = {"ticket": {"id": "T-42", "queue": "grc"}}
     receiver.answer(
         201, json.dumps(answer).encode(), **{"Content-Type": "application/json; charset=utf-8"}
@@ -174,7 +172,7 @@ def test_the_json_answer_becomes_the_output_and_a_later_step_reads_it(local, db,
     assert json.loads(receiver.requests[1].body) == {"ticket": "T-42"}
 
 
-def test_a_text_answer_becomes_the_output_as_text(local, db, users, receiver):
+def test_a_text_answer_becomes_the_output_as_text(loopback_webhooks, db, users, receiver):
     receiver.answer(200, b"accepted, thanks", **{"Content-Type": "text/plain"})
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
 
@@ -183,7 +181,9 @@ def test_a_text_answer_becomes_the_output_as_text(local, db, users, receiver):
     assert _step_run(db, execution).output["response"] == "accepted, thanks"
 
 
-def test_every_attempt_is_logged_once_with_its_secret_headers_hidden(local, db, users, receiver):
+def test_every_attempt_is_logged_once_with_its_secret_headers_hidden(
+    loopback_webhooks, db, users, receiver
+):
     receiver.answer(503, b"busy")
     headers = [{"name": "Authorization", "value": TOKEN, "secret": True}]
     body = '{"title": {{ policy.title | tojson }}}'
@@ -209,7 +209,9 @@ def test_every_attempt_is_logged_once_with_its_secret_headers_hidden(local, db, 
         assert delivery.duration_ms >= 0
 
 
-def test_a_duplicate_message_for_a_finished_step_logs_nothing_more(local, db, users, receiver):
+def test_a_duplicate_message_for_a_finished_step_logs_nothing_more(
+    loopback_webhooks, db, users, receiver
+):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
     run = _step_run(db, _run(db, workflow, users))
 
@@ -219,7 +221,9 @@ def test_a_duplicate_message_for_a_finished_step_logs_nothing_more(local, db, us
     assert len(_deliveries(db, run)) == 1
 
 
-def test_a_refused_destination_is_logged_as_a_failed_delivery(local, db, users, app, receiver):
+def test_a_refused_destination_is_logged_as_a_failed_delivery(
+    loopback_webhooks, db, users, app, receiver
+):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
     app.config["WEBHOOK_ALLOWLIST"] = []  # allowed when saved, refused when sent
 
@@ -233,7 +237,9 @@ def test_a_refused_destination_is_logged_as_a_failed_delivery(local, db, users, 
     assert receiver.requests == []
 
 
-def test_deliveries_older_than_the_job_retention_are_pruned(local, db, users, receiver, app):
+def test_deliveries_older_than_the_job_retention_are_pruned(
+    loopback_webhooks, db, users, receiver, app
+):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
     run = _step_run(db, _run(db, workflow, users))
     [kept] = _deliveries(db, run)
@@ -260,7 +266,7 @@ def test_deliveries_older_than_the_job_retention_are_pruned(local, db, users, re
 
 
 def test_the_execution_page_lists_the_deliveries_escaped_and_without_secrets(
-    local, db, users, receiver, as_role
+    loopback_webhooks, db, users, receiver, as_role
 ):
     receiver.answer(200, b"<script>alert(1)</script>", **{"Content-Type": "text/html"})
     headers = [{"name": "Authorization", "value": TOKEN, "secret": True}]
@@ -282,7 +288,7 @@ def test_the_execution_page_lists_the_deliveries_escaped_and_without_secrets(
     assert f"/webhooks/step-runs/{run.id}/redeliver" not in owner_page
 
 
-def test_only_an_admin_may_redeliver(local, db, users, receiver, as_role):
+def test_only_an_admin_may_redeliver(loopback_webhooks, db, users, receiver, as_role):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
     execution = _run(db, workflow, users)
     run = _step_run(db, execution)
@@ -297,7 +303,9 @@ def test_only_an_admin_may_redeliver(local, db, users, receiver, as_role):
     assert len(_deliveries(db, run)) == 1
 
 
-def test_a_redelivery_without_the_csrf_token_sends_nothing(local, db, users, receiver, as_role):
+def test_a_redelivery_without_the_csrf_token_sends_nothing(
+    loopback_webhooks, db, users, receiver, as_role
+):
     workflow = _workflow(users["admin"], [_hook(receiver.url("/hook"))])
     run = _step_run(db, _run(db, workflow, users))
 
@@ -309,7 +317,7 @@ def test_a_redelivery_without_the_csrf_token_sends_nothing(local, db, users, rec
 
 
 def test_an_admin_redelivers_the_same_request_freshly_signed_and_audited(
-    local, db, users, receiver, as_role
+    loopback_webhooks, db, users, receiver, as_role
 ):
     headers = [{"name": "Authorization", "value": TOKEN, "secret": True}]
     body = '{"title": {{ policy.title | tojson }}}'

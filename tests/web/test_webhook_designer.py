@@ -16,13 +16,6 @@ URL = "http://127.0.0.1:9/hook"
 TOKEN = "Bearer s3cr3t-token-4711"
 
 
-@pytest.fixture
-def local(app):
-    app.config["WEBHOOK_ALLOWLIST"] = ["127.0.0.1"]
-    yield
-    app.config["WEBHOOK_ALLOWLIST"] = []
-
-
 def _form(**overrides) -> dict:
     base = {
         "name": "Tell the ticket system",
@@ -80,7 +73,9 @@ def _hook_workflow(admin):
     )
 
 
-def test_the_designer_shows_the_headers_and_masks_the_secret_one(local, db, users, as_role):
+def test_the_designer_shows_the_headers_and_masks_the_secret_one(
+    loopback_webhooks, db, users, as_role
+):
     workflow = _hook_workflow(users["admin"])
 
     html = as_role("admin").get(f"/workflows/{workflow.id}/edit").get_data(as_text=True)
@@ -99,7 +94,9 @@ def test_the_designer_shows_the_headers_and_masks_the_secret_one(local, db, user
     assert 'value="200, 204"' in html
 
 
-def test_a_save_that_leaves_a_secret_header_empty_keeps_it(local, db, users, as_role, api_as):
+def test_a_save_that_leaves_a_secret_header_empty_keeps_it(
+    loopback_webhooks, db, users, as_role, api_as
+):
     workflow = _hook_workflow(users["admin"])
     form = _form(
         **_headers(("X-Team", "risk", False), ("Authorization", "", True), ("", "", False))
@@ -211,7 +208,7 @@ def test_the_api_documents_the_webhook_config(api_as):
     ],
 )
 def test_a_bad_webhook_config_is_answered_on_its_field_and_nothing_is_saved(
-    local, db, users, as_role, overrides, path, message
+    loopback_webhooks, db, users, as_role, overrides, path, message
 ):
     response = as_role("admin").submit("/workflows/new", _form(**overrides))
 
@@ -222,7 +219,7 @@ def test_a_bad_webhook_config_is_answered_on_its_field_and_nothing_is_saved(
     assert count_rows(db, Workflow) == 0
 
 
-def test_a_good_webhook_config_is_saved_cleaned(local, db, users, as_role):
+def test_a_good_webhook_config_is_saved_cleaned(loopback_webhooks, db, users, as_role):
     form = _form(
         **{
             "stage-0-step-0-cfg-method": "put",
@@ -242,7 +239,9 @@ def test_a_good_webhook_config_is_saved_cleaned(local, db, users, as_role):
     assert config["body"] == '{"title": {{ policy.title | tojson }}}'
 
 
-def test_the_dry_run_renders_the_body_and_gives_later_steps_a_response(local, db, users, as_role):
+def test_the_dry_run_renders_the_body_and_gives_later_steps_a_response(
+    loopback_webhooks, db, users, as_role
+):
     from tests.factories import make_policy
 
     first = step("hook", "webhook", {"url": URL, "body": '{"t": {{ policy.title | tojson }}}'})
